@@ -1,0 +1,32 @@
+import time
+
+from django.conf import settings
+from django.contrib.auth import logout
+
+_STARTED = "_auth_started_at"
+_SEEN = "_auth_last_seen"
+
+
+class SessionTimeoutMiddleware:
+    """End authenticated sessions after SESSION_IDLE_TIMEOUT of inactivity or
+    SESSION_ABSOLUTE_TIMEOUT after login, whichever comes first."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = time.time()
+            started = request.session.get(_STARTED)
+            seen = request.session.get(_SEEN, now)
+            if started is None:
+                request.session[_STARTED] = started = now
+            if (
+                now - seen > settings.SESSION_IDLE_TIMEOUT
+                or now - started > settings.SESSION_ABSOLUTE_TIMEOUT
+            ):
+                logout(request)
+            elif now - seen > 30 or _SEEN not in request.session:
+                # Written at most every 30 s, so a page of requests costs one session save.
+                request.session[_SEEN] = now
+        return self.get_response(request)

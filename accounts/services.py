@@ -1,0 +1,142 @@
+"""Workflows on agencies and their teams. Views stay thin and call these."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .models import Agency, Invitation, Membership, Role, User
+
+log = logging.getLogger(__name__)
+
+RESERVED_SLUGS = {"new", "admin", "api", "static", "media", "accounts", "healthz", "invitations"}
+
+
+class TeamError(Exception):
+    """A team change that would break an invariant (e.g. leaving the agency without an owner)."""
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "agency"
+    if base in RESERVED_SLUGS:
+        base = f"{base}-agency"
+    slug, n = base, 1
+    while Agency.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def create_agency(*, owner: User, name: str, time_zone: str = "UTC") -> Agency:
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                agency = Agency.objects.create(
+                    name=name, slug=_unique_slug(name), time_zone=time_zone
+                )
+                Membership.objects.create(agency=agency, user=owner, role=Role.OWNER)
+                return agency
+        except IntegrityError:  # two signups raced for the same slug; pick the next one
+            continue
+    raise TeamError("Could not pick a unique address for the agency; try another name.")
+
+
+def invite(
+    *,
+    agency: Agency,
+    invited_by: User,
+    email: str,
+    role: str,
+    limited_to_clients: bool = False,
+    clients=(),
+) -> Invitation | Membership:
+    """Invite someone by email. A person who already has a Prism account is added at once and
+    told by email; anyone else gets a single-use, expiring link."""
+    email = email.strip().lower()
+    existing = User.objects.filter(email__iexact=email, is_active=True).first()
+    if existing is not None:
+        with transaction.atomic():
+            membership, _ = Membership.objects.get_or_create(
+                agency=agency,
+                user=existing,
+                defaults={"role": role, "limited_to_clients": limited_to_clients},
+            )
+            if limited_to_clients:
+                membership.clients.set(clients)
+        url = settings.SITE_URL + reverse("agency_dashboard", args=[agency.slug])
+        _send(
+            "accounts/email/added",
+            to=existing.email,
+            subject=f"{invited_by.get_full_name()} added you to {agency.name} on Prism",
+            context={"agency": agency, "url": url, "inviter": invited_by, "role": role},
+        )
+        log.info("existing user %s added to agency %s", existing.pk, agency.pk)
+        return membership
+
+    with transaction.atomic():
+        invitation, raw_token = Invitation.issue(
+            agency=agency,
+            email=email,
+            role=role,
+            limited_to_clients=limited_to_clients,
+            invited_by=invited_by,
+        )
+        invitation.clients.set(clients)
+    url = settings.SITE_URL + reverse("invitation_accept", args=[raw_token])
+    _send(
+        "accounts/email/invitation",
+        to=invitation.email,
+        subject=f"{invited_by.get_full_name()} invited you to {agency.name} on Prism",
+        context={"invitation": invitation, "url": url, "inviter": invited_by, "agency": agency},
+    )
+    log.info("invitation %s sent for agency %s", invitation.pk, agency.pk)
+    return invitation
+
+
+def _send(template: str, *, to: str, subject: str, context: dict) -> None:
+    send_mail(
+        subject=subject,
+        message=render_to_string(f"{template}.txt", context),
+        from_email=None,
+        recipient_list=[to],
+        html_message=render_to_string(f"{template}.html", context),
+    )
+
+
+def accept_invitation(invitation: Invitation, user: User) -> Membership:
+    """Turn a pending invitation into a membership. Single use: a second call fails."""
+    with transaction.atomic():
+        # Claim the invitation with a conditional UPDATE so two clicks cannot both succeed.
+        claimed = (
+            Invitation.objects.pending()
+            .filter(pk=invitation.pk)
+            .update(accepted_at=timezone.now(), accepted_by=user)
+        )
+        if not claimed:
+            raise TeamError("This invitation has already been used, was revoked or has expired.")
+        membership, created = Membership.objects.get_or_create(
+            agency=invitation.agency,
+            user=user,
+            defaults={"role": invitation.role, "limited_to_clients": invitation.limited_to_clients},
+        )
+        if created and invitation.limited_to_clients:
+            membership.clients.set(invitation.clients.filter(agency=invitation.agency))
+    return membership
+
+
+def remove_member(membership: Membership) -> None:
+    with transaction.atomic():
+        # Lock the agency's owner rows so two owners cannot remove each other at once.
+        owners = list(
+            Membership.objects.select_for_update().filter(agency=membership.agency, role=Role.OWNER)
+        )
+        if membership.role == Role.OWNER and len(owners) <= 1:
+            raise TeamError("The last owner cannot leave. Make someone else an owner first.")
+        membership.delete()

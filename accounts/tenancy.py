@@ -1,0 +1,108 @@
+"""Tenant resolution for URLs under /a/<agency_slug>/.
+
+`agency_view` resolves the agency from the URL, checks the user's membership and sets
+`request.agency` and `request.membership`. A user who is not a member gets 404, exactly as if the
+agency did not exist, so slugs and ids of other agencies cannot be probed. Objects named by id are
+fetched only through the `get_<thing>_for_agency` helpers, which filter by the resolved agency.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+
+from .models import Membership, Role
+
+log = logging.getLogger("prism.access")
+
+CURRENT_AGENCY_SESSION_KEY = "current_agency"
+
+
+def agency_view(min_role: str = Role.VIEWER, *, write_role: str | None = None) -> Callable:
+    """Decorate a view taking `agency_slug`.
+
+    `min_role` is needed for any request; `write_role`, when given, for unsafe methods (POST...).
+    A member of the agency lacking the role gets 403: they may know the agency exists.
+    """
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, agency_slug: str, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            membership = (
+                Membership.objects.select_related("agency")
+                .filter(agency__slug=agency_slug, user=request.user)
+                .first()
+            )
+            if membership is None:
+                log.warning(
+                    "denied: user=%s is not a member of agency %r", request.user.pk, agency_slug
+                )
+                raise Http404("No such agency.")
+            needed = (
+                write_role if write_role and request.method not in ("GET", "HEAD") else min_role
+            )
+            if not membership.has_role(needed):
+                log.warning(
+                    "denied: user=%s role=%s needs %s on %s",
+                    request.user.pk,
+                    membership.role,
+                    needed,
+                    request.path,
+                )
+                raise PermissionDenied("Your role in this agency does not allow this.")
+            request.agency = membership.agency
+            request.membership = membership
+            request.session[CURRENT_AGENCY_SESSION_KEY] = membership.agency.slug
+            return view(request, *args, **kwargs)
+
+        wrapper.agency_min_role = min_role
+        return wrapper
+
+    return decorator
+
+
+def visible_clients(request: HttpRequest):
+    """The agency's clients this member may see (all of them unless limited)."""
+    from insights.models import Client
+
+    qs = Client.objects.filter(agency=request.agency)
+    if request.membership.is_limited:
+        qs = qs.filter(pk__in=request.membership.clients.values("pk"))
+    return qs
+
+
+def get_client_for_agency(request: HttpRequest, pk: int, *, include_archived: bool = True):
+    """The client `pk` of the current agency, or 404 (also for clients the member may not see)."""
+    qs = visible_clients(request)
+    if not include_archived:
+        qs = qs.filter(archived_at=None)
+    client = qs.filter(pk=pk).first()
+    if client is None:
+        log.warning("denied: user=%s client=%s agency=%s", request.user.pk, pk, request.agency.pk)
+        raise Http404("No such client.")
+    return client
+
+
+def get_membership_for_agency(request: HttpRequest, pk: int) -> Membership:
+    membership = (
+        Membership.objects.select_related("user").filter(agency=request.agency, pk=pk).first()
+    )
+    if membership is None:
+        raise Http404("No such member.")
+    return membership
+
+
+def get_invitation_for_agency(request: HttpRequest, pk: int):
+    from .models import Invitation
+
+    invitation = Invitation.objects.filter(agency=request.agency, pk=pk).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    return invitation

@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from .forms import (
+    AcceptInvitationSignupForm,
+    AgencyFieldsMixin,
+    AgencyForm,
+    InvitationForm,
+    MembershipForm,
+)
+from .models import ROLE_HELP, Invitation, Membership, Role, User
+from .services import TeamError, accept_invitation, create_agency, invite, remove_member
+from .tenancy import (
+    CURRENT_AGENCY_SESSION_KEY,
+    agency_view,
+    get_invitation_for_agency,
+    get_membership_for_agency,
+)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Landing page for visitors; members go straight to their current agency."""
+    if not request.user.is_authenticated:
+        return render(request, "accounts/landing.html")
+    memberships = Membership.objects.filter(user=request.user).select_related("agency")
+    current = request.session.get(CURRENT_AGENCY_SESSION_KEY)
+    chosen = next((m for m in memberships if m.agency.slug == current), None) or memberships.first()
+    if chosen is None:
+        return redirect("agency_create")
+    return redirect("agency_dashboard", agency_slug=chosen.agency.slug)
+
+
+@login_required
+def agency_create(request: HttpRequest) -> HttpResponse:
+    form = AgencyFieldsMixin(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        agency = create_agency(
+            owner=request.user,
+            name=form.cleaned_data["agency_name"],
+            time_zone=form.cleaned_data["time_zone"],
+        )
+        messages.success(request, f"{agency.name} is ready. Add your first client.")
+        return redirect("agency_dashboard", agency_slug=agency.slug)
+    return render(request, "accounts/agency_create.html", {"form": form})
+
+
+@agency_view(Role.ADMIN, write_role=Role.OWNER)
+def agency_settings(request: HttpRequest) -> HttpResponse:
+    form = AgencyForm(request.POST or None, instance=request.agency)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Agency settings saved.")
+        return redirect("agency_settings", agency_slug=request.agency.slug)
+    return render(request, "accounts/agency_settings.html", {"form": form})
+
+
+@agency_view(Role.ADMIN)
+def members(request: HttpRequest) -> HttpResponse:
+    form = InvitationForm(request.POST or None, agency=request.agency, actor=request.membership)
+    if request.method == "POST" and form.is_valid():
+        result = invite(
+            agency=request.agency,
+            invited_by=request.user,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            limited_to_clients=form.cleaned_data["limited_to_clients"],
+            clients=form.cleaned_data["clients"],
+        )
+        if isinstance(result, Membership):
+            messages.success(
+                request, f"{result.user.email} already uses Prism and is now a member."
+            )
+        else:
+            messages.success(request, f"Invitation sent to {result.email}.")
+        return redirect("members", agency_slug=request.agency.slug)
+    team = (
+        Membership.objects.filter(agency=request.agency)
+        .select_related("user")
+        .prefetch_related("clients")
+        .order_by("user__email")
+    )
+    pending = request.agency.invitations.pending().order_by("-created_at")
+    return render(
+        request,
+        "accounts/members.html",
+        {
+            "form": form,
+            "team": team,
+            "pending": pending,
+            "role_help": ROLE_HELP.items(),
+        },
+    )
+
+
+@agency_view(Role.OWNER)
+def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = get_membership_for_agency(request, pk)
+    form = MembershipForm(
+        request.POST or None,
+        instance=membership,
+        agency=request.agency,
+        actor=request.membership,
+    )
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(
+            request,
+            f"{membership.user.get_full_name()} is now {membership.get_role_display().lower()}.",
+        )
+        return redirect("members", agency_slug=request.agency.slug)
+    return render(request, "accounts/member_edit.html", {"form": form, "member": membership})
+
+
+@require_POST
+@agency_view(Role.OWNER)
+def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = get_membership_for_agency(request, pk)
+    if membership.user_id == request.user.pk:
+        return leave_agency(request, membership)
+    try:
+        remove_member(membership)
+    except TeamError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{membership.user.get_full_name()} no longer has access.")
+    return redirect("members", agency_slug=request.agency.slug)
+
+
+@require_POST
+@agency_view(Role.VIEWER)
+def leave(request: HttpRequest) -> HttpResponse:
+    return leave_agency(request, request.membership)
+
+
+def leave_agency(request: HttpRequest, membership: Membership) -> HttpResponse:
+    try:
+        remove_member(membership)
+    except TeamError as error:
+        messages.error(request, str(error))
+        return redirect("agency_dashboard", agency_slug=request.agency.slug)
+    request.session.pop(CURRENT_AGENCY_SESSION_KEY, None)
+    messages.success(request, f"You left {request.agency.name}.")
+    return redirect("home")
+
+
+@require_POST
+@agency_view(Role.ADMIN)
+def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = get_invitation_for_agency(request, pk)
+    if invitation.state == "pending":
+        from django.utils import timezone
+
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        messages.success(request, f"The invitation for {invitation.email} is revoked.")
+    return redirect("members", agency_slug=request.agency.slug)
+
+
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in an invitation email, for new people, existing users and logged-in users."""
+    invitation = Invitation.find(token)
+    if invitation is None or invitation.state != "pending":
+        state = invitation.state if invitation else "unknown"
+        return render(
+            request,
+            "accounts/invitation_invalid.html",
+            {"state": state},
+            status=404 if state == "unknown" else 410,
+        )
+
+    existing = User.objects.filter(email__iexact=invitation.email).first()
+    if request.user.is_authenticated:
+        if request.user.email.lower() != invitation.email.lower():
+            return render(
+                request,
+                "accounts/invitation_wrong_user.html",
+                {"invitation": invitation},
+                status=403,
+            )
+        if request.method == "POST":
+            return _accept_and_go(request, invitation, request.user)
+        return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
+
+    if existing is not None:
+        # They have an account: log in first, then come back to this page to accept.
+        messages.info(request, "Log in to accept the invitation.")
+        return redirect(f"{reverse('account_login')}?next={request.path}")
+
+    form = AcceptInvitationSignupForm(request.POST or None, email=invitation.email)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=invitation.email,
+                password=form.cleaned_data["password1"],
+                name=form.cleaned_data["name"].strip(),
+            )
+            # The invitation link proves the address: record it as verified for allauth.
+            from allauth.account.models import EmailAddress
+
+            EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return _accept_and_go(request, invitation, user)
+    return render(
+        request, "accounts/invitation_signup.html", {"invitation": invitation, "form": form}
+    )
+
+
+def _accept_and_go(request: HttpRequest, invitation: Invitation, user: User) -> HttpResponse:
+    try:
+        membership = accept_invitation(invitation, user)
+    except TeamError as error:
+        messages.error(request, str(error))
+        return redirect("home")
+    messages.success(request, f"Welcome to {membership.agency.name}.")
+    return redirect("agency_dashboard", agency_slug=membership.agency.slug)

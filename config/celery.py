@@ -1,0 +1,36 @@
+"""Celery app. Tasks are thin shells over service functions; the database owns schedules."""
+
+import os
+
+from celery import Celery
+from celery.signals import worker_init
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("prism")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Refreshes and user-facing work (exports, emails) never wait behind each other.
+app.conf.task_routes = {
+    "insights.tasks.refresh_*": {"queue": "refresh"},
+    "insights.tasks.send_*": {"queue": "user"},
+    "insights.tasks.export_*": {"queue": "user"},
+}
+app.conf.beat_schedule = {
+    "dispatch-due-work": {"task": "insights.tasks.dispatch_due_work", "schedule": 60.0},
+}
+
+
+def ensure_broker_folders() -> None:
+    """kombu's filesystem transport needs its folders to exist before anyone connects."""
+    from django.conf import settings
+
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+            os.makedirs(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key], exist_ok=True)
+
+
+@worker_init.connect
+def _worker_init(**_kwargs):
+    ensure_broker_folders()

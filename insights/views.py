@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import mimetypes
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.tenancy import agency_view, get_client_for_agency, visible_clients
+
+from .forms import ClientForm
+
+
+@agency_view(Role.VIEWER)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    clients = visible_clients(request).active()
+    return render(
+        request,
+        "insights/dashboard.html",
+        {
+            "clients": clients[:12],
+            "client_count": clients.count(),
+        },
+    )
+
+
+@agency_view(Role.VIEWER)
+def client_list(request: HttpRequest) -> HttpResponse:
+    show_archived = request.GET.get("archived") == "1"
+    clients = visible_clients(request)
+    clients = clients.exclude(archived_at=None) if show_archived else clients.active()
+    return render(
+        request,
+        "insights/client_list.html",
+        {
+            "clients": clients,
+            "show_archived": show_archived,
+            "archived_count": visible_clients(request).exclude(archived_at=None).count(),
+        },
+    )
+
+
+@agency_view(Role.MEMBER)
+def client_create(request: HttpRequest) -> HttpResponse:
+    form = ClientForm(
+        request.POST or None, request.FILES or None, initial={"time_zone": request.agency.time_zone}
+    )
+    if request.method == "POST" and form.is_valid():
+        client = form.save(commit=False)
+        client.agency = request.agency
+        client.save()
+        if request.membership.is_limited:
+            # A limited member who adds a client can see it.
+            request.membership.clients.add(client)
+        messages.success(request, f"{client.name} added.")
+        return redirect("client_detail", agency_slug=request.agency.slug, pk=client.pk)
+    return render(request, "insights/client_form.html", {"form": form})
+
+
+@agency_view(Role.VIEWER)
+def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    client = get_client_for_agency(request, pk)
+    return render(request, "insights/client_detail.html", {"client": client})
+
+
+@agency_view(Role.MEMBER)
+def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    client = get_client_for_agency(request, pk)
+    form = ClientForm(request.POST or None, request.FILES or None, instance=client)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Changes saved.")
+        return redirect("client_detail", agency_slug=request.agency.slug, pk=client.pk)
+    return render(request, "insights/client_form.html", {"form": form, "client": client})
+
+
+@require_POST
+@agency_view(Role.MEMBER)
+def client_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    client = get_client_for_agency(request, pk)
+    if client.is_archived:
+        client.restore()
+        messages.success(request, f"{client.name} is active again.")
+    else:
+        client.archive()
+        messages.success(request, f"{client.name} is archived. Its history is kept.")
+    return redirect("client_detail", agency_slug=request.agency.slug, pk=client.pk)
+
+
+@agency_view(Role.VIEWER)
+def client_logo(request: HttpRequest, pk: int) -> HttpResponse:
+    client = get_client_for_agency(request, pk)
+    if not client.logo:
+        raise Http404("No logo.")
+    content_type = mimetypes.guess_type(client.logo.name)[0] or "application/octet-stream"
+    response = FileResponse(client.logo.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=300"
+    return response

@@ -1,0 +1,2 @@
+# The sandbox's routes are mounted under /_sandbox/ (see config/urls.py).
+urlpatterns: list = []

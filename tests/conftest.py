@@ -1,0 +1,66 @@
+"""The shared two-agency world and helpers every test can use."""
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.test import Client as HttpClient
+
+from accounts.models import Role
+
+from .factories import AgencyFactory, ClientFactory, MembershipFactory, UserFactory
+
+
+@dataclass
+class World:
+    """Agency A (the one under test) and agency B (the outsider), healthchecks style."""
+
+    a: object = None
+    b: object = None
+    users: dict = field(default_factory=dict)
+    memberships: dict = field(default_factory=dict)
+    clients: dict = field(default_factory=dict)
+
+    def client_for(self, persona: str | None) -> HttpClient:
+        http = HttpClient()
+        if persona:
+            http.force_login(self.users[persona])
+        return http
+
+
+@pytest.fixture
+def world(db) -> World:
+    w = World()
+    w.a = AgencyFactory(name="Alpha Agency", slug="alpha")
+    w.b = AgencyFactory(name="ZZ-TENANT-B Bravo", slug="bravo")
+    w.clients["a1"] = ClientFactory(agency=w.a, name="Acme Coffee")
+    w.clients["a2"] = ClientFactory(agency=w.a, name="Apex Bikes")
+    w.clients["b1"] = ClientFactory(agency=w.b, name="ZZ-TENANT-B Client")
+    for persona, agency, role in [
+        ("a_owner", w.a, Role.OWNER),
+        ("a_admin", w.a, Role.ADMIN),
+        ("a_member", w.a, Role.MEMBER),
+        ("a_viewer", w.a, Role.VIEWER),
+        ("a_limited", w.a, Role.VIEWER),
+        ("b_owner", w.b, Role.OWNER),
+        ("b_member", w.b, Role.MEMBER),
+    ]:
+        user = UserFactory(email=f"{persona}@example.com", name=persona.replace("_", " ").title())
+        w.users[persona] = user
+        w.memberships[persona] = MembershipFactory(agency=agency, user=user, role=role)
+    # a_limited sees only Apex Bikes.
+    limited = w.memberships["a_limited"]
+    limited.limited_to_clients = True
+    limited.save()
+    limited.clients.set([w.clients["a2"]])
+    return w
+
+
+@pytest.fixture
+def as_owner(world) -> HttpClient:
+    return world.client_for("a_owner")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Production keeps Django's PBKDF2 (see test_security); tests need not pay for it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
