@@ -253,16 +253,28 @@ META_HOSTS = {
     ]
 }
 META_API_VERSION = env.str("META_API_VERSION", default="v25.0")
-# Facebook Login for Business and Business Login for Instagram: each path is on when configured.
-# The sandbox's own app credentials are the local defaults, so the embedded setup works at once.
-_sandbox_creds = SANDBOX_ENABLED and not env.bool("SANDBOX_NO_DEFAULT_APPS", default=False)
-META_APP_ID = env.str("META_APP_ID", default="100000000000001" if _sandbox_creds else "")
-META_APP_SECRET = env.str(
-    "META_APP_SECRET", default="sandbox-facebook-app-secret" if _sandbox_creds else ""
+# The sandbox's two apps (what Meta's App Dashboard would hold). The sandbox checks client ids
+# and secrets against these, and signs webhooks and signed_requests with the secrets.
+SANDBOX_FACEBOOK_APP_ID = env.str("SANDBOX_FACEBOOK_APP_ID", default="100000000000001")
+SANDBOX_FACEBOOK_APP_SECRET = env.str(
+    "SANDBOX_FACEBOOK_APP_SECRET", default="sandbox-facebook-app-secret"
 )
-INSTAGRAM_APP_ID = env.str("INSTAGRAM_APP_ID", default="200000000000002" if _sandbox_creds else "")
+SANDBOX_INSTAGRAM_APP_ID = env.str("SANDBOX_INSTAGRAM_APP_ID", default="200000000000002")
+SANDBOX_INSTAGRAM_APP_SECRET = env.str(
+    "SANDBOX_INSTAGRAM_APP_SECRET", default="sandbox-instagram-app-secret"
+)
+# Facebook Login for Business and Business Login for Instagram: each path is on when configured.
+# With the sandbox on, its apps are the local defaults, so the embedded setup works at once.
+_sandbox_creds = SANDBOX_ENABLED and not env.bool("SANDBOX_NO_DEFAULT_APPS", default=False)
+META_APP_ID = env.str("META_APP_ID", default=SANDBOX_FACEBOOK_APP_ID if _sandbox_creds else "")
+META_APP_SECRET = env.str(
+    "META_APP_SECRET", default=SANDBOX_FACEBOOK_APP_SECRET if _sandbox_creds else ""
+)
+INSTAGRAM_APP_ID = env.str(
+    "INSTAGRAM_APP_ID", default=SANDBOX_INSTAGRAM_APP_ID if _sandbox_creds else ""
+)
 INSTAGRAM_APP_SECRET = env.str(
-    "INSTAGRAM_APP_SECRET", default="sandbox-instagram-app-secret" if _sandbox_creds else ""
+    "INSTAGRAM_APP_SECRET", default=SANDBOX_INSTAGRAM_APP_SECRET if _sandbox_creds else ""
 )
 META_CONNECT_TIMEOUT = env.float("META_CONNECT_TIMEOUT", default=3.05)
 META_READ_TIMEOUT = env.float("META_READ_TIMEOUT", default=20.0)

@@ -1,0 +1,3 @@
+"""The control API under /_sandbox/control/ (JSON)."""
+
+urlpatterns: list = []

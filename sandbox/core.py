@@ -1,0 +1,589 @@
+"""The sandbox's plumbing: clock, Meta's error envelope, parameters, tokens, routing, faults,
+the call log and usage headers. Endpoint modules register handlers here:
+
+    @route("graph.facebook.com", r"oauth/access_token")          # an exact path
+    def exchange(req: SandboxRequest) -> dict | HttpResponse: ...
+
+    @node("ig_user", edge="insights")                              # /<id>/insights for IG users
+    def user_insights(req: SandboxRequest, account) -> dict: ...
+
+    @resolver("ig_user")                                           # id -> object, or None
+    def find_ig_user(req, node_id): ...
+
+Handlers return a dict (sent as JSON, 200) or an HttpResponse, or raise GraphError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import F, Sum
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+from .models import CallLog, Clock, Fault, Token
+
+HOSTS = (
+    "graph.facebook.com",
+    "graph.instagram.com",
+    "www.facebook.com",
+    "www.instagram.com",
+    "api.instagram.com",
+)
+GRAPH_HOSTS = ("graph.facebook.com", "graph.instagram.com")
+PACIFIC = ZoneInfo("America/Los_Angeles")
+VERSION_RE = re.compile(r"^v\d+\.\d+/?")
+LATEST_VERSION = "v25.0"
+
+
+# --- Clock ------------------------------------------------------------------------------------
+
+
+def now() -> datetime:
+    """The sandbox's current time (real time plus the control API's offset)."""
+    offset = Clock.objects.filter(pk=1).values_list("offset_seconds", flat=True).first() or 0
+    return timezone.now() + timedelta(seconds=offset)
+
+
+def move_clock(*, seconds: float | None = None, to: datetime | None = None) -> datetime:
+    with transaction.atomic():
+        clock, _ = Clock.objects.get_or_create(pk=1)
+        if to is not None:
+            clock.offset_seconds = (to - timezone.now()).total_seconds()
+        elif seconds is not None:
+            clock.offset_seconds += seconds
+        clock.save()
+    return now()
+
+
+def reset_clock() -> None:
+    Clock.objects.update_or_create(pk=1, defaults={"offset_seconds": 0})
+
+
+def meta_time(dt: datetime) -> str:
+    """Meta's timestamp form: 2026-08-02T07:00:00+0000."""
+    return dt.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+# --- Errors -------------------------------------------------------------------------------------
+
+
+class GraphError(Exception):
+    """Meta's error envelope. Raise it from any handler."""
+
+    def __init__(
+        self,
+        message: str,
+        code: int = 100,
+        *,
+        type: str = "OAuthException",
+        subcode: int | None = None,
+        status: int = 400,
+        is_transient: bool = False,
+        user_title: str | None = None,
+        user_msg: str | None = None,
+        error_data: dict | None = None,
+        headers: dict | None = None,
+    ):
+        super().__init__(message)
+        self.message, self.code, self.type, self.subcode = message, code, type, subcode
+        self.status, self.is_transient = status, is_transient
+        self.user_title, self.user_msg, self.error_data = user_title, user_msg, error_data
+        self.headers = headers or {}
+
+    def body(self) -> dict:
+        error: dict[str, Any] = {"message": self.message, "type": self.type, "code": self.code}
+        if self.error_data is not None:
+            error["error_data"] = self.error_data
+        if self.subcode is not None:
+            error["error_subcode"] = self.subcode
+        error["is_transient"] = self.is_transient
+        if self.user_title:
+            error["error_user_title"] = self.user_title
+        if self.user_msg:
+            error["error_user_msg"] = self.user_msg
+        error["fbtrace_id"] = fbtrace_id()
+        return {"error": error}
+
+    def response(self) -> JsonResponse:
+        response = JsonResponse(self.body(), status=self.status)
+        for name, value in self.headers.items():
+            response[name] = value
+        if self.code == 190:
+            response["WWW-Authenticate"] = (
+                'OAuth "Facebook Platform" "invalid_token" ' + json.dumps(self.message)
+            )
+        return response
+
+
+class PlainError(Exception):
+    """An error body that is not Graph's envelope (api.instagram.com's own shape, for one)."""
+
+    def __init__(self, body: dict, status: int = 400):
+        super().__init__(str(body))
+        self.body, self.status = body, status
+
+
+def fbtrace_id() -> str:
+    return secrets.token_urlsafe(8).replace("-", "A").replace("_", "B")[:11]
+
+
+def unsupported_get(node_id: str) -> GraphError:
+    return GraphError(
+        f"Unsupported get request. Object with ID '{node_id}' does not exist, cannot be loaded "
+        "due to missing permissions, or does not support this operation. Please read the Graph "
+        "API documentation at https://developers.facebook.com/docs/graph-api",
+        100,
+        type="GraphMethodException",
+        subcode=33,
+    )
+
+
+def _pdt(dt: datetime) -> str:
+    local = dt.astimezone(PACIFIC)
+    return local.strftime("%A, %d-%b-%y %H:%M:%S ") + (local.tzname() or "PDT")
+
+
+# --- Parameters ---------------------------------------------------------------------------------
+
+
+def parse_list(value: str | None) -> list[str]:
+    """Meta accepts `a,b,c` and `["a","b","c"]` (its own SDK sends JSON arrays)."""
+    if value is None:
+        return []
+    value = value.strip()
+    if value.startswith("["):
+        try:
+            items = json.loads(value)
+        except ValueError:
+            raise GraphError("(#100) Invalid parameter", 100) from None
+        return [str(i).strip() for i in items if str(i).strip()]
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+@dataclass
+class SandboxRequest:
+    http: HttpRequest
+    host: str
+    path: str  # without the version prefix and without leading/trailing slashes
+    version: str | None
+    params: dict[str, str]
+    token: Token | None = None
+    account_id: str = ""  # ig_user_id the call concerns (for stats, limits and faults)
+    path_pattern: str = ""
+    counted_calls: int = 1
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def method(self) -> str:
+        return self.http.method or "GET"
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        return self.params.get(name, default)
+
+    def list_param(self, name: str) -> list[str]:
+        return parse_list(self.params.get(name))
+
+    def base_url(self) -> str:
+        """This host's URL as the caller reached it (for paging links)."""
+        prefix = self.http.path[: self.http.path.index(self.host) + len(self.host)]
+        return self.http.build_absolute_uri(prefix)
+
+
+def collect_params(request: HttpRequest) -> dict[str, str]:
+    params = {k: v for k, v in request.GET.items()}
+    if request.method == "POST":
+        if request.content_type == "application/json":
+            try:
+                body = json.loads(request.body or b"{}")
+            except ValueError:
+                body = {}
+            if isinstance(body, dict):
+                params.update(
+                    {k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()}
+                )
+        else:
+            params.update({k: v for k, v in request.POST.items()})
+    return params
+
+
+def token_string(request: HttpRequest, params: dict[str, str]) -> str | None:
+    header = request.headers.get("Authorization", "")
+    match = re.match(r"(?i)^(bearer|oauth)\s+(\S+)$", header.strip())
+    if match:
+        return match.group(2)
+    return params.get("access_token") or None
+
+
+# --- Tokens -------------------------------------------------------------------------------------
+
+TOKEN_LIFETIME = {
+    Token.Kind.FB_SHORT: timedelta(hours=2),
+    Token.Kind.FB_LONG: timedelta(days=60),
+    Token.Kind.IG_SHORT: timedelta(hours=1),
+    Token.Kind.IG_LONG: timedelta(days=60),
+    Token.Kind.PAGE: None,
+}
+REVOKED_MESSAGES = {
+    458: "Error validating access token: The user has not authorized application {app}.",
+    459: "Error validating access token: You cannot access the app till you log in to "
+    "www.facebook.com and follow the instructions given.",
+    460: "Error validating access token: The session has been invalidated because the user "
+    "changed their password or Facebook has changed the session for security reasons.",
+    464: "Error validating access token: Sessions for the user  are not allowed because the "
+    "user is not a confirmed user.",
+    467: "Error validating access token: The session is invalid because the user logged out.",
+    492: "Error validating access token: The user is not an admin of the Page.",
+}
+
+
+def issue_token(
+    kind: str,
+    *,
+    person,
+    ig_account=None,
+    page=None,
+    scopes=(),
+    declined=(),
+    granted_page_ids=(),
+    issued_at: datetime | None = None,
+) -> Token:
+    prefix = "IGAA" if kind.startswith("ig") else "EAAG"
+    issued = issued_at or now()
+    lifetime = TOKEN_LIFETIME[kind]
+    return Token.objects.create(
+        token=prefix + secrets.token_urlsafe(48).replace("-", "x").replace("_", "Z"),
+        kind=kind,
+        person=person,
+        ig_account=ig_account,
+        page=page,
+        scopes=list(scopes),
+        declined_scopes=list(declined),
+        granted_page_ids=list(granted_page_ids),
+        issued_at=issued,
+        expires_at=issued + lifetime if lifetime else None,
+    )
+
+
+def expires_in(token: Token) -> int | None:
+    if token.expires_at is None:
+        return None
+    return max(0, int((token.expires_at - now()).total_seconds()))
+
+
+def check_token(token: Token | None, raw: str | None, host: str) -> Token:
+    """Validate a token for a Graph call on `host`, raising Meta's 190 errors."""
+    if not raw:
+        raise GraphError(
+            "An active access token must be used to query information about the current user.", 2500
+        )
+    if token is None:
+        raise GraphError("Invalid OAuth access token - Cannot parse access token", 190)
+    if host in GRAPH_HOSTS and token.host != host:
+        raise GraphError("Invalid OAuth access token - Cannot parse access token", 190)
+    if token.revoked_subcode:
+        app = "sandbox"
+        raise GraphError(
+            REVOKED_MESSAGES.get(token.revoked_subcode, REVOKED_MESSAGES[467]).format(app=app),
+            190,
+            subcode=token.revoked_subcode,
+        )
+    current = now()
+    if token.expires_at is not None and token.expires_at <= current:
+        raise GraphError(
+            f"Error validating access token: Session has expired on {_pdt(token.expires_at)}. "
+            f"The current time is {_pdt(current)}.",
+            190,
+            subcode=463,
+        )
+    return token
+
+
+# --- Routing ------------------------------------------------------------------------------------
+
+Handler = Callable[..., Any]
+_routes: list[tuple[tuple[str, ...], re.Pattern, str, Handler]] = []
+_nodes: dict[tuple[str, str | None], Handler] = {}
+_resolvers: list[tuple[str, Handler]] = []
+
+
+def route(
+    hosts: str | tuple[str, ...], pattern: str, *, methods=("GET", "POST"), auth: bool = False
+) -> Callable[[Handler], Handler]:
+    """Register a handler for an exact path (regex, anchored) on one or more hosts."""
+    hosts = (hosts,) if isinstance(hosts, str) else tuple(hosts)
+
+    def decorator(fn: Handler) -> Handler:
+        fn.sandbox_methods = methods
+        fn.sandbox_auth = auth
+        _routes.append((hosts, re.compile(rf"^{pattern}/?$"), pattern, fn))
+        return fn
+
+    return decorator
+
+
+def node(kind: str, edge: str | None = None, *, methods=("GET",)) -> Callable[[Handler], Handler]:
+    """Register the handler for GET /<id> (edge None) or /<id>/<edge> of a node kind."""
+
+    def decorator(fn: Handler) -> Handler:
+        fn.sandbox_methods = methods
+        _nodes[(kind, edge)] = fn
+        return fn
+
+    return decorator
+
+
+def resolver(kind: str) -> Callable[[Handler], Handler]:
+    """Register `fn(req, node_id) -> object | None` that recognises ids of a node kind."""
+
+    def decorator(fn: Handler) -> Handler:
+        _resolvers.append((kind, fn))
+        return fn
+
+    return decorator
+
+
+def resolve_node(req: SandboxRequest, node_id: str) -> tuple[str, Any]:
+    for kind, fn in _resolvers:
+        obj = fn(req, node_id)
+        if obj is not None:
+            return kind, obj
+    raise unsupported_get(node_id)
+
+
+NODE_PATH = re.compile(r"^(?P<id>[^/]+)(?:/(?P<edge>[a-z_]+))?$")
+
+
+def dispatch(req: SandboxRequest) -> Any:
+    """Find and run the handler for a request. Used by the view and by batch operations."""
+    for hosts, pattern, raw, fn in _routes:
+        if req.host in hosts and pattern.match(req.path):
+            req.path_pattern = req.path_pattern or "/" + raw.replace("\\", "")
+            if req.method not in fn.sandbox_methods:
+                raise GraphError(f"Unsupported request - method type: {req.method.lower()}", 100)
+            return fn(req, **pattern.match(req.path).groupdict())
+    if req.host not in GRAPH_HOSTS:
+        return HttpResponse(
+            "Sorry, this page isn't available.", status=404, content_type="text/html; charset=utf-8"
+        )
+    match = NODE_PATH.match(req.path)
+    if not match:
+        raise GraphError("Unknown path components: /" + req.path, 2500)
+    node_id, edge = match.group("id"), match.group("edge")
+    raw = token_string(req.http, req.params)
+    req.token = check_token(
+        Token.objects.filter(token=raw).select_related("person", "ig_account").first()
+        if raw
+        else None,
+        raw,
+        req.host,
+    )
+    kind, obj = resolve_node(req, node_id)  # resolvers set req.account_id for IG objects
+    check_budget(req)
+    handler = _nodes.get((kind, edge))
+    req.path_pattern = req.path_pattern or f"/{{{kind}}}" + (f"/{edge}" if edge else "")
+    if handler is None:
+        if edge is None:
+            raise unsupported_get(node_id)
+        raise GraphError(
+            f"(#100) Tried accessing nonexisting field ({edge}) on node type ({kind_label(kind)})",
+            100,
+        )
+    if req.method not in handler.sandbox_methods:
+        raise GraphError(f"Unsupported {req.method.lower()} request.", 100)
+    return handler(req, obj)
+
+
+def kind_label(kind: str) -> str:
+    return {"ig_user": "IGUser", "media": "IGMedia", "page": "Page", "user": "User"}.get(kind, kind)
+
+
+# --- Faults -------------------------------------------------------------------------------------
+
+
+def matching_fault(req: SandboxRequest) -> Fault | None:
+    """The first fault that applies to this request, consuming one of its N uses."""
+    for fault in Fault.objects.order_by("pk"):
+        if fault.host and fault.host != req.host:
+            continue
+        if fault.path_regex and not re.search(fault.path_regex, "/" + req.path):
+            continue
+        if fault.account and fault.account not in (req.account_id, *req.path.split("/")):
+            continue
+        if fault.probability < 1 and random.random() >= fault.probability:  # noqa: S311
+            continue
+        if fault.remaining is not None:
+            # Conditional UPDATE: with concurrent requests each use is handed out once.
+            used = Fault.objects.filter(pk=fault.pk, remaining__gt=0).update(
+                remaining=F("remaining") - 1
+            )
+            Fault.objects.filter(pk=fault.pk, remaining__lte=0).delete()
+            if not used:
+                continue
+        return fault
+    return None
+
+
+def fault_response_before(fault: Fault, req: SandboxRequest) -> HttpResponse | None:
+    """Faults that replace the answer. Latency delays it; body faults act afterwards."""
+    kind, p = fault.kind, fault.params
+    if kind == Fault.Kind.LATENCY:
+        time.sleep(float(p.get("seconds", 1.0)))
+        return None
+    if kind == Fault.Kind.TIMEOUT:
+        time.sleep(float(p.get("seconds", 30.0)))
+        return HttpResponse(status=504)
+    if kind == Fault.Kind.SERVER_ERROR:
+        status = int(p.get("status", 500))
+        return GraphError(
+            p.get("message", "An unexpected error has occurred. Please retry your request later."),
+            int(p.get("code", 2)),
+            status=status,
+            is_transient=True,
+        ).response()
+    if kind == Fault.Kind.HTML:
+        status = int(p.get("status", 502))
+        return HttpResponse(
+            "<!DOCTYPE html><html><head><title>Error</title></head><body>"
+            "<h1>Sorry, something went wrong.</h1><p>We're working on getting "
+            "this fixed as soon as we can.</p></body></html>",
+            status=status,
+            content_type="text/html; charset=utf-8",
+        )
+    if kind == Fault.Kind.RATE_LIMIT:
+        code = int(p.get("code", 80002))
+        messages = {
+            4: "(#4) Application request limit reached",
+            17: "(#17) User request limit reached",
+            32: "(#32) Page request limit reached",
+            613: "(#613) Calls to this api have exceeded the rate limit.",
+            80002: "(#80002) There have been too many calls to this Instagram account. Wait a "
+            "bit and try again. For more info, please refer to "
+            "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+        }
+        minutes = int(p.get("minutes", 15))
+        headers = usage_headers(req, force_percent=100, regain_minutes=minutes)
+        return GraphError(
+            messages.get(code, messages[80002]), code, is_transient=code in (4, 17), headers=headers
+        ).response()
+    if kind == Fault.Kind.GRAPH_ERROR:
+        e = p.get("error", {})
+        return GraphError(
+            e.get("message", "An unknown error occurred"),
+            int(e.get("code", 1)),
+            type=e.get("type", "OAuthException"),
+            subcode=e.get("error_subcode"),
+            status=int(p.get("status", 400)),
+            is_transient=bool(e.get("is_transient", False)),
+        ).response()
+    if kind == Fault.Kind.REVOKE_TOKEN:
+        raw = token_string(req.http, req.params)
+        Token.objects.filter(token=raw).update(revoked_subcode=int(p.get("subcode", 467)))
+        if fault.account:  # revoke every token of the account, as a password change would
+            Token.objects.filter(ig_account__ig_user_id=fault.account).update(
+                revoked_subcode=int(p.get("subcode", 460))
+            )
+            Token.objects.filter(page__ig_account__ig_user_id=fault.account).update(
+                revoked_subcode=int(p.get("subcode", 460))
+            )
+        return None
+    return None
+
+
+def fault_response_after(fault: Fault, response: HttpResponse) -> HttpResponse:
+    if fault.kind == Fault.Kind.MALFORMED:
+        response.content = b'{"data": [{"id": "1784", "name": reach, }'
+    elif fault.kind == Fault.Kind.TRUNCATED:
+        response.content = response.content[: max(1, len(response.content) // 2)]
+    return response
+
+
+# --- Usage and the call log ---------------------------------------------------------------------
+
+
+def usage_headers(
+    req: SandboxRequest, *, force_percent: int | None = None, regain_minutes: int = 0
+) -> dict[str, str]:
+    """X-App-Usage always; X-Business-Use-Case-Usage (type instagram) for account calls."""
+    headers = {}
+    app_calls = CallLog.objects.filter(at__gte=now() - timedelta(hours=1)).count()
+    app_pct = min(100, app_calls // 50)  # the sandbox app's hourly platform budget: 5,000
+    headers["X-App-Usage"] = json.dumps(
+        {"call_count": app_pct, "total_cputime": app_pct // 2, "total_time": app_pct // 2}
+    )
+    if req.account_id:
+        pct = force_percent if force_percent is not None else buc_percent(req.account_id)
+        headers["X-Business-Use-Case-Usage"] = json.dumps(
+            {
+                req.account_id: [
+                    {
+                        "type": "instagram",
+                        "call_count": pct,
+                        "total_cputime": max(0, pct // 3),
+                        "total_time": max(0, pct // 3),
+                        "estimated_time_to_regain_access": regain_minutes,
+                    }
+                ]
+            }
+        )
+    return headers
+
+
+def buc_used(account_id: str) -> int:
+    since = now() - timedelta(hours=24)
+    total = CallLog.objects.filter(account=account_id, at__gte=since).aggregate(
+        n=Sum("counted_calls")
+    )["n"]
+    return total or 0
+
+
+def buc_percent(account_id: str) -> int:
+    from .models import InstagramAccount
+
+    budget = (
+        InstagramAccount.objects.filter(ig_user_id=account_id)
+        .values_list("call_budget", flat=True)
+        .first()
+        or 20000
+    )
+    return min(100, buc_used(account_id) * 100 // max(1, budget))
+
+
+def check_budget(req: SandboxRequest) -> None:
+    """80002 once the account's rolling 24-hour budget is spent."""
+    if req.account_id and buc_percent(req.account_id) >= 100:
+        raise GraphError(
+            "(#80002) There have been too many calls to this Instagram account. Wait a bit and "
+            "try again. For more info, please refer to "
+            "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+            80002,
+            headers=usage_headers(req, force_percent=100, regain_minutes=60),
+        )
+
+
+def log_call(req: SandboxRequest, status: int) -> None:
+    CallLog.objects.create(
+        at=now(),
+        host=req.host,
+        method=req.method,
+        path_pattern=req.path_pattern[:120] or "/" + req.path[:119],
+        account=req.account_id,
+        token_id=req.token.pk if req.token else None,
+        status=status,
+        counted_calls=req.counted_calls,
+    )
+
+
+def token_fingerprint(token_id: int | None) -> str:
+    return hashlib.sha256(str(token_id).encode()).hexdigest()[:8] if token_id else ""

@@ -1,0 +1,54 @@
+"""The one view behind every emulated host: /_sandbox/<host>/<path>."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+# Handler modules register their routes on import.
+from . import core, graph, oauth  # noqa: F401,E402
+
+
+def graph_json(data, status: int = 200) -> HttpResponse:
+    # Meta escapes "/" and non-ASCII in its JSON; clients must cope, so the sandbox does it too.
+    body = json.dumps(data, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/")
+    return HttpResponse(body, status=status, content_type="application/json; charset=UTF-8")
+
+
+@csrf_exempt
+def host_view(request: HttpRequest, host: str, path: str = "") -> HttpResponse:
+    if host not in core.HOSTS:
+        raise Http404("The sandbox does not emulate this host.")
+    path = path.strip("/")
+    version = None
+    match = core.VERSION_RE.match(path)
+    if match:
+        version, path = match.group(0).strip("/"), path[match.end() :].strip("/")
+    req = core.SandboxRequest(
+        http=request, host=host, path=path, version=version, params=core.collect_params(request)
+    )
+    fault = (
+        core.matching_fault(req)
+        if host in core.GRAPH_HOSTS or host == "api.instagram.com"
+        else None
+    )
+    response = core.fault_response_before(fault, req) if fault else None
+    if response is None:
+        try:
+            result = core.dispatch(req)
+            response = result if isinstance(result, HttpResponse) else graph_json(result)
+        except core.GraphError as error:
+            response = error.response()
+        except core.PlainError as error:
+            response = graph_json(error.body, error.status)
+    if host in core.GRAPH_HOSTS and response.status_code != 504:
+        for name, value in core.usage_headers(req).items():
+            response.setdefault(name, value)
+        response.setdefault("x-fb-trace-id", core.fbtrace_id())
+        response.setdefault("facebook-api-version", req.version or core.LATEST_VERSION)
+    if fault:
+        response = core.fault_response_after(fault, response)
+    core.log_call(req, response.status_code)
+    return response
