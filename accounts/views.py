@@ -119,8 +119,8 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "accounts/member_edit.html", {"form": form, "member": membership})
 
 
-@require_POST
 @agency_view(Role.OWNER)
+@require_POST
 def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     membership = get_membership_for_agency(request, pk)
     if membership.user_id == request.user.pk:
@@ -134,8 +134,8 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("members", agency_slug=request.agency.slug)
 
 
-@require_POST
 @agency_view(Role.VIEWER)
+@require_POST
 def leave(request: HttpRequest) -> HttpResponse:
     return leave_agency(request, request.membership)
 
@@ -151,8 +151,8 @@ def leave_agency(request: HttpRequest, membership: Membership) -> HttpResponse:
     return redirect("home")
 
 
-@require_POST
 @agency_view(Role.ADMIN)
+@require_POST
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_invitation_for_agency(request, pk)
     if invitation.state == "pending":

@@ -76,8 +76,8 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "insights/client_form.html", {"form": form, "client": client})
 
 
-@require_POST
 @agency_view(Role.MEMBER)
+@require_POST
 def client_archive(request: HttpRequest, pk: int) -> HttpResponse:
     client = get_client_for_agency(request, pk)
     if client.is_archived:

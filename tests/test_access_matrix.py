@@ -1,0 +1,193 @@
+"""The access matrix: every URL pattern, walked from the resolver, against every persona.
+
+A URL pattern that is in neither TENANT_URLS nor PUBLIC_URLS fails the test, so a new view is
+covered without anyone remembering. For agency A's objects:
+- members of agency B get 404 (never 403: ids must not be probed), also under B's own slug;
+- a viewer limited to other clients gets 404 for those clients' objects;
+- anonymous visitors are sent to the login page;
+- inside agency A, roles below a view's minimum get 403, the others get in;
+- no 200 page shown to A's people contains B's sentinel strings, and no refused request changes
+  anything in the database.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from accounts.models import Agency, Invitation, Membership, Role
+from insights.models import Client
+
+pytestmark = pytest.mark.django_db
+
+# name -> what the URL names, the role it needs, and the methods it answers.
+#   obj: None (agency-level), "client", "membership", "invitation"
+TENANT_URLS = {
+    "agency_dashboard": dict(obj=None, role=Role.VIEWER, methods=("GET",)),
+    "agency_settings": dict(obj=None, role=Role.ADMIN, write_role=Role.OWNER,
+                            methods=("GET", "POST")),
+    "agency_leave": dict(obj=None, role=Role.VIEWER, methods=("POST",)),
+    "members": dict(obj=None, role=Role.ADMIN, methods=("GET", "POST")),
+    "member_edit": dict(obj="membership", role=Role.OWNER, methods=("GET", "POST")),
+    "member_remove": dict(obj="membership", role=Role.OWNER, methods=("POST",)),
+    "invitation_revoke": dict(obj="invitation", role=Role.ADMIN, methods=("POST",)),
+    "client_list": dict(obj=None, role=Role.VIEWER, methods=("GET",)),
+    "client_create": dict(obj=None, role=Role.MEMBER, methods=("GET", "POST")),
+    "client_detail": dict(obj="client", role=Role.VIEWER, methods=("GET",)),
+    "client_edit": dict(obj="client", role=Role.MEMBER, methods=("GET", "POST")),
+    "client_archive": dict(obj="client", role=Role.MEMBER, methods=("POST",)),
+    "client_logo": dict(obj="client", role=Role.VIEWER, methods=("GET",)),
+}
+
+# Patterns outside any agency, with the reason they are safe to leave out of the matrix.
+PUBLIC_URLS = {
+    "home": "landing page, or a redirect to the user's own agency",
+    "agency_create": "creates a new agency owned by the caller",
+    "invitation_accept": "authorised by a 256-bit single-use token (tests/test_signup_and_team)",
+    "healthz": "infrastructure status, no tenant data",
+}
+# Whole subtrees served by well-tested libraries or by the Meta emulator (not tenant data).
+PUBLIC_PREFIXES = ("accounts/", "admin/", "_sandbox/")
+
+PERSONAS = ("a_owner", "a_admin", "a_member", "a_viewer", "a_limited", "b_owner", "b_member",
+            None)
+ROLE_OF = {"a_owner": Role.OWNER, "a_admin": Role.ADMIN, "a_member": Role.MEMBER,
+           "a_viewer": Role.VIEWER, "a_limited": Role.VIEWER}
+
+
+def walk(resolver: URLResolver, prefix: str = ""):
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from walk(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry.name
+
+
+def all_patterns() -> list[tuple[str, str | None]]:
+    return [(route, name) for route, name in walk(get_resolver())
+            if not route.startswith(PUBLIC_PREFIXES)]
+
+
+def fingerprint() -> tuple:
+    """Everything a refused request might have changed."""
+    return (
+        list(Agency.objects.order_by("pk").values_list("pk", "name", "time_zone")),
+        list(Client.objects.order_by("pk").values_list("pk", "name", "archived_at", "notes")),
+        list(Membership.objects.order_by("pk").values_list("pk", "role", "limited_to_clients")),
+        list(Invitation.objects.order_by("pk").values_list("pk", "revoked_at", "accepted_at")),
+    )
+
+
+def build_url(name: str, spec: dict, world, objects: dict, agency_slug: str = "alpha") -> str:
+    from django.urls import reverse
+
+    kwargs = {"agency_slug": agency_slug}
+    if spec["obj"]:
+        kwargs["pk"] = objects[spec["obj"]].pk
+    return reverse(name, kwargs=kwargs)
+
+
+@pytest.fixture
+def objects(world, settings, tmp_path):
+    from django.core.files.base import ContentFile
+
+    from accounts.services import invite
+
+    settings.MEDIA_ROOT = tmp_path
+    world.clients["a1"].logo.save("logo.png", ContentFile(b"\x89PNG\r\n\x1a\n"), save=True)
+    invitation = invite(agency=world.a, invited_by=world.users["a_owner"],
+                        email="pending@example.com", role=Role.MEMBER)
+    # A's objects a limited viewer (who sees only Apex Bikes) must not reach.
+    return {"client": world.clients["a1"], "membership": world.memberships["a_member"],
+            "invitation": invitation}
+
+
+def test_every_url_pattern_is_in_the_matrix():
+    unknown = [(route, name) for route, name in all_patterns()
+               if name not in TENANT_URLS and name not in PUBLIC_URLS]
+    assert not unknown, f"URL patterns missing from the access matrix: {unknown}"
+    for route, name in all_patterns():
+        if name in TENANT_URLS:
+            assert route.startswith("a/<slug:agency_slug>/"), f"{name} is not under /a/<slug>/"
+
+
+def test_access_matrix(world, objects, capsys):
+    checked = leaks = 0
+    problems = []
+    for name, spec in TENANT_URLS.items():
+        for persona in PERSONAS:
+            for method in ("GET", "POST"):
+                url = build_url(name, spec, world, objects)
+                http = world.client_for(persona)
+                before = fingerprint()
+                response = getattr(http, method.lower())(url)
+                status = response.status_code
+                body = (b"".join(response.streaming_content) if response.streaming
+                        else response.content)
+                checked += 1
+                expected = expected_status(persona, spec, method)
+                if status not in expected:
+                    problems.append(f"{persona} {method} {url}: {status}, expected {expected}")
+                if status in (403, 404, 405) or (persona or "").startswith("b_") or persona is None:
+                    if fingerprint() != before:
+                        problems.append(f"{persona} {method} {url} changed data ({status})")
+                if status == 200 and b"ZZ-TENANT-B" in body:
+                    leaks += 1
+                    problems.append(f"{persona} {method} {url} shows agency B's data")
+                if status == 200 and persona == "a_limited" and b"Acme Coffee" in body:
+                    leaks += 1
+                    problems.append(f"{persona} {method} {url} shows a client outside its limit")
+                if fingerprint() != before:
+                    reset_world(world)
+        # B's people asking for A's objects under B's own slug: refused, and refused exactly as
+        # for an id that does not exist (a 403 or 405 decided before any lookup is fine).
+        if spec["obj"]:
+            for persona in ("b_owner", "b_member"):
+                url = build_url(name, spec, world, objects, agency_slug="bravo")
+                missing = url.replace(f"/{objects[spec['obj']].pk}/", "/987654/")
+                for method in ("GET", "POST"):
+                    checked += 1
+                    http = world.client_for(persona)
+                    status = getattr(http, method.lower())(url).status_code
+                    probe = getattr(http, method.lower())(missing).status_code
+                    if status not in (403, 404, 405) or status != probe:
+                        problems.append(f"{persona} {method} {url}: {status} (missing id: "
+                                        f"{probe}), expected a refusal equal to the missing id's")
+    with capsys.disabled():
+        print(f"\naccess matrix: {len(TENANT_URLS)} tenant URLs × {len(PERSONAS)} personas × "
+              f"2 methods (+ cross-slug) = {checked} requests checked, {leaks} leaks, "
+              f"{len(problems)} problems")
+    assert not problems, "\n".join(problems)
+
+
+def expected_status(persona: str | None, spec: dict, method: str) -> set[int]:
+    if persona is None:
+        return {302}
+    if persona.startswith("b_"):
+        return {404}
+    needed = spec.get("write_role", spec["role"]) if method == "POST" else spec["role"]
+    if not world_role_allows(persona, needed):
+        return {403}  # decided from the role alone, before any object is looked up
+    if persona == "a_limited" and spec["obj"] == "client":
+        return {404}
+    if method not in spec["methods"]:
+        return {405, 200}  # 200: a read-only page that ignores the POST (and changes nothing)
+    return {200, 302}
+
+
+def world_role_allows(persona: str, needed: str) -> bool:
+    from accounts.models import ROLE_RANK
+
+    return ROLE_RANK[ROLE_OF[persona]] >= ROLE_RANK[Role(needed)]
+
+
+def reset_world(world) -> None:
+    """A permitted POST by agency A's own people may change things; put them back."""
+    for persona, membership in world.memberships.items():
+        Membership.objects.update_or_create(
+            pk=membership.pk,
+            defaults={"agency": membership.agency, "user": membership.user,
+                      "role": ROLE_OF.get(persona, membership.role),
+                      "limited_to_clients": persona == "a_limited"},
+        )
+    Client.objects.filter(agency=world.a).update(archived_at=None)
