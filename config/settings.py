@@ -278,6 +278,8 @@ INSTAGRAM_APP_SECRET = env.str(
 )
 META_CONNECT_TIMEOUT = env.float("META_CONNECT_TIMEOUT", default=3.05)
 META_READ_TIMEOUT = env.float("META_READ_TIMEOUT", default=20.0)
+META_MAX_RETRIES = env.int("META_MAX_RETRIES", default=2)  # for transient errors, with backoff
+META_RETRY_BACKOFF = env.float("META_RETRY_BACKOFF", default=0.5)  # seconds, doubled each time
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

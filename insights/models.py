@@ -56,3 +56,200 @@ class Client(models.Model):
     def restore(self) -> None:
         self.archived_at = None
         self.save(update_fields=["archived_at", "updated_at"])
+
+
+class LoginPath(models.TextChoices):
+    FACEBOOK = "facebook", "Facebook Login for Business"
+    INSTAGRAM = "instagram", "Business Login for Instagram"
+
+
+class Health(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    EXPIRING_SOON = "expiring_soon", "Expiring soon"
+    NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
+    MISSING_PERMISSION = "missing_permission", "Missing permission"
+    NOT_PROFESSIONAL = "not_professional", "Not a professional account"
+    ERROR = "error", "Error"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+HEALTH_BADGE = {
+    Health.CONNECTED: "ok",
+    Health.EXPIRING_SOON: "warn",
+    Health.NEEDS_RECONNECT: "bad",
+    Health.MISSING_PERMISSION: "bad",
+    Health.NOT_PROFESSIONAL: "bad",
+    Health.ERROR: "warn",
+    Health.DISCONNECTED: "",
+}
+
+
+class InstagramAccountQuerySet(models.QuerySet):
+    def needing_attention(self):
+        return self.exclude(health__in=[Health.CONNECTED, Health.DISCONNECTED])
+
+
+class InstagramAccount(models.Model):
+    """A client's Instagram professional account, connected through one of Meta's login paths.
+
+    The access token is stored only as ciphertext (`token_ciphertext`) and read through
+    `reveal_token()` at the point of use; it never appears in reprs, forms or the admin.
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="ig_accounts")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="ig_accounts")
+    ig_user_id = models.CharField(max_length=32)  # the professional account id
+    username = models.CharField(max_length=100)
+    name = models.CharField(max_length=150, blank=True)
+    account_type = models.CharField(max_length=20, blank=True)
+    profile_picture = models.ImageField(upload_to="avatars/", blank=True)
+    login_path = models.CharField(max_length=10, choices=LoginPath.choices)
+    page_id = models.CharField(max_length=32, blank=True)  # Facebook Login: the linked Page
+    # Who granted access, as Meta's callbacks name them (app-scoped ids).
+    meta_user_id = models.CharField(max_length=32, blank=True, db_index=True)
+    granted_scopes = models.JSONField(default=list, blank=True)
+
+    token_ciphertext = models.TextField(blank=True)
+    token_issued_at = models.DateTimeField(null=True, blank=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)  # None: does not expire
+    # Facebook Login: Meta stops data access 90 days after the person was last active.
+    data_access_expires_at = models.DateTimeField(null=True, blank=True)
+    token_refresh_lease_until = models.DateTimeField(null=True, blank=True)
+
+    health = models.CharField(max_length=20, choices=Health.choices, default=Health.CONNECTED)
+    health_changed_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(default=timezone.now)
+    expiry_warned_at = models.DateTimeField(null=True, blank=True)
+
+    connected_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    connected_at = models.DateTimeField(default=timezone.now)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InstagramAccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["username", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "ig_user_id"], name="ig_account_once_per_agency"
+            ),
+        ]
+        indexes = [
+            # The dispatcher: accounts due for a connection check.
+            models.Index(fields=["next_check_at"], name="igaccount_next_check"),
+            # The token refresher: Instagram Login tokens nearing expiry.
+            models.Index(fields=["login_path", "token_expires_at"], name="igaccount_token_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.username}"
+
+    def __repr__(self) -> str:
+        return f"<InstagramAccount {self.pk} @{self.username} agency={self.agency_id}>"
+
+    @property
+    def host(self) -> str:
+        return (
+            "graph.instagram.com"
+            if self.login_path == LoginPath.INSTAGRAM
+            else "graph.facebook.com"
+        )
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.token_ciphertext)
+
+    @property
+    def badge(self) -> str:
+        return HEALTH_BADGE.get(Health(self.health), "")
+
+    @property
+    def unavoidable_expiry(self):
+        """When access ends unless someone reconnects (None: not foreseeable)."""
+        candidates = [d for d in (self.token_expires_at, self.data_access_expires_at) if d]
+        return min(candidates) if candidates else None
+
+    def reveal_token(self) -> str:
+        from .crypto import decrypt
+
+        return decrypt(self.token_ciphertext)
+
+    def store_token(self, plaintext: str) -> None:
+        from .crypto import encrypt
+
+        self.token_ciphertext = encrypt(plaintext)
+
+
+class OAuthState(models.Model):
+    """A pending OAuth round trip. Only the state's hash is stored; it is single-use, expires in
+    minutes and belongs to the browser session that started it."""
+
+    class Purpose(models.TextChoices):
+        CONNECT = "connect"
+        RECONNECT_LINK = "reconnect_link"  # started by the client from a reconnect link
+
+    state_hash = models.CharField(max_length=64, unique=True)
+    session_hash = models.CharField(max_length=64)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.CONNECT)
+    login_path = models.CharField(max_length=10, choices=LoginPath.choices)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(
+        InstagramAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+
+class PendingConnection(models.Model):
+    """Facebook Login: the Instagram accounts found through the granted Pages, waiting for the
+    person to pick which to connect. Holds the encrypted long-lived user token for minutes."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    account = models.ForeignKey(  # set when a reconnect link started it
+        InstagramAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    session_hash = models.CharField(max_length=64)
+    token_ciphertext = models.TextField()
+    meta_user_id = models.CharField(max_length=32)
+    granted_scopes = models.JSONField(default=list)
+    # [{"ig_user_id", "username", "name", "page_id", "page_name", "page_token_ciphertext"}...]
+    candidates = models.JSONField(default=list)
+    pages_without_instagram = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+
+class DeletionRequest(models.Model):
+    """A data-deletion request from Meta's callback; its status page is public by code."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        DONE = "done", "Completed"
+
+    confirmation_code = models.CharField(max_length=40, unique=True)
+    app = models.CharField(max_length=10, choices=LoginPath.choices)
+    meta_user_id = models.CharField(max_length=32)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    accounts_deleted = models.IntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Replays of one person's request map to one deletion.
+            models.UniqueConstraint(fields=["app", "meta_user_id"], name="one_deletion_per_user"),
+        ]

@@ -11,6 +11,8 @@ from accounts.models import Role
 from accounts.tenancy import agency_view, get_client_for_agency, visible_clients
 
 from .forms import ClientForm
+from .meta import oauth
+from .models import InstagramAccount
 
 
 @agency_view(Role.VIEWER)
@@ -62,7 +64,15 @@ def client_create(request: HttpRequest) -> HttpResponse:
 @agency_view(Role.VIEWER)
 def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     client = get_client_for_agency(request, pk)
-    return render(request, "insights/client_detail.html", {"client": client})
+    return render(
+        request,
+        "insights/client_detail.html",
+        {
+            "client": client,
+            "accounts": client.ig_accounts.order_by("disconnected_at", "username"),
+            "login_paths": oauth.enabled_paths(),
+        },
+    )
 
 
 @agency_view(Role.MEMBER)
@@ -97,4 +107,17 @@ def client_logo(request: HttpRequest, pk: int) -> HttpResponse:
     content_type = mimetypes.guess_type(client.logo.name)[0] or "application/octet-stream"
     response = FileResponse(client.logo.open("rb"), content_type=content_type)
     response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@agency_view(Role.VIEWER)
+def account_picture(request: HttpRequest, pk: int) -> HttpResponse:
+    account = InstagramAccount.objects.filter(
+        pk=pk, agency=request.agency, client__in=visible_clients(request)
+    ).first()
+    if account is None or not account.profile_picture:
+        raise Http404("No picture.")
+    content_type = mimetypes.guess_type(account.profile_picture.name)[0] or "image/jpeg"
+    response = FileResponse(account.profile_picture.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -64,3 +64,5 @@ def as_owner(world) -> HttpClient:
 def _fast_password_hashing(settings):
     # Production keeps Django's PBKDF2 (see test_security); tests need not pay for it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Retries still happen in tests, without the waiting.
+    settings.META_RETRY_BACKOFF = 0

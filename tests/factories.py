@@ -50,3 +50,30 @@ class ClientFactory(DjangoModelFactory):
     agency = factory.SubFactory(AgencyFactory)
     name = factory.Sequence(lambda n: f"Client {n}")
     time_zone = "Europe/London"
+
+
+def far_future():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return timezone.now() + timedelta(days=365)
+
+
+class InstagramAccountFactory(DjangoModelFactory):
+    class Meta:
+        model = "insights.InstagramAccount"
+        skip_postgeneration_save = True
+
+    agency = factory.SubFactory(AgencyFactory)
+    client = factory.SubFactory(ClientFactory, agency=factory.SelfAttribute("..agency"))
+    ig_user_id = factory.Sequence(lambda n: f"1784140{n:010d}")
+    username = factory.Sequence(lambda n: f"brand_{n}")
+    login_path = "instagram"
+    meta_user_id = factory.Sequence(lambda n: f"9{n:015d}")
+
+    @factory.post_generation
+    def token(obj, create, extracted, **kwargs):
+        obj.store_token(extracted or f"IGAA-test-token-{obj.ig_user_id}")
+        if create:
+            obj.save()

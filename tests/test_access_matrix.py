@@ -16,7 +16,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Agency, Invitation, Membership, Role
-from insights.models import Client
+from insights.models import Client, InstagramAccount, PendingConnection
+
+from .factories import InstagramAccountFactory, far_future
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +26,9 @@ pytestmark = pytest.mark.django_db
 #   obj: None (agency-level), "client", "membership", "invitation"
 TENANT_URLS = {
     "agency_dashboard": dict(obj=None, role=Role.VIEWER, methods=("GET",)),
-    "agency_settings": dict(obj=None, role=Role.ADMIN, write_role=Role.OWNER,
-                            methods=("GET", "POST")),
+    "agency_settings": dict(
+        obj=None, role=Role.ADMIN, write_role=Role.OWNER, methods=("GET", "POST")
+    ),
     "agency_leave": dict(obj=None, role=Role.VIEWER, methods=("POST",)),
     "members": dict(obj=None, role=Role.ADMIN, methods=("GET", "POST")),
     "member_edit": dict(obj="membership", role=Role.OWNER, methods=("GET", "POST")),
@@ -37,6 +40,19 @@ TENANT_URLS = {
     "client_edit": dict(obj="client", role=Role.MEMBER, methods=("GET", "POST")),
     "client_archive": dict(obj="client", role=Role.MEMBER, methods=("POST",)),
     "client_logo": dict(obj="client", role=Role.VIEWER, methods=("GET",)),
+    "attention": dict(obj=None, role=Role.VIEWER, methods=("GET",)),
+    "connect_start": dict(
+        obj="client", role=Role.MEMBER, methods=("POST",), extra={"login_path": "instagram"}
+    ),
+    # Bound to the browser session that made it: everyone else gets 404 (tests/test_connect).
+    "connect_pick": dict(
+        obj="pending", role=Role.MEMBER, methods=("GET", "POST"), session_bound=True
+    ),
+    "account_check": dict(obj="account", role=Role.MEMBER, methods=("POST",)),
+    "account_reconnect": dict(obj="account", role=Role.MEMBER, methods=("POST",)),
+    "account_reconnect_link": dict(obj="account", role=Role.MEMBER, methods=("POST",)),
+    "account_disconnect": dict(obj="account", role=Role.MEMBER, methods=("GET", "POST")),
+    "account_picture": dict(obj="account", role=Role.VIEWER, methods=("GET",)),
 }
 
 # Patterns outside any agency, with the reason they are safe to leave out of the matrix.
@@ -45,14 +61,24 @@ PUBLIC_URLS = {
     "agency_create": "creates a new agency owned by the caller",
     "invitation_accept": "authorised by a 256-bit single-use token (tests/test_signup_and_team)",
     "healthz": "infrastructure status, no tenant data",
+    "oauth_callback": "Meta's redirect; authorised by the single-use, session-bound state "
+    "(tests/test_connect)",
+    "reconnect_link": "authorised by a signed, expiring link naming one account",
+    "meta_deauthorize": "authorised by Meta's signed_request (tests/test_meta_callbacks)",
+    "meta_data_deletion": "authorised by Meta's signed_request (tests/test_meta_callbacks)",
+    "deletion_status": "public by Meta's rules; names only a random confirmation code",
 }
 # Whole subtrees served by well-tested libraries or by the Meta emulator (not tenant data).
 PUBLIC_PREFIXES = ("accounts/", "admin/", "_sandbox/")
 
-PERSONAS = ("a_owner", "a_admin", "a_member", "a_viewer", "a_limited", "b_owner", "b_member",
-            None)
-ROLE_OF = {"a_owner": Role.OWNER, "a_admin": Role.ADMIN, "a_member": Role.MEMBER,
-           "a_viewer": Role.VIEWER, "a_limited": Role.VIEWER}
+PERSONAS = ("a_owner", "a_admin", "a_member", "a_viewer", "a_limited", "b_owner", "b_member", None)
+ROLE_OF = {
+    "a_owner": Role.OWNER,
+    "a_admin": Role.ADMIN,
+    "a_member": Role.MEMBER,
+    "a_viewer": Role.VIEWER,
+    "a_limited": Role.VIEWER,
+}
 
 
 def walk(resolver: URLResolver, prefix: str = ""):
@@ -64,8 +90,11 @@ def walk(resolver: URLResolver, prefix: str = ""):
 
 
 def all_patterns() -> list[tuple[str, str | None]]:
-    return [(route, name) for route, name in walk(get_resolver())
-            if not route.startswith(PUBLIC_PREFIXES)]
+    return [
+        (route, name)
+        for route, name in walk(get_resolver())
+        if not route.startswith(PUBLIC_PREFIXES)
+    ]
 
 
 def fingerprint() -> tuple:
@@ -75,13 +104,19 @@ def fingerprint() -> tuple:
         list(Client.objects.order_by("pk").values_list("pk", "name", "archived_at", "notes")),
         list(Membership.objects.order_by("pk").values_list("pk", "role", "limited_to_clients")),
         list(Invitation.objects.order_by("pk").values_list("pk", "revoked_at", "accepted_at")),
+        list(
+            InstagramAccount.objects.order_by("pk").values_list(
+                "pk", "token_ciphertext", "health", "disconnected_at"
+            )
+        ),
+        list(PendingConnection.objects.order_by("pk").values_list("pk")),
     )
 
 
 def build_url(name: str, spec: dict, world, objects: dict, agency_slug: str = "alpha") -> str:
     from django.urls import reverse
 
-    kwargs = {"agency_slug": agency_slug}
+    kwargs = {"agency_slug": agency_slug, **spec.get("extra", {})}
     if spec["obj"]:
         kwargs["pk"] = objects[spec["obj"]].pk
     return reverse(name, kwargs=kwargs)
@@ -95,16 +130,39 @@ def objects(world, settings, tmp_path):
 
     settings.MEDIA_ROOT = tmp_path
     world.clients["a1"].logo.save("logo.png", ContentFile(b"\x89PNG\r\n\x1a\n"), save=True)
-    invitation = invite(agency=world.a, invited_by=world.users["a_owner"],
-                        email="pending@example.com", role=Role.MEMBER)
+    invitation = invite(
+        agency=world.a,
+        invited_by=world.users["a_owner"],
+        email="pending@example.com",
+        role=Role.MEMBER,
+    )
     # A's objects a limited viewer (who sees only Apex Bikes) must not reach.
-    return {"client": world.clients["a1"], "membership": world.memberships["a_member"],
-            "invitation": invitation}
+    account = InstagramAccountFactory(agency=world.a, client=world.clients["a1"])
+    account.profile_picture.save("p.png", ContentFile(b"\x89PNG\r\n\x1a\n"), save=True)
+    pending = PendingConnection.objects.create(
+        agency=world.a,
+        client=world.clients["a1"],
+        user=world.users["a_owner"],
+        session_hash="-",
+        token_ciphertext="-",
+        meta_user_id="1",
+        expires_at=far_future(),
+    )
+    return {
+        "client": world.clients["a1"],
+        "membership": world.memberships["a_member"],
+        "invitation": invitation,
+        "account": account,
+        "pending": pending,
+    }
 
 
 def test_every_url_pattern_is_in_the_matrix():
-    unknown = [(route, name) for route, name in all_patterns()
-               if name not in TENANT_URLS and name not in PUBLIC_URLS]
+    unknown = [
+        (route, name)
+        for route, name in all_patterns()
+        if name not in TENANT_URLS and name not in PUBLIC_URLS
+    ]
     assert not unknown, f"URL patterns missing from the access matrix: {unknown}"
     for route, name in all_patterns():
         if name in TENANT_URLS:
@@ -122,15 +180,16 @@ def test_access_matrix(world, objects, capsys):
                 before = fingerprint()
                 response = getattr(http, method.lower())(url)
                 status = response.status_code
-                body = (b"".join(response.streaming_content) if response.streaming
-                        else response.content)
+                body = (
+                    b"".join(response.streaming_content) if response.streaming else response.content
+                )
                 checked += 1
                 expected = expected_status(persona, spec, method)
                 if status not in expected:
                     problems.append(f"{persona} {method} {url}: {status}, expected {expected}")
-                if status in (403, 404, 405) or (persona or "").startswith("b_") or persona is None:
-                    if fingerprint() != before:
-                        problems.append(f"{persona} {method} {url} changed data ({status})")
+                refused = status in (403, 404, 405) or not (persona or "").startswith("a_")
+                if refused and fingerprint() != before:
+                    problems.append(f"{persona} {method} {url} changed data ({status})")
                 if status == 200 and b"ZZ-TENANT-B" in body:
                     leaks += 1
                     problems.append(f"{persona} {method} {url} shows agency B's data")
@@ -151,12 +210,16 @@ def test_access_matrix(world, objects, capsys):
                     status = getattr(http, method.lower())(url).status_code
                     probe = getattr(http, method.lower())(missing).status_code
                     if status not in (403, 404, 405) or status != probe:
-                        problems.append(f"{persona} {method} {url}: {status} (missing id: "
-                                        f"{probe}), expected a refusal equal to the missing id's")
+                        problems.append(
+                            f"{persona} {method} {url}: {status} (missing id: "
+                            f"{probe}), expected a refusal equal to the missing id's"
+                        )
     with capsys.disabled():
-        print(f"\naccess matrix: {len(TENANT_URLS)} tenant URLs × {len(PERSONAS)} personas × "
-              f"2 methods (+ cross-slug) = {checked} requests checked, {leaks} leaks, "
-              f"{len(problems)} problems")
+        print(
+            f"\naccess matrix: {len(TENANT_URLS)} tenant URLs × {len(PERSONAS)} personas × "
+            f"2 methods (+ cross-slug) = {checked} requests checked, {leaks} leaks, "
+            f"{len(problems)} problems"
+        )
     assert not problems, "\n".join(problems)
 
 
@@ -168,7 +231,9 @@ def expected_status(persona: str | None, spec: dict, method: str) -> set[int]:
     needed = spec.get("write_role", spec["role"]) if method == "POST" else spec["role"]
     if not world_role_allows(persona, needed):
         return {403}  # decided from the role alone, before any object is looked up
-    if persona == "a_limited" and spec["obj"] == "client":
+    if persona == "a_limited" and spec["obj"] in ("client", "account", "pending"):
+        return {404}
+    if spec.get("session_bound"):
         return {404}
     if method not in spec["methods"]:
         return {405, 200}  # 200: a read-only page that ignores the POST (and changes nothing)
@@ -186,8 +251,11 @@ def reset_world(world) -> None:
     for persona, membership in world.memberships.items():
         Membership.objects.update_or_create(
             pk=membership.pk,
-            defaults={"agency": membership.agency, "user": membership.user,
-                      "role": ROLE_OF.get(persona, membership.role),
-                      "limited_to_clients": persona == "a_limited"},
+            defaults={
+                "agency": membership.agency,
+                "user": membership.user,
+                "role": ROLE_OF.get(persona, membership.role),
+                "limited_to_clients": persona == "a_limited",
+            },
         )
     Client.objects.filter(agency=world.a).update(archived_at=None)

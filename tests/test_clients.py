@@ -18,10 +18,15 @@ def _png(size=(32, 32), fmt="PNG") -> bytes:
 def test_member_creates_edits_archives_and_restores_a_client(world, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     http = world.client_for("a_member")
-    response = http.post("/a/alpha/clients/new/", {
-        "name": "Northwind", "time_zone": "America/New_York", "notes": "Retainer since 2024",
-        "logo": SimpleUploadedFile("logo.png", _png(), content_type="image/png"),
-    })
+    response = http.post(
+        "/a/alpha/clients/new/",
+        {
+            "name": "Northwind",
+            "time_zone": "America/New_York",
+            "notes": "Retainer since 2024",
+            "logo": SimpleUploadedFile("logo.png", _png(), content_type="image/png"),
+        },
+    )
     client = Client.objects.get(name="Northwind")
     assert response["Location"] == f"/a/alpha/clients/{client.pk}/"
     assert client.agency == world.a and client.time_zone == "America/New_York"
@@ -31,7 +36,11 @@ def test_member_creates_edits_archives_and_restores_a_client(world, settings, tm
     assert world.client_for("b_owner").get(f"/a/alpha/clients/{client.pk}/logo/").status_code == 404
     assert world.client_for("b_owner").get(f"/a/bravo/clients/{client.pk}/logo/").status_code == 404
 
-    http.post(f"/a/alpha/clients/{client.pk}/edit/", {"name": "Northwind Traders", "time_zone": "UTC"}, follow=True)
+    http.post(
+        f"/a/alpha/clients/{client.pk}/edit/",
+        {"name": "Northwind Traders", "time_zone": "UTC"},
+        follow=True,
+    )
     client.refresh_from_db()
     assert client.name == "Northwind Traders"
 
@@ -45,12 +54,15 @@ def test_member_creates_edits_archives_and_restores_a_client(world, settings, tm
     assert not client.is_archived
 
 
-@pytest.mark.parametrize("data,message", [
-    ({"name": "", "time_zone": "UTC"}, "This field is required"),
-    ({"name": "   ", "time_zone": "UTC"}, "This field is required"),
-    ({"name": "X", "time_zone": "Nowhere/Atlantis"}, "Select a valid choice"),
-    ({"name": "X" * 121, "time_zone": "UTC"}, "at most 120 characters"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({"name": "", "time_zone": "UTC"}, "This field is required"),
+        ({"name": "   ", "time_zone": "UTC"}, "This field is required"),
+        ({"name": "X", "time_zone": "Nowhere/Atlantis"}, "Select a valid choice"),
+        ({"name": "X" * 121, "time_zone": "UTC"}, "at most 120 characters"),
+    ],
+)
 def test_client_form_bad_input_changes_nothing(world, data, message):
     http = world.client_for("a_member")
     client = world.clients["a1"]
@@ -68,12 +80,16 @@ def test_logo_must_be_a_small_image(world, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     http = world.client_for("a_member")
     not_image = SimpleUploadedFile("logo.png", b"<svg onload=alert(1)>", content_type="image/png")
-    response = http.post("/a/alpha/clients/new/", {"name": "Bad", "time_zone": "UTC", "logo": not_image})
+    response = http.post(
+        "/a/alpha/clients/new/", {"name": "Bad", "time_zone": "UTC", "logo": not_image}
+    )
     assert response.status_code == 200 and b"Upload a valid image" in response.content
     gif = SimpleUploadedFile("logo.gif", _png(fmt="GIF"), content_type="image/gif")
     response = http.post("/a/alpha/clients/new/", {"name": "Bad", "time_zone": "UTC", "logo": gif})
     assert response.status_code == 200 and b"PNG, JPEG or WebP" in response.content
-    big = SimpleUploadedFile("logo.png", _png(size=(3000, 3000)) + b"\0" * (1024 * 1024), content_type="image/png")
+    big = SimpleUploadedFile(
+        "logo.png", _png(size=(3000, 3000)) + b"\0" * (1024 * 1024), content_type="image/png"
+    )
     response = http.post("/a/alpha/clients/new/", {"name": "Bad", "time_zone": "UTC", "logo": big})
     assert response.status_code == 200 and b"larger than 1 MB" in response.content
     assert not Client.objects.filter(name="Bad").exists()
@@ -84,7 +100,9 @@ def test_viewers_read_but_do_not_change_clients(world):
     client = world.clients["a1"]
     assert http.get(f"/a/alpha/clients/{client.pk}/").status_code == 200
     assert http.get("/a/alpha/clients/new/").status_code == 403
-    assert http.post("/a/alpha/clients/new/", {"name": "Nope", "time_zone": "UTC"}).status_code == 403
+    assert (
+        http.post("/a/alpha/clients/new/", {"name": "Nope", "time_zone": "UTC"}).status_code == 403
+    )
     assert http.post(f"/a/alpha/clients/{client.pk}/archive/").status_code == 403
     client.refresh_from_db()
     assert not client.is_archived

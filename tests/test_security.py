@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _login(http, email, password=PASSWORD, ip="10.0.0.1"):
-    return http.post(reverse("account_login"), {"login": email, "password": password},
-                     REMOTE_ADDR=ip)
+    return http.post(
+        reverse("account_login"), {"login": email, "password": password}, REMOTE_ADDR=ip
+    )
 
 
 def test_session_key_rotates_at_login_and_dies_at_logout(world):
@@ -65,8 +66,9 @@ def test_failed_logins_are_throttled_per_account(world):
     cache.clear()
     # Rotating IPs do not help: the account itself is throttled after 5 failures.
     for attempt in range(5):
-        response = _login(HttpClient(), "a_owner@example.com", "wrong-password",
-                          ip=f"10.1.0.{attempt}")
+        response = _login(
+            HttpClient(), "a_owner@example.com", "wrong-password", ip=f"10.1.0.{attempt}"
+        )
         assert response.status_code == 200
     http = HttpClient()
     blocked = _login(http, "a_owner@example.com", PASSWORD, ip="10.1.0.99")
@@ -104,7 +106,8 @@ def test_failed_login_does_not_reveal_whether_the_account_exists(world):
         return re.sub(r"[A-Za-z0-9]{64}", "CSRF", body.decode()).replace(email, "EMAIL")
 
     assert normalise(unknown.content, "nobody@example.com") == normalise(
-        wrong.content, "a_owner@example.com")
+        wrong.content, "a_owner@example.com"
+    )
     cache.clear()
 
 
@@ -144,8 +147,14 @@ def test_limited_member_cannot_be_made_admin_with_a_client_limit(world):
 def _manage(*args, **env):
     full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
     full_env.update(env)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 PRODUCTION = {

@@ -1,0 +1,313 @@
+"""Connecting, reconnecting and disconnecting Instagram accounts; Meta's OAuth callback."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.tenancy import agency_view, get_client_for_agency, visible_clients
+
+from . import connections
+from .connections import ConnectError
+from .meta import oauth
+from .models import InstagramAccount, OAuthState, PendingConnection
+
+FAILURES = {
+    "denied": (
+        "You cancelled the connection",
+        "Nothing was connected. When you are ready, start again and allow access.",
+    ),
+    "state_missing": (
+        "This link is incomplete",
+        "The answer from Meta did not carry the check Prism needs. Start the "
+        "connection again from the client's page.",
+    ),
+    "state_invalid": (
+        "This connection attempt is unknown",
+        "Start the connection again from the client's page.",
+    ),
+    "state_expired": (
+        "This connection attempt expired",
+        "Connections must be finished within 10 minutes. Start again.",
+    ),
+    "state_replayed": (
+        "This connection attempt was already used",
+        "Each attempt works once. If the account is not connected yet, start again.",
+    ),
+    "state_foreign": (
+        "This connection was started in another browser",
+        "For your security, finish a connection in the browser that started it.",
+    ),
+    "code_invalid": (
+        "Meta did not accept the sign-in",
+        "The authorization code was refused (it may have been used already). Start again.",
+    ),
+    "permission_missing": (
+        "Insights permission was not granted",
+        "Prism needs every permission on Meta's list to read insights. Ask "
+        "again and keep them all ticked.",
+    ),
+    "no_professional_account": (
+        "No Instagram professional account found",
+        "The Pages you chose have no linked Instagram Business or "
+        "Creator account. Link the account to a Page in Meta Business "
+        "Suite (or use Instagram Login), then try again.",
+    ),
+    "personal_account": (
+        "This is a personal Instagram account",
+        "Insights exist only for Business and Creator accounts. Switch the "
+        "account to a professional account in Instagram's settings, then try "
+        "again.",
+    ),
+    "wrong_account": (
+        "That is a different Instagram account",
+        "This reconnect is for another account. Sign in to Meta as the right "
+        "account and try again.",
+    ),
+    "connected_elsewhere": (
+        "This account belongs to another client",
+        "It is already connected to another client of your agency. Disconnect it there first.",
+    ),
+    "nothing_picked": ("Nothing was picked", "Choose at least one account to connect."),
+    "path_disabled": (
+        "This login method is not configured",
+        "Ask your administrator to configure the Meta app.",
+    ),
+    "meta_error": (
+        "Meta returned an error",
+        "Nothing was stored. Try again in a moment; if it keeps happening, contact "
+        "support with the time of the attempt.",
+    ),
+}
+
+
+def _failed(request, error: ConnectError, *, client=None, status: int = 400) -> HttpResponse:
+    title, text = FAILURES.get(error.reason, FAILURES["meta_error"])
+    client = client or error.context.get("client")
+    return render(
+        request,
+        "insights/connect_failed.html",
+        {
+            "title": title,
+            "text": text,
+            "reason": error.reason,
+            "detail": error.detail,
+            "client": client,
+            "pages": error.context.get("pages", []),
+            "login_path": error.context.get("login_path"),
+            "can_retry": client is not None and request.user.is_authenticated,
+        },
+        status=status,
+    )
+
+
+@agency_view(Role.MEMBER)
+@require_POST
+def connect_start(request: HttpRequest, pk: int, login_path: str) -> HttpResponse:
+    client = get_client_for_agency(request, pk, include_archived=False)
+    try:
+        url = connections.start(
+            request,
+            client=client,
+            login_path=login_path,
+            rerequest=request.POST.get("rerequest") == "1",
+        )
+    except ConnectError as error:
+        return _failed(request, error, client=client)
+    return redirect(url)
+
+
+@agency_view(Role.MEMBER)
+@require_POST
+def account_reconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _account(request, pk)
+    try:
+        url = connections.start(
+            request, client=account.client, login_path=account.login_path, account=account
+        )
+    except ConnectError as error:
+        return _failed(request, error, client=account.client)
+    return redirect(url)
+
+
+@never_cache
+@sensitive_variables("code")
+def oauth_callback(request: HttpRequest, login_path: str) -> HttpResponse:
+    """Where Meta sends the browser back. The state is checked before anything else."""
+    if login_path not in ("facebook", "instagram"):
+        raise Http404
+    try:
+        state = connections.consume_state(request, login_path, request.GET.get("state"))
+    except ConnectError as error:
+        return _failed(request, error)
+    if error := connections.callback_error(request.GET):
+        error.context.setdefault("client", state.client)
+        return _failed(request, error, client=state.client)
+    code = request.GET["code"]
+    try:
+        result = connections.finish(request, state, code)
+        if isinstance(result, PendingConnection) and result.account_id:
+            result = connections.connect_pending(result, [result.account.ig_user_id])
+    except ConnectError as error:
+        return _failed(request, error, client=state.client if state.user_id else None)
+    if state.purpose == OAuthState.Purpose.RECONNECT_LINK:
+        account = result[0] if isinstance(result, list) else result
+        return render(request, "insights/reconnect_done.html", {"account": account})
+    if isinstance(result, PendingConnection):
+        return redirect("connect_pick", agency_slug=state.agency.slug, pk=result.pk)
+    accounts = result if isinstance(result, list) else [result]
+    messages.success(
+        request,
+        "Connected "
+        + ", ".join(f"@{a.username}" for a in accounts)
+        + ". Prism is fetching its history now.",
+    )
+    return redirect("client_detail", agency_slug=state.agency.slug, pk=state.client_id)
+
+
+@agency_view(Role.MEMBER)
+def connect_pick(request: HttpRequest, pk: int) -> HttpResponse:
+    """Facebook Login: pick which of the granted Pages' Instagram accounts to connect."""
+    pending = connections.pending_for(request, pk, request.agency)
+    if pending is None or not visible_clients(request).filter(pk=pending.client_id).exists():
+        raise Http404("This connection attempt has expired.")
+    if request.method == "POST":
+        try:
+            accounts = connections.connect_pending(pending, request.POST.getlist("ig_user_id"))
+        except ConnectError as error:
+            if error.reason == "nothing_picked":
+                messages.error(request, "Choose at least one account to connect.")
+                return redirect("connect_pick", agency_slug=request.agency.slug, pk=pk)
+            return _failed(request, error, client=pending.client)
+        messages.success(
+            request, "Connected " + ", ".join(f"@{a.username}" for a in accounts) + "."
+        )
+        return redirect("client_detail", agency_slug=request.agency.slug, pk=pending.client_id)
+    existing = dict(
+        InstagramAccount.objects.filter(
+            agency=request.agency, ig_user_id__in=[c["ig_user_id"] for c in pending.candidates]
+        ).values_list("ig_user_id", "client__name")
+    )
+    candidates = [
+        {
+            **c,
+            "elsewhere": existing.get(c["ig_user_id"])
+            if existing.get(c["ig_user_id"]) != pending.client.name
+            else None,
+            "already": existing.get(c["ig_user_id"]) == pending.client.name,
+        }
+        for c in pending.candidates
+    ]
+    return render(
+        request,
+        "insights/connect_pick.html",
+        {
+            "pending": pending,
+            "client": pending.client,
+            "candidates": candidates,
+            "bare_pages": pending.pages_without_instagram,
+        },
+    )
+
+
+def _account(request, pk: int) -> InstagramAccount:
+    account = (
+        InstagramAccount.objects.select_related("client")
+        .filter(pk=pk, agency=request.agency, client__in=visible_clients(request))
+        .first()
+    )
+    if account is None:
+        raise Http404("No such account.")
+    return account
+
+
+@agency_view(Role.MEMBER)
+@require_POST
+def account_check(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _account(request, pk)
+    health = connections.check_account(account)
+    account.refresh_from_db()
+    messages.info(request, f"@{account.username}: {account.get_health_display().lower()}.")
+    del health
+    return redirect("client_detail", agency_slug=request.agency.slug, pk=account.client_id)
+
+
+@agency_view(Role.MEMBER)
+@require_POST
+def account_reconnect_link(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _account(request, pk)
+    link = connections.reconnect_link(account)
+    return render(
+        request,
+        "insights/reconnect_link.html",
+        {"account": account, "link": link, "client": account.client},
+    )
+
+
+@agency_view(Role.MEMBER)
+def account_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _account(request, pk)
+    if request.method == "POST":
+        choice = request.POST.get("history")
+        if choice not in ("keep", "delete"):
+            messages.error(request, "Choose whether to keep or delete the history.")
+        else:
+            connections.disconnect(account, keep_history=choice == "keep")
+            messages.success(
+                request,
+                f"@{account.username} is disconnected"
+                + (" and its history kept." if choice == "keep" else " and its history deleted."),
+            )
+            return redirect("client_detail", agency_slug=request.agency.slug, pk=account.client_id)
+    return render(
+        request, "insights/account_disconnect.html", {"account": account, "client": account.client}
+    )
+
+
+@never_cache
+def reconnect_link(request: HttpRequest, value: str) -> HttpResponse:
+    """For the agency's client, without a Prism login: re-authorise this one account."""
+    account = connections.account_for_link(value)
+    if account is None:
+        return render(request, "insights/reconnect_invalid.html", status=404)
+    if request.method == "POST":
+        try:
+            url = connections.start(
+                request,
+                client=account.client,
+                login_path=account.login_path,
+                account=account,
+                purpose=OAuthState.Purpose.RECONNECT_LINK,
+            )
+        except ConnectError as error:
+            return _failed(request, error)
+        return redirect(url)
+    return render(
+        request,
+        "insights/reconnect_landing.html",
+        {
+            "account": account,
+            "agency": account.agency,
+            "login_label": "Facebook" if account.login_path == "facebook" else "Instagram",
+        },
+    )
+
+
+@agency_view(Role.VIEWER)
+def attention(request: HttpRequest) -> HttpResponse:
+    accounts = (
+        InstagramAccount.objects.needing_attention()
+        .filter(agency=request.agency, client__in=visible_clients(request))
+        .select_related("client")
+        .order_by("health_changed_at")
+    )
+    return render(request, "insights/attention.html", {"accounts": accounts})
+
+
+def enabled_paths_context() -> dict:
+    return {"login_paths": oauth.enabled_paths()}

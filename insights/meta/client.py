@@ -1,0 +1,404 @@
+"""The one seam between Prism and Meta's Instagram Platform (or the sandbox standing in for it).
+
+- One requests session, explicit connect/read timeouts, no redirects followed.
+- Tokens travel in the `Authorization` header or a POST body, never in a URL, and never appear in
+  log lines or exception text: errors are rebuilt from Meta's envelope and the path alone.
+- Meta's errors become a small taxonomy (`ErrorKind`) that callers act on.
+- Malformed bodies, HTML error pages, timeouts and connection failures are transient errors.
+- Pagination follows `paging.next` only on the host it started from (no SSRF through Meta's links).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 20 * 1024 * 1024
+MAX_PAGES = 500
+BATCH_LIMIT = 50
+
+
+class ErrorKind(StrEnum):
+    TOKEN_INVALID = "token_invalid"  # reconnect needed (190, 102, 463...)
+    PERMISSION = "permission"  # a permission is missing (10, 200-299)
+    RATE_LIMITED = "rate_limited"  # back off for `retry_after` seconds (4, 17, 32, 613, 80002)
+    METRIC_UNSUPPORTED = "metric_unsupported"  # this metric is not (or no longer) offered
+    MEDIA_UNAVAILABLE = "media_unavailable"  # 2108006, #10 not enough viewers, 100/33
+    TRANSIENT = "transient"  # retry with backoff (1, 2, 5xx, timeouts, garbage bodies)
+    INVALID_REQUEST = "invalid_request"  # our request is wrong (bad code, range, parameter)
+    UNKNOWN = "unknown"
+
+
+class MetaError(Exception):
+    """A failed call. `str()` is safe to log and store: no token, no query string."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        code: int | None = None,
+        subcode: int | None = None,
+        status: int | None = None,
+        path: str = "",
+        retry_after: float | None = None,
+        fbtrace_id: str = "",
+        user_title: str = "",
+    ):
+        self.kind, self.message, self.code, self.subcode = kind, message, code, subcode
+        self.status, self.path, self.retry_after = status, path, retry_after
+        self.fbtrace_id, self.user_title = fbtrace_id, user_title
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        codes = (
+            f" (code {self.code}" + (f"/{self.subcode}" if self.subcode else "") + ")"
+            if self.code is not None
+            else ""
+        )
+        where = f" on {self.path}" if self.path else ""
+        return f"{self.kind}: {self.message}{codes}{where}"
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in (ErrorKind.TRANSIENT, ErrorKind.RATE_LIMITED)
+
+
+@dataclass
+class Usage:
+    """What Meta's usage headers said on the last response (percentages, wait in seconds)."""
+
+    app: dict = field(default_factory=dict)
+    business: dict = field(default_factory=dict)  # {object_id: [{"type": ..., ...}]}
+
+    @property
+    def highest_percent(self) -> int:
+        values = [
+            v for k, v in self.app.items() if k in ("call_count", "total_time", "total_cputime")
+        ]
+        for entries in self.business.values():
+            for entry in entries if isinstance(entries, list) else []:
+                values += [entry.get(k, 0) for k in ("call_count", "total_time", "total_cputime")]
+        return max([int(v) for v in values if isinstance(v, int | float)] or [0])
+
+    @property
+    def regain_seconds(self) -> float:
+        minutes = [
+            entry.get("estimated_time_to_regain_access", 0)
+            for entries in self.business.values()
+            for entry in (entries if isinstance(entries, list) else [])
+        ]
+        return max([float(m) for m in minutes if isinstance(m, int | float)] or [0]) * 60
+
+
+def classify(error: dict, status: int | None) -> ErrorKind:
+    """Map Meta's error envelope to what Prism should do about it (graph-api.md §6)."""
+    code = error.get("code")
+    subcode = error.get("error_subcode")
+    message = str(error.get("message", ""))
+    if code in (190, 102) or (code == 100 and subcode == 463):
+        return ErrorKind.TOKEN_INVALID
+    if code == 10 and "not enough viewers" in message.lower():
+        return ErrorKind.MEDIA_UNAVAILABLE  # a story under 5 viewers: expected, not a permission
+    if subcode == 2108006:
+        return ErrorKind.MEDIA_UNAVAILABLE  # posted before the business conversion: permanent
+    if code in (4, 17, 32, 341, 613, 80001, 80002) or status == 429:
+        return ErrorKind.RATE_LIMITED
+    if code == 10 or (isinstance(code, int) and 200 <= code <= 299):
+        return ErrorKind.PERMISSION
+    if code == 100 and subcode == 33:
+        return ErrorKind.MEDIA_UNAVAILABLE
+    if code == 100 and ("metric" in message.lower() or "impressions" in message.lower()):
+        return ErrorKind.METRIC_UNSUPPORTED
+    if code in (1, 2) or error.get("is_transient") or (status is not None and status >= 500):
+        return ErrorKind.TRANSIENT
+    if code == 100:
+        return ErrorKind.INVALID_REQUEST
+    return ErrorKind.UNKNOWN
+
+
+def _clean_message(message: str) -> str:
+    from .redact import redact
+
+    return redact(message)[:500]
+
+
+class MetaClient:
+    """Calls one Meta host with one token. `host` is a key of settings.META_HOSTS."""
+
+    def __init__(
+        self,
+        host: str,
+        token: str | None = None,
+        *,
+        session: requests.Session | None = None,
+        version: str | None = None,
+        max_retries: int | None = None,
+        backoff: float | None = None,
+    ):
+        self.host = host
+        self.base = settings.META_HOSTS[host]
+        self.version = settings.META_API_VERSION if version is None else version
+        self._token = token
+        self.session = session or _shared_session()
+        self.timeout = (settings.META_CONNECT_TIMEOUT, settings.META_READ_TIMEOUT)
+        self.max_retries = settings.META_MAX_RETRIES if max_retries is None else max_retries
+        self.backoff = settings.META_RETRY_BACKOFF if backoff is None else backoff
+        self.usage = Usage()
+        self.requests_made = 0
+
+    def __repr__(self) -> str:  # never the token
+        return f"<MetaClient {self.host}>"
+
+    # --- URLs -------------------------------------------------------------------------------
+
+    def url(self, path: str, *, versioned: bool = True) -> str:
+        path = path.lstrip("/")
+        if (
+            versioned
+            and self.version
+            and self.host in ("graph.facebook.com", "graph.instagram.com")
+        ):
+            return f"{self.base}/{self.version}/{path}"
+        return f"{self.base}/{path}"
+
+    # --- Calls ------------------------------------------------------------------------------
+
+    def get(self, path: str, params: dict | None = None, *, versioned: bool = True) -> Any:
+        return self.request("GET", path, params=params, versioned=versioned)
+
+    def post(
+        self, path: str, data: dict | None = None, *, versioned: bool = True, auth: bool = True
+    ) -> Any:
+        return self.request("POST", path, data=data, versioned=versioned, auth=auth)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        data: dict | None = None,
+        versioned: bool = True,
+        auth: bool = True,
+    ) -> Any:
+        """One call with retries for transient failures (backoff with jitter)."""
+        attempt = 0
+        while True:
+            try:
+                return self._once(
+                    method,
+                    self.url(path, versioned=versioned),
+                    path,
+                    params=params,
+                    data=data,
+                    auth=auth,
+                )
+            except MetaError as error:
+                if error.kind != ErrorKind.TRANSIENT or attempt >= self.max_retries:
+                    raise
+                attempt += 1
+                delay = self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())  # noqa: S311
+                log.info("retrying %s %s after %s (attempt %d)", method, path, error.kind, attempt)
+                time.sleep(delay)
+
+    def _once(
+        self, method: str, url: str, path: str, *, params=None, data=None, auth: bool = True
+    ) -> Any:
+        headers = {"Accept": "application/json"}
+        if auth and self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        params = {k: _encode(v) for k, v in (params or {}).items()}
+        self.requests_made += 1
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params or None,
+                data=data,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+                stream=True,
+            )
+            body = _read_capped(response)
+        except requests.Timeout:
+            raise MetaError(ErrorKind.TRANSIENT, "Meta did not answer in time", path=path) from None
+        except requests.RequestException as error:
+            raise MetaError(
+                ErrorKind.TRANSIENT, f"connection failed ({type(error).__name__})", path=path
+            ) from None
+        self._read_usage(response)
+        return self._parse(response, body, path)
+
+    def _parse(self, response: requests.Response, body: bytes, path: str) -> Any:
+        status = response.status_code
+        content_type = response.headers.get("Content-Type", "")
+        if 300 <= status < 400:
+            raise MetaError(
+                ErrorKind.UNKNOWN, f"unexpected redirect ({status})", status=status, path=path
+            )
+        try:
+            payload = json.loads(body) if body else None
+        except ValueError:
+            kind = (
+                "an HTML page"
+                if "html" in content_type or body.lstrip()[:1] == b"<"
+                else "malformed JSON"
+            )
+            raise MetaError(
+                ErrorKind.TRANSIENT,
+                f"Meta answered with {kind} (HTTP {status})",
+                status=status,
+                path=path,
+            ) from None
+        if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+            raise self._error(payload["error"], status, path)
+        if isinstance(payload, dict) and "error_type" in payload:  # api.instagram.com's shape
+            raise MetaError(
+                ErrorKind.INVALID_REQUEST,
+                _clean_message(str(payload.get("error_message", ""))),
+                code=payload.get("code"),
+                status=status,
+                path=path,
+            )
+        if status >= 500:
+            raise MetaError(ErrorKind.TRANSIENT, f"HTTP {status}", status=status, path=path)
+        if status >= 400:
+            raise MetaError(ErrorKind.UNKNOWN, f"HTTP {status}", status=status, path=path)
+        if payload is None:
+            raise MetaError(ErrorKind.TRANSIENT, "empty answer", status=status, path=path)
+        return payload
+
+    def _error(self, error: dict, status: int, path: str) -> MetaError:
+        kind = classify(error, status)
+        retry_after = None
+        if kind == ErrorKind.RATE_LIMITED:
+            retry_after = max(self.usage.regain_seconds, 60.0)
+        return MetaError(
+            kind,
+            _clean_message(str(error.get("message", "Meta returned an error"))),
+            code=error.get("code"),
+            subcode=error.get("error_subcode"),
+            status=status,
+            path=path,
+            retry_after=retry_after,
+            fbtrace_id=str(error.get("fbtrace_id", "")),
+            user_title=str(error.get("error_user_title", "")),
+        )
+
+    def _read_usage(self, response: requests.Response) -> None:
+        # requests' headers are case-insensitive; HTTP/2 sends them lower-case.
+        for header, attr in (("X-App-Usage", "app"), ("X-Business-Use-Case-Usage", "business")):
+            raw = response.headers.get(header)
+            if raw:
+                try:
+                    setattr(self.usage, attr, json.loads(raw))
+                except ValueError:
+                    log.warning("unparseable %s header", header)
+
+    # --- Paging and batches -----------------------------------------------------------------
+
+    def paginate(
+        self, path: str, params: dict | None = None, *, max_pages: int = MAX_PAGES
+    ) -> Iterator[dict]:
+        """Every item of a list edge. Stops when `paging.next` is absent (the only reliable end),
+        repeats, leaves this host, or after `max_pages`."""
+        page = self.get(path, params)
+        seen: set[str] = set()
+        for _ in range(max_pages):
+            yield from page.get("data", [])
+            next_url = (page.get("paging") or {}).get("next")
+            if not next_url or next_url in seen:
+                return
+            seen.add(next_url)
+            page = self._follow(next_url)
+        log.warning("stopped paging %s after %d pages", path, max_pages)
+
+    def _follow(self, next_url: str) -> Any:
+        """Follow a paging link, but only to this host; Meta's links may carry the token in the
+        query, which is dropped in favour of the header."""
+        ours, theirs = urlsplit(self.base), urlsplit(next_url)
+        if (theirs.scheme, theirs.netloc) != (
+            ours.scheme,
+            ours.netloc,
+        ) or not theirs.path.startswith(ours.path):
+            raise MetaError(ErrorKind.UNKNOWN, "refused a paging link to another host")
+        params = {k: v for k, v in parse_qsl(theirs.query) if k != "access_token"}
+        path = theirs.path[len(ours.path) :]
+        return self._once("GET", f"{ours.scheme}://{ours.netloc}{theirs.path}", path, params=params)
+
+    def batch(self, operations: list[dict]) -> list[Any]:
+        """Run up to 50 GETs in one HTTP request (graph.facebook.com). Each operation is
+        {"relative_url": "..."}; each result is the decoded body or a MetaError."""
+        results: list[Any] = []
+        for start in range(0, len(operations), BATCH_LIMIT):
+            chunk = operations[start : start + BATCH_LIMIT]
+            batch = [
+                {"method": op.get("method", "GET"), "relative_url": op["relative_url"]}
+                for op in chunk
+            ]
+            answers = self.post("", {"batch": json.dumps(batch), "include_headers": "false"})
+            if not isinstance(answers, list) or len(answers) != len(chunk):
+                raise MetaError(
+                    ErrorKind.TRANSIENT, "batch answer does not match the request", path="batch"
+                )
+            for op, answer in zip(chunk, answers, strict=True):
+                results.append(self._batch_result(op["relative_url"], answer))
+        return results
+
+    def _batch_result(self, relative_url: str, answer: Any) -> Any:
+        path = relative_url.split("?", 1)[0]
+        if answer is None:  # Meta: the operation timed out
+            return MetaError(ErrorKind.TRANSIENT, "batch operation timed out", path=path)
+        status = answer.get("code", 200)
+        try:
+            body = json.loads(answer.get("body") or "null")
+        except ValueError:
+            return MetaError(ErrorKind.TRANSIENT, "malformed batch body", path=path)
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            return self._error(body["error"], status, path)
+        return body
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _read_capped(response: requests.Response) -> bytes:
+    chunks, size = [], 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            response.close()
+            raise requests.exceptions.ContentDecodingError("answer larger than the cap")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+_session: requests.Session | None = None
+
+
+def _shared_session() -> requests.Session:
+    global _session
+    if _session is None:
+        _session = requests.Session()
+        _session.headers["User-Agent"] = "Prism/1.0"
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16)
+        _session.mount("https://", adapter)
+        _session.mount("http://", adapter)
+    return _session
