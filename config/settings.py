@@ -313,6 +313,8 @@ SILENCED_SYSTEM_CHECKS = [
     "security.W021",
 ]
 
+DEFAULT_EXCEPTION_REPORTER_FILTER = "insights.meta.redact.SafeReporterFilter"
+
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

@@ -135,7 +135,7 @@ def callback_error(params) -> ConnectError | None:
     return None
 
 
-@sensitive_variables("code", "grant")
+@sensitive_variables()
 def finish(request, state: OAuthState, code: str):
     """Exchange the code and connect. Returns an InstagramAccount (Instagram Login, or a
     reconnect through Facebook Login that names its account) or a PendingConnection for the
@@ -151,7 +151,7 @@ def finish(request, state: OAuthState, code: str):
         raise ConnectError("meta_error", error.message) from None
 
 
-@sensitive_variables("code", "grant")
+@sensitive_variables()
 def _finish_instagram(state: OAuthState, code: str) -> InstagramAccount:
     grant = oauth.instagram_grant(code)
     if missing := oauth.missing_scopes("instagram", grant.granted):
@@ -180,7 +180,7 @@ def _finish_instagram(state: OAuthState, code: str) -> InstagramAccount:
     )
 
 
-@sensitive_variables("code", "grant", "candidates")
+@sensitive_variables()
 def _finish_facebook(request, state: OAuthState, code: str):
     grant = oauth.facebook_grant(code)
     if missing := oauth.missing_scopes("facebook", grant.granted):
@@ -240,7 +240,7 @@ def pending_for_link(request, pk: int) -> PendingConnection | None:
     )
 
 
-@sensitive_variables("page_token")
+@sensitive_variables()
 def connect_pending(pending: PendingConnection, chosen: list[str]) -> list[InstagramAccount]:
     """Connect the picked candidates of a Facebook Login to the pending connection's client."""
     by_id = {c["ig_user_id"]: c for c in pending.candidates}
@@ -433,6 +433,7 @@ def check_account(account: InstagramAccount) -> str:
     return health
 
 
+@sensitive_variables()
 def refresh_token(account: InstagramAccount) -> bool:
     """Refresh an Instagram Login token (≥ 24 h old, unexpired). True when refreshed."""
     if account.login_path != LoginPath.INSTAGRAM or not account.has_token:

@@ -13,6 +13,7 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 
 class TokenDecryptError(Exception):
@@ -35,10 +36,12 @@ def fernet() -> MultiFernet:
     return _fernet(tuple(settings.TOKEN_ENCRYPTION_KEYS))
 
 
+@sensitive_variables()
 def encrypt(plaintext: str) -> str:
     return fernet().encrypt(plaintext.encode()).decode()
 
 
+@sensitive_variables()
 def decrypt(ciphertext: str) -> str:
     try:
         return fernet().decrypt(ciphertext.encode()).decode()
@@ -48,6 +51,7 @@ def decrypt(ciphertext: str) -> str:
         ) from error
 
 
+@sensitive_variables()
 def rotate(ciphertext: str) -> str:
     """Re-encrypt under the newest key (keeps Fernet's original timestamp)."""
     try:

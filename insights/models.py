@@ -6,6 +6,7 @@ import secrets
 
 from django.db import models
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import TIME_ZONE_CHOICES, Agency
 
@@ -174,11 +175,13 @@ class InstagramAccount(models.Model):
         candidates = [d for d in (self.token_expires_at, self.data_access_expires_at) if d]
         return min(candidates) if candidates else None
 
+    @sensitive_variables()
     def reveal_token(self) -> str:
         from .crypto import decrypt
 
         return decrypt(self.token_ciphertext)
 
+    @sensitive_variables()
     def store_token(self, plaintext: str) -> None:
         from .crypto import encrypt
 

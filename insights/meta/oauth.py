@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 from django.urls import reverse
 from django.utils import timezone
 
@@ -90,6 +91,7 @@ def _expiry(answer: dict) -> datetime | None:
 # --- Facebook Login for Business --------------------------------------------------------------
 
 
+@sensitive_variables()
 def facebook_grant(code: str) -> Grant:
     auth = MetaClient("graph.facebook.com")
     secret = {"client_id": settings.META_APP_ID, "client_secret": settings.META_APP_SECRET}
@@ -117,6 +119,7 @@ def facebook_grant(code: str) -> Grant:
     )
 
 
+@sensitive_variables()
 def facebook_pages(token: str) -> tuple[list[dict], list[dict]]:
     """(Instagram accounts reachable through the granted Pages, Pages without one)."""
     user = MetaClient("graph.facebook.com", token)
@@ -144,6 +147,7 @@ def facebook_pages(token: str) -> tuple[list[dict], list[dict]]:
 # --- Business Login for Instagram --------------------------------------------------------------
 
 
+@sensitive_variables()
 def instagram_grant(code: str) -> Grant:
     exchange = MetaClient("api.instagram.com")
     short = exchange.post(
@@ -183,12 +187,14 @@ def instagram_grant(code: str) -> Grant:
     )
 
 
+@sensitive_variables()
 def instagram_profile(token: str) -> dict:
     return MetaClient("graph.instagram.com", token).get(
         "me", {"fields": "user_id,username,name,account_type,profile_picture_url"}
     )
 
 
+@sensitive_variables()
 def refresh_instagram_token(token: str) -> tuple[str, datetime | None]:
     """GET only (a POST is refused by Meta); the token must be ≥ 24 h old and unexpired."""
     answer = MetaClient("graph.instagram.com", token).get(

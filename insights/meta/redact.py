@@ -7,13 +7,15 @@ The Meta client never puts tokens in URLs or messages; this filter catches what 
 import logging
 import re
 
+from django.views.debug import SafeExceptionReporterFilter
+
 _PATTERNS = [
     # access_token=..., client_secret=..., code=..., fb_exchange_token=..., signed_request=...
     re.compile(
         r"(?i)((?:access_token|input_token|client_secret|fb_exchange_token|code|signed_request"
         r"|appsecret_proof)=)[^&\s'\"]+"
     ),
-    re.compile(r"(?i)(authorization:?\s*(?:bearer|oauth)\s+)[^\s'\"]+"),
+    re.compile(r"(?i)((?:bearer|oauth)\s+)[^\s'\"&,}]+"),
     re.compile(r"(?i)(['\"](?:access_token|client_secret|token)['\"]\s*:\s*['\"])[^'\"]+"),
 ]
 
@@ -36,3 +38,19 @@ class RedactSecretsFilter(logging.Filter):
             if redact(text) != text:
                 record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return True
+
+
+class SafeReporterFilter(SafeExceptionReporterFilter):
+    """Django's error reports show every frame's local variables, library frames included
+    (requests keeps the Authorization header in several). Redact whatever looks like a secret,
+    on top of Django's own `sensitive_variables` handling."""
+
+    def get_traceback_frame_variables(self, request, tb_frame):
+        cleaned = []
+        for name, value in super().get_traceback_frame_variables(request, tb_frame):
+            try:
+                text = repr(value)
+            except Exception:  # a broken __repr__ must not break the report
+                text = "<unrepresentable>"
+            cleaned.append((name, redact(text) if redact(text) != text else value))
+        return cleaned

@@ -1,0 +1,213 @@
+"""The Meta client over real HTTP against the sandbox, through every fault class."""
+
+import logging
+
+import pytest
+
+from insights.meta.client import ErrorKind, MetaClient, MetaError, classify
+from sandbox.accounts import create_account
+from sandbox.models import Fault
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def meta(live_server, settings):
+    settings.META_HOSTS = {
+        host: f"{live_server.url}/_sandbox/{host}" for host in settings.META_HOSTS
+    }
+    settings.META_READ_TIMEOUT = 1.5
+    return live_server
+
+
+@pytest.fixture
+def account(meta):
+    return create_account(followers=5000, media_count=30, login="instagram")
+
+
+def _client(account, **kwargs) -> MetaClient:
+    return MetaClient("graph.instagram.com", account["access_token"], **kwargs)
+
+
+def fault(kind: str, count: int | None = 1, **params) -> Fault:
+    return Fault.objects.create(
+        kind=kind, host="graph.instagram.com", remaining=count, params=params
+    )
+
+
+def test_a_plain_read(account):
+    client = _client(account)
+    data = client.get(account["ig_user_id"], {"fields": "id,username,followers_count"})
+    assert data["id"] == account["ig_user_id"]
+    assert client.requests_made == 1
+
+
+@pytest.mark.parametrize(
+    "kind,params",
+    [
+        ("5xx", {"status": 503}),
+        ("html", {"status": 502}),
+        ("malformed", {}),
+        ("truncated", {}),
+    ],
+)
+def test_transient_faults_are_retried_then_succeed(account, kind, params):
+    fault(kind, count=2, **params)
+    client = _client(account)
+    data = client.get(account["ig_user_id"], {"fields": "id"})
+    assert data["id"] == account["ig_user_id"]
+    assert client.requests_made == 3  # two failures, then the answer
+
+
+@pytest.mark.parametrize(
+    "kind,params,expected",
+    [
+        ("5xx", {"status": 500}, "Meta answered"),
+        ("html", {"status": 200}, "an HTML page"),
+        ("malformed", {}, "malformed JSON"),
+        ("truncated", {}, "malformed JSON"),
+    ],
+)
+def test_persistent_transient_faults_become_transient_errors(account, kind, params, expected):
+    fault(kind, count=None, **params)
+    client = _client(account, max_retries=2)
+    with pytest.raises(MetaError) as caught:
+        client.get(account["ig_user_id"], {"fields": "id"})
+    assert caught.value.kind == ErrorKind.TRANSIENT
+    assert client.requests_made == 3
+    if kind != "5xx":
+        assert expected in str(caught.value)
+
+
+def test_timeouts_become_transient_errors(account, settings):
+    settings.META_READ_TIMEOUT = 0.3
+    fault("timeout", count=1, seconds=1.0)
+    client = _client(account, max_retries=0)
+    with pytest.raises(MetaError) as caught:
+        client.get(account["ig_user_id"], {"fields": "id"})
+    assert caught.value.kind == ErrorKind.TRANSIENT
+    assert "in time" in str(caught.value)
+
+
+def test_latency_below_the_timeout_is_fine(account):
+    fault("latency", count=1, seconds=0.2)
+    assert _client(account).get(account["ig_user_id"], {"fields": "id"})["id"]
+
+
+@pytest.mark.parametrize("code", [80002, 4, 17])
+def test_rate_limits_carry_the_wait(account, code):
+    fault("rate_limit", count=1, code=code, minutes=7)
+    client = _client(account)
+    with pytest.raises(MetaError) as caught:
+        client.get(account["ig_user_id"], {"fields": "id"})
+    assert caught.value.kind == ErrorKind.RATE_LIMITED
+    assert caught.value.code == code
+    assert caught.value.retry_after == 7 * 60
+    assert client.requests_made == 1  # rate limits are not hammered with retries
+
+
+def test_revoked_token_means_reconnect(account):
+    fault("revoke_token", count=1, subcode=460)
+    with pytest.raises(MetaError) as caught:
+        _client(account).get(account["ig_user_id"], {"fields": "id"})
+    assert caught.value.kind == ErrorKind.TOKEN_INVALID
+    assert caught.value.subcode == 460
+
+
+def test_unknown_token(meta):
+    with pytest.raises(MetaError) as caught:
+        MetaClient("graph.instagram.com", "IGAAnot-a-token").get("me", {"fields": "id"})
+    assert caught.value.kind == ErrorKind.TOKEN_INVALID
+
+
+def test_errors_and_logs_never_carry_the_token(account, caplog):
+    caplog.set_level(logging.DEBUG)
+    for logger in ("urllib3", "insights", "django"):
+        logging.getLogger(logger).setLevel(logging.DEBUG)
+    fault("5xx", count=None, status=500)
+    try:
+        _client(account, max_retries=1).get(account["ig_user_id"], {"fields": "id"})
+    except MetaError as error:
+        assert account["access_token"] not in str(error) + repr(error)
+    token = account["access_token"]
+    assert all(token not in r.getMessage() for r in caplog.records)
+    assert token not in repr(_client(account))
+
+
+def test_usage_headers_are_read(account):
+    client = _client(account)
+    client.get(account["ig_user_id"], {"fields": "id"})
+    assert "call_count" in client.usage.app
+    assert account["ig_user_id"] in client.usage.business
+
+
+def test_paging_refuses_links_to_other_hosts(account, monkeypatch):
+    client = _client(account)
+    pages = iter(
+        [
+            {
+                "data": [{"id": "1"}],
+                "paging": {"next": "http://169.254.169.254/latest/meta-data?after=x"},
+            }
+        ]
+    )
+    monkeypatch.setattr(client, "get", lambda *a, **k: next(pages))
+    items = client.paginate("whatever")
+    assert next(items) == {"id": "1"}
+    with pytest.raises(MetaError, match="another host"):
+        next(items)
+
+
+@pytest.mark.parametrize(
+    "error,status,kind",
+    [
+        ({"code": 190, "error_subcode": 463}, 400, ErrorKind.TOKEN_INVALID),
+        (
+            {"code": 10, "message": "(#10) Not enough viewers for the media to show insights"},
+            400,
+            ErrorKind.MEDIA_UNAVAILABLE,
+        ),
+        (
+            {"code": 10, "message": "(#10) Application does not have permission for this action"},
+            400,
+            ErrorKind.PERMISSION,
+        ),
+        ({"code": 200, "message": "(#200) Permissions error"}, 403, ErrorKind.PERMISSION),
+        (
+            {"code": 100, "error_subcode": 2108006, "message": "Invalid parameter"},
+            400,
+            ErrorKind.MEDIA_UNAVAILABLE,
+        ),
+        (
+            {"code": 100, "error_subcode": 33, "message": "Unsupported get request."},
+            400,
+            ErrorKind.MEDIA_UNAVAILABLE,
+        ),
+        (
+            {"code": 100, "message": "(#100) metric[0] must be one of the following values: reach"},
+            400,
+            ErrorKind.METRIC_UNSUPPORTED,
+        ),
+        (
+            {
+                "code": 100,
+                "message": "(#100) Starting from version 22 and above, the impressions "
+                "metric is no longer supported",
+            },
+            400,
+            ErrorKind.METRIC_UNSUPPORTED,
+        ),
+        ({"code": 80002, "message": "(#80002) too many calls"}, 400, ErrorKind.RATE_LIMITED),
+        ({"code": 613}, 400, ErrorKind.RATE_LIMITED),
+        ({"code": 1, "message": "An unknown error occurred"}, 500, ErrorKind.TRANSIENT),
+        ({"code": 2, "is_transient": True}, 503, ErrorKind.TRANSIENT),
+        (
+            {"code": 100, "message": "(#100) There cannot be more than 30 days"},
+            400,
+            ErrorKind.INVALID_REQUEST,
+        ),
+        ({"code": 12345}, 400, ErrorKind.UNKNOWN),
+    ],
+)
+def test_error_taxonomy(error, status, kind):
+    assert classify(error, status) == kind
