@@ -22,7 +22,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from django.conf import settings
-from django.views.decorators.debug import sensitive_variables
 
 log = logging.getLogger(__name__)
 

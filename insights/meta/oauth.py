@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.views.decorators.debug import sensitive_variables
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from .client import ErrorKind, MetaClient, MetaError
 
