@@ -1,0 +1,382 @@
+"""Connecting client accounts through both login paths, over real HTTP: Prism's views, the
+sandbox's dialogs and Meta-shaped token endpoints, all in the live server."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from django.core import mail
+from django.test import Client as DjangoClient
+from django.utils import timezone
+
+from insights import connections
+from insights.models import Health, InstagramAccount, OAuthState, PendingConnection
+from sandbox import core as sandbox_core
+from sandbox.accounts import create_account
+from sandbox.models import Fault, Token
+
+from .oauth_driver import click_through, parse_forms
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def site(live_server, settings):
+    settings.SITE_URL = live_server.url
+    settings.META_HOSTS = {h: f"{live_server.url}/_sandbox/{h}" for h in settings.META_HOSTS}
+    return live_server
+
+
+class Browser:
+    """A requests session logged in to Prism as one of the world's people."""
+
+    def __init__(self, site, user=None):
+        self.base = site.url
+        self.http = requests.Session()
+        if user is not None:
+            django = DjangoClient()
+            django.force_login(user)
+            self.http.cookies.set("sessionid", django.cookies["sessionid"].value)
+        self.http.get(self.base + "/accounts/login/", timeout=30)  # the CSRF cookie
+
+    def post(self, path: str, data=None, **kwargs):
+        headers = {"X-CSRFToken": self.http.cookies.get("csrftoken", ""),
+                   "Referer": self.base + path}
+        return self.http.post(self.base + path, data=data or {}, headers=headers,
+                              allow_redirects=False, timeout=30, **kwargs)
+
+    def get(self, url: str, **kwargs):
+        url = url if url.startswith("http") else self.base + url
+        return self.http.get(url, allow_redirects=False, timeout=30, **kwargs)
+
+    def start(self, client, path: str) -> str:
+        response = self.post(f"/a/{client.agency.slug}/clients/{client.pk}/connect/{path}/")
+        assert response.status_code == 302, response.text[:500]
+        return response.headers["Location"]
+
+
+def ig_account(**kwargs) -> dict:
+    return create_account(login="instagram", followers=4200, media_count=40, **kwargs)
+
+
+def fb_account(**kwargs) -> dict:
+    return create_account(login="facebook", followers=4200, media_count=40, **kwargs)
+
+
+def test_instagram_login_connects_a_healthy_account(site, world):
+    sandbox = ig_account(username="acme_coffee")
+    browser = Browser(site, world.users["a_member"])
+    client = world.clients["a1"]
+    dialog = browser.start(client, "instagram")
+    assert dialog.startswith(site.url + "/_sandbox/www.instagram.com/oauth/authorize?")
+    query = parse_qs(urlsplit(dialog).query)
+    assert query["scope"] == ["instagram_business_basic,instagram_business_manage_insights"]
+    assert query["redirect_uri"] == [site.url + "/oauth/instagram/callback/"]
+    callback = click_through(browser.http, dialog, username="acme_coffee")
+    assert "code=" in callback and "state=" in callback
+    response = browser.get(callback)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/a/alpha/clients/{client.pk}/"
+    account = InstagramAccount.objects.get()
+    assert (account.ig_user_id, account.username, account.client, account.login_path) == (
+        sandbox["ig_user_id"], "acme_coffee", client, "instagram")
+    assert account.health == Health.CONNECTED
+    assert account.token_expires_at > timezone.now() + timedelta(days=55)
+    page = browser.get(f"/a/alpha/clients/{client.pk}/").text
+    assert "@acme_coffee" in page and "Connected" in page
+    # The stored token works against the account's host.
+    assert connections.check_account(account) == Health.CONNECTED
+
+
+def test_facebook_login_lists_pages_and_connects_the_picked_accounts(site, world):
+    first = fb_account(username="brand_one")
+    person = Token.objects.get(token=first["access_token"]).person
+    second = create_account(login="facebook", username="brand_two", person=person)
+    browser = Browser(site, world.users["a_member"])
+    client = world.clients["a1"]
+    callback = click_through(browser.http, browser.start(client, "facebook"),
+                             login=person.login)
+    response = browser.get(callback)
+    assert response.status_code == 302
+    pick_url = response.headers["Location"]
+    assert re.match(r"^/a/alpha/connect/\d+/$", pick_url)
+    page = browser.get(pick_url).text
+    assert "@brand_one" in page and "@brand_two" in page
+    chosen = browser.post(pick_url, {"ig_user_id": [second["ig_user_id"]]})
+    assert chosen.headers["Location"] == f"/a/alpha/clients/{client.pk}/"
+    account = InstagramAccount.objects.get()
+    assert account.ig_user_id == second["ig_user_id"] and account.page_id == second["page_id"]
+    assert account.login_path == "facebook" and account.health == Health.CONNECTED
+    assert account.token_expires_at is None  # a Page token
+    assert account.data_access_expires_at is not None
+    assert not PendingConnection.objects.exists()  # the user token is not kept
+    assert connections.check_account(account) == Health.CONNECTED
+
+
+def _callback_error(browser, callback) -> requests.Response:
+    response = browser.get(callback)
+    assert not InstagramAccount.objects.exists()
+    return response
+
+
+def test_denial_shows_a_clear_page_and_stores_nothing(site, world):
+    ig_account(username="denier")
+    browser = Browser(site, world.users["a_member"])
+    callback = click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
+                             username="denier", cancel=True)
+    assert "error=access_denied" in callback
+    response = _callback_error(browser, callback)
+    assert response.status_code == 400 and "You cancelled the connection" in response.text
+
+
+def test_unticked_insights_permission_offers_to_ask_again(site, world):
+    sandbox = fb_account(username="partial")
+    person = Token.objects.get(token=sandbox["access_token"]).person
+    browser = Browser(site, world.users["a_member"])
+    callback = click_through(browser.http, browser.start(world.clients["a1"], "facebook"),
+                             login=person.login, untick=("instagram_manage_insights",))
+    response = _callback_error(browser, callback)
+    assert response.status_code == 400
+    assert "Insights permission was not granted" in response.text
+    form = [f for f in parse_forms(response.text) if "connect/facebook" in f["action"]][0]
+    assert ("rerequest", "1") in form["hidden"]
+    again = browser.post(form["action"], dict(form["hidden"]))
+    assert "auth_type=rerequest" in again.headers["Location"]
+
+
+def test_instagram_login_with_a_personal_account(site, world):
+    ig_account(username="just_me", account_type="PERSONAL")
+    browser = Browser(site, world.users["a_member"])
+    callback = click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
+                             username="just_me")
+    response = _callback_error(browser, callback)
+    assert "personal Instagram account" in response.text
+
+
+def test_facebook_page_without_instagram(site, world):
+    sandbox = fb_account(username="lonely")
+    person = Token.objects.get(token=sandbox["access_token"]).person
+    from sandbox.models import Page
+
+    Page.objects.filter(person=person).update(ig_account=None)
+    browser = Browser(site, world.users["a_member"])
+    callback = click_through(browser.http, browser.start(world.clients["a1"], "facebook"),
+                             login=person.login)
+    response = _callback_error(browser, callback)
+    assert "No Instagram professional account found" in response.text
+
+
+@pytest.mark.parametrize("tamper", ["missing", "unknown", "replayed", "expired", "foreign"])
+def test_bad_states_are_refused_before_anything_happens(site, world, tamper):
+    ig_account(username="stateful")
+    browser = Browser(site, world.users["a_member"])
+    callback = click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
+                             username="stateful")
+    stats_before = _exchange_calls()
+    if tamper == "missing":
+        callback = re.sub(r"[?&]state=[^&#]+", "", callback)
+    elif tamper == "unknown":
+        callback = re.sub(r"state=[^&#]+", "state=forged", callback)
+    elif tamper == "expired":
+        OAuthState.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    elif tamper == "replayed":
+        assert browser.get(callback).status_code == 302
+        InstagramAccount.objects.all().delete()
+    elif tamper == "foreign":
+        browser = Browser(site, world.users["a_owner"])  # another session, same agency
+    response = _callback_error(browser, callback)
+    assert response.status_code == 400
+    expected = {"missing": "incomplete", "unknown": "unknown", "replayed": "already used",
+                "expired": "expired", "foreign": "another browser"}[tamper]
+    assert expected in response.text
+    if tamper != "replayed":
+        assert _exchange_calls() == stats_before  # the code was never even exchanged
+
+
+def _exchange_calls() -> int:
+    from sandbox.models import CallLog
+
+    return CallLog.objects.filter(host="api.instagram.com").count()
+
+
+def test_a_reused_code_is_refused(site, world):
+    ig_account(username="reuse")
+    browser = Browser(site, world.users["a_member"])
+    callback = click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
+                             username="reuse")
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    from insights.meta import oauth
+
+    oauth.instagram_grant(code)  # someone used the code first
+    response = _callback_error(browser, callback)
+    assert "Meta did not accept the sign-in" in response.text
+
+
+def test_meta_error_during_exchange(site, world):
+    ig_account(username="flaky")
+    Fault.objects.create(kind="5xx", host="api.instagram.com", remaining=None,
+                         params={"status": 500})
+    browser = Browser(site, world.users["a_member"])
+    callback = click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
+                             username="flaky")
+    response = _callback_error(browser, callback)
+    assert "Meta returned an error" in response.text and "Traceback" not in response.text
+
+
+def test_reconnecting_updates_in_place_and_keeps_history(site, world):
+    ig_account(username="loyal")
+    browser = Browser(site, world.users["a_member"])
+    client = world.clients["a1"]
+    browser.get(click_through(browser.http, browser.start(client, "instagram"),
+                              username="loyal"))
+    account = InstagramAccount.objects.get()
+    old_cipher, old_pk = account.token_ciphertext, account.pk
+    connections.set_health(account, Health.NEEDS_RECONNECT, "revoked")
+    browser.get(click_through(browser.http, browser.start(client, "instagram"),
+                              username="loyal"))
+    account = InstagramAccount.objects.get()
+    assert account.pk == old_pk and account.token_ciphertext != old_cipher
+    assert account.health == Health.CONNECTED
+
+
+def test_account_connects_once_per_agency(site, world):
+    ig_account(username="popular")
+    browser = Browser(site, world.users["a_member"])
+    browser.get(click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
+                              username="popular"))
+    response = browser.get(click_through(
+        browser.http, browser.start(world.clients["a2"], "instagram"), username="popular"))
+    assert response.status_code == 400 and "belongs to another client" in response.text
+    assert InstagramAccount.objects.count() == 1
+    # Another agency can connect the same Instagram account for itself.
+    other = Browser(site, world.users["b_member"])
+    other.get(click_through(other.http, other.start(world.clients["b1"], "instagram"),
+                            username="popular"))
+    assert InstagramAccount.objects.count() == 2
+
+
+def test_revocation_flips_to_needs_reconnect_emails_and_the_link_restores_it(site, world):
+    """The issue's "done when": revoke in the sandbox, see it flagged and emailed, then the
+    client reconnects through the signed link without a Prism login, nothing lost."""
+    sandbox = ig_account(username="revoked_brand")
+    browser = Browser(site, world.users["a_member"])
+    client = world.clients["a1"]
+    browser.get(click_through(browser.http, browser.start(client, "instagram"),
+                              username="revoked_brand"))
+    account = InstagramAccount.objects.get()
+    Token.objects.filter(ig_account__ig_user_id=sandbox["ig_user_id"]).update(revoked_subcode=460)
+    mail.outbox.clear()
+    assert connections.check_account(account) == Health.NEEDS_RECONNECT
+    assert [m.to for m in mail.outbox] and "needs attention" in mail.outbox[0].subject
+    assert sorted(mail.outbox[0].to) == ["a_admin@example.com", "a_owner@example.com"]
+    dashboard = browser.get("/a/alpha/").text
+    assert "Needs attention" in dashboard and "@revoked_brand" in dashboard
+
+    link = browser.post(f"/a/alpha/accounts/{account.pk}/reconnect-link/")
+    url = re.search(r'value="(http[^"]+/reconnect/[^"]+)"', link.text).group(1)
+    stranger = Browser(site)  # the client: no Prism login
+    landing = stranger.get(url)
+    assert landing.status_code == 200 and "@revoked_brand" in landing.text
+    dialog = stranger.post(urlsplit(url).path).headers["Location"]
+    done = stranger.get(click_through(stranger.http, dialog, username="revoked_brand"))
+    assert done.status_code == 200 and "connected again" in done.text
+    account.refresh_from_db()
+    assert account.health == Health.CONNECTED and InstagramAccount.objects.count() == 1
+    assert connections.check_account(account) == Health.CONNECTED
+
+
+def test_reconnect_link_refuses_another_account(site, world):
+    ig_account(username="right_one")
+    ig_account(username="wrong_one")
+    browser = Browser(site, world.users["a_member"])
+    browser.get(click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
+                              username="right_one"))
+    account = InstagramAccount.objects.get()
+    url = connections.reconnect_link(account)
+    stranger = Browser(site)
+    dialog = stranger.post(urlsplit(url).path).headers["Location"]
+    response = stranger.get(click_through(stranger.http, dialog, username="wrong_one"))
+    assert response.status_code == 400 and "different Instagram account" in response.text
+    assert InstagramAccount.objects.get().username == "right_one"
+    assert Browser(site).get("/reconnect/forged-value/").status_code == 404
+
+
+def test_instagram_tokens_are_refreshed_before_expiry(site, world):
+    ig_account(username="longlived")
+    browser = Browser(site, world.users["a_member"])
+    browser.get(click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
+                              username="longlived"))
+    account = InstagramAccount.objects.get()
+    assert connections.claim_token_refreshes() == []  # fresh: nothing to do
+    # 35 days later (for Prism and for the sandbox), under 30 days are left.
+    later = timezone.now() + timedelta(days=35)
+    sandbox_core.move_clock(seconds=35 * 86400)
+    InstagramAccount.objects.filter(pk=account.pk).update(
+        token_issued_at=account.token_issued_at - timedelta(days=35),
+        token_expires_at=account.token_expires_at - timedelta(days=35))
+    claimed = connections.claim_token_refreshes(now=timezone.now())
+    assert claimed == [account.pk]
+    assert connections.claim_token_refreshes(now=timezone.now()) == []  # leased
+    old = account.token_ciphertext
+    account.refresh_from_db()
+    assert connections.refresh_token(account)
+    account.refresh_from_db()
+    assert account.token_ciphertext != old
+    assert account.token_expires_at > later - timedelta(days=1) + timedelta(days=24)
+    assert connections.check_account(account) == Health.CONNECTED
+    sandbox_core.reset_clock()
+
+
+def test_disconnect_keeps_or_deletes_history(site, world):
+    ig_account(username="leaving")
+    browser = Browser(site, world.users["a_member"])
+    browser.get(click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
+                              username="leaving"))
+    account = InstagramAccount.objects.get()
+    assert browser.post(f"/a/alpha/accounts/{account.pk}/disconnect/",
+                        {"history": "maybe"}).status_code == 302
+    account.refresh_from_db()
+    assert account.has_token  # an unclear answer changes nothing
+    browser.post(f"/a/alpha/accounts/{account.pk}/disconnect/", {"history": "keep"})
+    account.refresh_from_db()
+    assert not account.has_token and account.health == Health.DISCONNECTED
+    browser.post(f"/a/alpha/accounts/{account.pk}/disconnect/", {"history": "delete"})
+    assert not InstagramAccount.objects.exists()
+
+
+def test_no_token_or_code_in_logs_during_a_whole_connect(site, world):
+    """Every logger at DEBUG, written through the same redacting filter as the configured
+    console handler: neither the token nor the authorization code comes out."""
+    import io
+
+    from insights.meta.redact import RedactSecretsFilter
+
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(RedactSecretsFilter())
+    loggers = [logging.getLogger(n) for n in ("", "django.server", "urllib3", "django")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(logging.DEBUG)
+    try:
+        ig_account(username="quiet")
+        browser = Browser(site, world.users["a_member"])
+        callback = click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
+                                 username="quiet")
+        browser.get(callback)
+        account = InstagramAccount.objects.get()
+        connections.check_account(account)
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.removeHandler(handler)
+            lg.setLevel(level)
+    text = out.getvalue()
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    assert "callback" in text  # the access log line is there, redacted
+    assert account.reveal_token() not in text and code not in text
