@@ -231,3 +231,27 @@ def test_create_second_agency_and_switch(world):
     # Home goes to the agency used last.
     http.get("/a/alpha/")
     assert http.get("/")["Location"] == "/a/alpha/"
+
+
+def test_password_reset_by_email(world, client):
+    mail.outbox.clear()
+    client.post(reverse("account_reset_password"), {"email": "a_viewer@example.com"})
+    assert len(mail.outbox) == 1
+    link = re.search(r"https?://\S+/accounts/password/reset/key/\S+/", mail.outbox[0].body).group(0)
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    form_page = client.get(path, follow=True)
+    action = form_page.redirect_chain[-1][0] if form_page.redirect_chain else path
+    new = "a-brand-new-passphrase-77"
+    response = client.post(action, {"password1": new, "password2": new})
+    assert response.status_code == 302
+    fresh = type(client)()
+    assert fresh.post(reverse("account_login"), {"login": "a_viewer@example.com",
+                                                 "password": new}).status_code == 302
+
+
+def test_unknown_email_reset_reveals_nothing(world, client):
+    mail.outbox.clear()
+    known = client.post(reverse("account_reset_password"), {"email": "a_viewer@example.com"})
+    unknown = client.post(reverse("account_reset_password"), {"email": "ghost@example.com"})
+    assert known.status_code == unknown.status_code == 302
+    assert known["Location"] == unknown["Location"]
