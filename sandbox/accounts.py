@@ -51,9 +51,17 @@ def create_account(
     seed: int | None = None,
     with_page: bool | None = None,
     token_age_days: float = 0,
+    ig_user_id: str | None = None,
+    ig_app_scoped_id: str | None = None,
+    page_id: str | None = None,
+    page_name: str | None = None,
+    page_category: str = "Brand",
+    business_owned: bool = False,
+    issue: bool = True,
 ) -> dict:
     """Create a professional (or personal) account, its owner and, for Facebook Login, its
-    Page. Returns ids and a ready long-lived token for the account's host."""
+    Page. Returns ids and a ready long-lived token for the account's host (`issue=False`: no
+    token). Fixed ids (ig_user_id, page_id...) are for the seed world; by default ids are random."""
     if person is None:
         login_name = (username or f"person{secrets.token_hex(3)}") + ".owner"
         person = Person.objects.create(
@@ -62,8 +70,8 @@ def create_account(
     username = username or f"sandbox_{secrets.token_hex(4)}"
     current = core.now()
     account = InstagramAccount.objects.create(
-        ig_user_id=_numeric_id("178414", 11),
-        ig_app_scoped_id=_numeric_id("2", 16),
+        ig_user_id=ig_user_id or _numeric_id("178414", 11),
+        ig_app_scoped_id=ig_app_scoped_id or _numeric_id("2", 16),
         person=person,
         username=username,
         name=name or username.replace("_", " ").title(),
@@ -82,11 +90,23 @@ def create_account(
     page = None
     if with_page or (with_page is None and login == "facebook"):
         page = Page.objects.create(
-            page_id=_numeric_id("1", 14),
-            name=f"{account.name} Page",
+            page_id=page_id or _numeric_id("1", 14),
+            name=page_name or f"{account.name} Page",
+            category=page_category,
             person=person,
             ig_account=account,
+            business_owned=business_owned,
         )
+    result = {
+        "ig_user_id": account.ig_user_id,
+        "ig_app_scoped_id": account.ig_app_scoped_id,
+        "username": account.username,
+        "page_id": page.page_id if page else None,
+        "person_login": person.login,
+        "login": login,
+    }
+    if not issue:
+        return result
     issued = current - timedelta(days=token_age_days)
     if login == "instagram":
         token = core.issue_token(
@@ -104,13 +124,7 @@ def create_account(
             granted_page_ids=[page.page_id] if page else [],
             issued_at=issued,
         )
-    return {
-        "ig_user_id": account.ig_user_id,
-        "ig_app_scoped_id": account.ig_app_scoped_id,
-        "username": account.username,
-        "page_id": page.page_id if page else None,
-        "person_login": person.login,
-        "login": login,
+    return result | {
         "host": token.host,
         "access_token": token.token,
         "expires_in": core.expires_in(token),

@@ -76,6 +76,11 @@ class Page(models.Model):
     ig_account = models.OneToOneField(
         InstagramAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="page"
     )
+    # Owned by a business portfolio: /me/accounts lists it only when the token has
+    # business_management, otherwise the Page is silently missing (graph-api.md §12.14).
+    business_owned = models.BooleanField(default=False)
+    # Webhook fields the sandbox app subscribed to on this Page (POST /{page-id}/subscribed_apps).
+    subscribed_fields = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return self.name
