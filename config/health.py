@@ -26,7 +26,7 @@ def _check_broker() -> dict:
     started = time.monotonic()
     try:
         ensure_broker_folders()
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             conn.default_channel  # noqa: B018 - opening a channel proves the broker answers
     except Exception as error:
