@@ -179,7 +179,7 @@ def instagram_code_exchange(req: SandboxRequest) -> HttpResponse:
     body = (
         f'{{"access_token":{json.dumps(token.token)},'
         f'"user_id":{int(code.ig_account.ig_user_id)},'
-        f'"permissions":{json.dumps(list(code.scopes))}}}'
+        f'"permissions":{json.dumps(list(code.scopes), separators=(",", ":"))}}}'
     )
     return HttpResponse(body, content_type="application/json; charset=UTF-8")
 

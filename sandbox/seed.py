@@ -5,9 +5,9 @@ Idempotent and deterministic: fixed ids, usernames and generator seeds, so a res
 control request, or by `manage.py sandbox_seed`. Each person is created only when their login
 is missing, so a partly deleted world is completed rather than duplicated.
 
-Ids: people 1000000000001xx, Pages 1100000000001xx, IG professional accounts 178414000000001xx,
-app-scoped IG ids 20000000000001xx. Random ids (accounts.create_account) never start like that
-in practice (11 random digits after 178414).
+Ids (n = 101…109): people 100000000000<n>, Pages 110000000000<n>, IG professional accounts
+178414000000<n as 5 digits> (17 digits, e.g. 17841400000000101), app-scoped IG ids
+2000000000000<n>. Random ids (accounts.create_account) practically never take these values.
 """
 
 from __future__ import annotations
@@ -207,11 +207,12 @@ ACCOUNT_ORDER = [a.username for p in WORLD for a in p.accounts]
 
 
 def ids(n: int) -> dict[str, str]:
+    """Fixed ids of seed person / account number n (101…199)."""
     return {
-        "fb_user_id": f"1000000000001{n:02d}"[-15:],
-        "page_id": f"1100000000001{n:02d}"[-15:],
-        "ig_user_id": f"178414000000001{n:02d}"[-17:],
-        "ig_app_scoped_id": f"20000000000001{n:02d}"[-16:],
+        "fb_user_id": f"100000000000{n:03d}",  # 15 digits
+        "page_id": f"110000000000{n:03d}",  # 15 digits
+        "ig_user_id": f"178414000000{n:05d}",  # 17 digits, like real IG user ids
+        "ig_app_scoped_id": f"2000000000000{n:03d}",  # 16 digits
     }
 
 
