@@ -18,12 +18,19 @@ from .models import InstagramAccount
 @agency_view(Role.VIEWER)
 def dashboard(request: HttpRequest) -> HttpResponse:
     clients = visible_clients(request).active()
+    attention = (
+        InstagramAccount.objects.needing_attention()
+        .filter(agency=request.agency, client__in=clients)
+        .select_related("client")
+        .order_by("health_changed_at")
+    )
     return render(
         request,
         "insights/dashboard.html",
         {
-            "clients": clients[:12],
+            "clients": clients.prefetch_related("ig_accounts")[:12],
             "client_count": clients.count(),
+            "attention": attention[:10],
         },
     )
 

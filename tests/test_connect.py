@@ -45,10 +45,18 @@ class Browser:
         self.http.get(self.base + "/accounts/login/", timeout=30)  # the CSRF cookie
 
     def post(self, path: str, data=None, **kwargs):
-        headers = {"X-CSRFToken": self.http.cookies.get("csrftoken", ""),
-                   "Referer": self.base + path}
-        return self.http.post(self.base + path, data=data or {}, headers=headers,
-                              allow_redirects=False, timeout=30, **kwargs)
+        headers = {
+            "X-CSRFToken": self.http.cookies.get("csrftoken", ""),
+            "Referer": self.base + path,
+        }
+        return self.http.post(
+            self.base + path,
+            data=data or {},
+            headers=headers,
+            allow_redirects=False,
+            timeout=30,
+            **kwargs,
+        )
 
     def get(self, url: str, **kwargs):
         url = url if url.startswith("http") else self.base + url
@@ -84,7 +92,11 @@ def test_instagram_login_connects_a_healthy_account(site, world):
     assert response.headers["Location"] == f"/a/alpha/clients/{client.pk}/"
     account = InstagramAccount.objects.get()
     assert (account.ig_user_id, account.username, account.client, account.login_path) == (
-        sandbox["ig_user_id"], "acme_coffee", client, "instagram")
+        sandbox["ig_user_id"],
+        "acme_coffee",
+        client,
+        "instagram",
+    )
     assert account.health == Health.CONNECTED
     assert account.token_expires_at > timezone.now() + timedelta(days=55)
     page = browser.get(f"/a/alpha/clients/{client.pk}/").text
@@ -99,8 +111,7 @@ def test_facebook_login_lists_pages_and_connects_the_picked_accounts(site, world
     second = create_account(login="facebook", username="brand_two", person=person)
     browser = Browser(site, world.users["a_member"])
     client = world.clients["a1"]
-    callback = click_through(browser.http, browser.start(client, "facebook"),
-                             login=person.login)
+    callback = click_through(browser.http, browser.start(client, "facebook"), login=person.login)
     response = browser.get(callback)
     assert response.status_code == 302
     pick_url = response.headers["Location"]
@@ -127,8 +138,12 @@ def _callback_error(browser, callback) -> requests.Response:
 def test_denial_shows_a_clear_page_and_stores_nothing(site, world):
     ig_account(username="denier")
     browser = Browser(site, world.users["a_member"])
-    callback = click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
-                             username="denier", cancel=True)
+    callback = click_through(
+        browser.http,
+        browser.start(world.clients["a1"], "instagram"),
+        username="denier",
+        cancel=True,
+    )
     assert "error=access_denied" in callback
     response = _callback_error(browser, callback)
     assert response.status_code == 400 and "You cancelled the connection" in response.text
@@ -138,8 +153,12 @@ def test_unticked_insights_permission_offers_to_ask_again(site, world):
     sandbox = fb_account(username="partial")
     person = Token.objects.get(token=sandbox["access_token"]).person
     browser = Browser(site, world.users["a_member"])
-    callback = click_through(browser.http, browser.start(world.clients["a1"], "facebook"),
-                             login=person.login, untick=("instagram_manage_insights",))
+    callback = click_through(
+        browser.http,
+        browser.start(world.clients["a1"], "facebook"),
+        login=person.login,
+        untick=("instagram_manage_insights",),
+    )
     response = _callback_error(browser, callback)
     assert response.status_code == 400
     assert "Insights permission was not granted" in response.text
@@ -152,8 +171,9 @@ def test_unticked_insights_permission_offers_to_ask_again(site, world):
 def test_instagram_login_with_a_personal_account(site, world):
     ig_account(username="just_me", account_type="PERSONAL")
     browser = Browser(site, world.users["a_member"])
-    callback = click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
-                             username="just_me")
+    callback = click_through(
+        browser.http, browser.start(world.clients["a1"], "instagram"), username="just_me"
+    )
     response = _callback_error(browser, callback)
     assert "personal Instagram account" in response.text
 
@@ -165,8 +185,9 @@ def test_facebook_page_without_instagram(site, world):
 
     Page.objects.filter(person=person).update(ig_account=None)
     browser = Browser(site, world.users["a_member"])
-    callback = click_through(browser.http, browser.start(world.clients["a1"], "facebook"),
-                             login=person.login)
+    callback = click_through(
+        browser.http, browser.start(world.clients["a1"], "facebook"), login=person.login
+    )
     response = _callback_error(browser, callback)
     assert "No Instagram professional account found" in response.text
 
@@ -175,8 +196,9 @@ def test_facebook_page_without_instagram(site, world):
 def test_bad_states_are_refused_before_anything_happens(site, world, tamper):
     ig_account(username="stateful")
     browser = Browser(site, world.users["a_member"])
-    callback = click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
-                             username="stateful")
+    callback = click_through(
+        browser.http, browser.start(world.clients["a1"], "instagram"), username="stateful"
+    )
     stats_before = _exchange_calls()
     if tamper == "missing":
         callback = re.sub(r"[?&]state=[^&#]+", "", callback)
@@ -191,8 +213,13 @@ def test_bad_states_are_refused_before_anything_happens(site, world, tamper):
         browser = Browser(site, world.users["a_owner"])  # another session, same agency
     response = _callback_error(browser, callback)
     assert response.status_code == 400
-    expected = {"missing": "incomplete", "unknown": "unknown", "replayed": "already used",
-                "expired": "expired", "foreign": "another browser"}[tamper]
+    expected = {
+        "missing": "incomplete",
+        "unknown": "unknown",
+        "replayed": "already used",
+        "expired": "expired",
+        "foreign": "another browser",
+    }[tamper]
     assert expected in response.text
     if tamper != "replayed":
         assert _exchange_calls() == stats_before  # the code was never even exchanged
@@ -207,8 +234,9 @@ def _exchange_calls() -> int:
 def test_a_reused_code_is_refused(site, world):
     ig_account(username="reuse")
     browser = Browser(site, world.users["a_member"])
-    callback = click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
-                             username="reuse")
+    callback = click_through(
+        browser.http, browser.start(world.clients["a1"], "instagram"), username="reuse"
+    )
     code = parse_qs(urlsplit(callback).query)["code"][0]
     from insights.meta import oauth
 
@@ -219,11 +247,13 @@ def test_a_reused_code_is_refused(site, world):
 
 def test_meta_error_during_exchange(site, world):
     ig_account(username="flaky")
-    Fault.objects.create(kind="5xx", host="api.instagram.com", remaining=None,
-                         params={"status": 500})
+    Fault.objects.create(
+        kind="5xx", host="api.instagram.com", remaining=None, params={"status": 500}
+    )
     browser = Browser(site, world.users["a_member"])
-    callback = click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
-                             username="flaky")
+    callback = click_through(
+        browser.http, browser.start(world.clients["a1"], "instagram"), username="flaky"
+    )
     response = _callback_error(browser, callback)
     assert "Meta returned an error" in response.text and "Traceback" not in response.text
 
@@ -232,13 +262,11 @@ def test_reconnecting_updates_in_place_and_keeps_history(site, world):
     ig_account(username="loyal")
     browser = Browser(site, world.users["a_member"])
     client = world.clients["a1"]
-    browser.get(click_through(browser.http, browser.start(client, "instagram"),
-                              username="loyal"))
+    browser.get(click_through(browser.http, browser.start(client, "instagram"), username="loyal"))
     account = InstagramAccount.objects.get()
     old_cipher, old_pk = account.token_ciphertext, account.pk
     connections.set_health(account, Health.NEEDS_RECONNECT, "revoked")
-    browser.get(click_through(browser.http, browser.start(client, "instagram"),
-                              username="loyal"))
+    browser.get(click_through(browser.http, browser.start(client, "instagram"), username="loyal"))
     account = InstagramAccount.objects.get()
     assert account.pk == old_pk and account.token_ciphertext != old_cipher
     assert account.health == Health.CONNECTED
@@ -247,16 +275,23 @@ def test_reconnecting_updates_in_place_and_keeps_history(site, world):
 def test_account_connects_once_per_agency(site, world):
     ig_account(username="popular")
     browser = Browser(site, world.users["a_member"])
-    browser.get(click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
-                              username="popular"))
-    response = browser.get(click_through(
-        browser.http, browser.start(world.clients["a2"], "instagram"), username="popular"))
+    browser.get(
+        click_through(
+            browser.http, browser.start(world.clients["a1"], "instagram"), username="popular"
+        )
+    )
+    response = browser.get(
+        click_through(
+            browser.http, browser.start(world.clients["a2"], "instagram"), username="popular"
+        )
+    )
     assert response.status_code == 400 and "belongs to another client" in response.text
     assert InstagramAccount.objects.count() == 1
     # Another agency can connect the same Instagram account for itself.
     other = Browser(site, world.users["b_member"])
-    other.get(click_through(other.http, other.start(world.clients["b1"], "instagram"),
-                            username="popular"))
+    other.get(
+        click_through(other.http, other.start(world.clients["b1"], "instagram"), username="popular")
+    )
     assert InstagramAccount.objects.count() == 2
 
 
@@ -266,8 +301,9 @@ def test_revocation_flips_to_needs_reconnect_emails_and_the_link_restores_it(sit
     sandbox = ig_account(username="revoked_brand")
     browser = Browser(site, world.users["a_member"])
     client = world.clients["a1"]
-    browser.get(click_through(browser.http, browser.start(client, "instagram"),
-                              username="revoked_brand"))
+    browser.get(
+        click_through(browser.http, browser.start(client, "instagram"), username="revoked_brand")
+    )
     account = InstagramAccount.objects.get()
     Token.objects.filter(ig_account__ig_user_id=sandbox["ig_user_id"]).update(revoked_subcode=460)
     mail.outbox.clear()
@@ -294,8 +330,11 @@ def test_reconnect_link_refuses_another_account(site, world):
     ig_account(username="right_one")
     ig_account(username="wrong_one")
     browser = Browser(site, world.users["a_member"])
-    browser.get(click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
-                              username="right_one"))
+    browser.get(
+        click_through(
+            browser.http, browser.start(world.clients["a1"], "instagram"), username="right_one"
+        )
+    )
     account = InstagramAccount.objects.get()
     url = connections.reconnect_link(account)
     stranger = Browser(site)
@@ -309,8 +348,11 @@ def test_reconnect_link_refuses_another_account(site, world):
 def test_instagram_tokens_are_refreshed_before_expiry(site, world):
     ig_account(username="longlived")
     browser = Browser(site, world.users["a_member"])
-    browser.get(click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
-                              username="longlived"))
+    browser.get(
+        click_through(
+            browser.http, browser.start(world.clients["a1"], "instagram"), username="longlived"
+        )
+    )
     account = InstagramAccount.objects.get()
     assert connections.claim_token_refreshes() == []  # fresh: nothing to do
     # 35 days later (for Prism and for the sandbox), under 30 days are left.
@@ -318,7 +360,8 @@ def test_instagram_tokens_are_refreshed_before_expiry(site, world):
     sandbox_core.move_clock(seconds=35 * 86400)
     InstagramAccount.objects.filter(pk=account.pk).update(
         token_issued_at=account.token_issued_at - timedelta(days=35),
-        token_expires_at=account.token_expires_at - timedelta(days=35))
+        token_expires_at=account.token_expires_at - timedelta(days=35),
+    )
     claimed = connections.claim_token_refreshes(now=timezone.now())
     assert claimed == [account.pk]
     assert connections.claim_token_refreshes(now=timezone.now()) == []  # leased
@@ -335,11 +378,14 @@ def test_instagram_tokens_are_refreshed_before_expiry(site, world):
 def test_disconnect_keeps_or_deletes_history(site, world):
     ig_account(username="leaving")
     browser = Browser(site, world.users["a_member"])
-    browser.get(click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
-                              username="leaving"))
+    browser.get(
+        click_through(
+            browser.http, browser.start(world.clients["a1"], "instagram"), username="leaving"
+        )
+    )
     account = InstagramAccount.objects.get()
-    assert browser.post(f"/a/alpha/accounts/{account.pk}/disconnect/",
-                        {"history": "maybe"}).status_code == 302
+    unclear = browser.post(f"/a/alpha/accounts/{account.pk}/disconnect/", {"history": "maybe"})
+    assert unclear.status_code == 200 and "Choose whether to keep" in unclear.text
     account.refresh_from_db()
     assert account.has_token  # an unclear answer changes nothing
     browser.post(f"/a/alpha/accounts/{account.pk}/disconnect/", {"history": "keep"})
@@ -367,8 +413,9 @@ def test_no_token_or_code_in_logs_during_a_whole_connect(site, world):
     try:
         ig_account(username="quiet")
         browser = Browser(site, world.users["a_member"])
-        callback = click_through(browser.http, browser.start(world.clients["a1"], "instagram"),
-                                 username="quiet")
+        callback = click_through(
+            browser.http, browser.start(world.clients["a1"], "instagram"), username="quiet"
+        )
         browser.get(callback)
         account = InstagramAccount.objects.get()
         connections.check_account(account)
