@@ -26,8 +26,10 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpResponse
 
-from . import core, dialogs  # noqa: F401  (dialogs registers the dialog routes)
+from . import core, dialogs, graph  # noqa: F401  (dialogs registers the dialog routes)
 from .core import GraphError, PlainError, SandboxRequest
+from .graph import ABSENT, FieldSpec
+from .graph_insights import Ctx
 from .models import AuthCode, InstagramAccount, Page, Person, Token
 
 CODE_LIFETIME = timedelta(hours=1)
@@ -330,54 +332,6 @@ def granular_scopes(token: Token) -> list[dict]:
     return result
 
 
-# --- Field selection --------------------------------------------------------------------------
-
-
-def parse_fields(value: str | None) -> list[tuple[str, str | None]]:
-    """'id,name,instagram_business_account{id,username}' → [(name, nested or None)].
-    Also takes a JSON array, and ignores modifiers such as `.limit(5)`."""
-    if not value:
-        return []
-    value = value.strip()
-    if value.startswith("["):
-        value = ",".join(core.parse_list(value))
-    items, depth, current = [], 0, ""
-    for char in value + ",":
-        if char == "," and depth == 0:
-            if current.strip():
-                items.append(current.strip())
-            current = ""
-            continue
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        current += char
-    result = []
-    for item in items:
-        name, _, nested = item.partition("{")
-        result.append((name.split(".")[0].strip(), nested[:-1] if nested else None))
-    return result
-
-
-def select(
-    available: dict, fields: list[tuple[str, str | None]], default: list[str], node_type: str
-) -> dict:
-    """Only the requested fields; absent values are omitted, never null (§3.1). `id` always."""
-    wanted = fields or [(name, None) for name in default]
-    result = {}
-    for name, nested in wanted:
-        if name not in available:
-            raise GraphError(
-                f"(#100) Tried accessing nonexisting field ({name}) on node type ({node_type})",
-                100,
-            )
-        value = available[name]
-        value = value(nested) if callable(value) else value
-        if value is not None and value != "":
-            result[name] = value
-    if "id" in available and "id" not in result:
-        result["id"] = available["id"]
-    return result
-
-
 # --- Resolvers: me, user, page, and /me/<edge> on graph.instagram.com -------------------------
 
 
@@ -393,7 +347,8 @@ def is_user_token(token: Token | None) -> bool:
 @core.resolver("me")
 def resolve_me(req: SandboxRequest, node_id: str):
     """/me: the person (Facebook user token) or, on graph.instagram.com, the account itself.
-    Edges of the Instagram /me (media, insights...) belong to the IG user node instead."""
+    Edges of the Instagram /me (media, insights...) belong to the IG user node instead, and a
+    Page token's /me is the Page (resolver "page")."""
     if node_id != "me" or req.token is None:
         return None
     if req.host == "graph.instagram.com":
@@ -407,7 +362,8 @@ def resolve_me(req: SandboxRequest, node_id: str):
 
 @core.resolver("ig_user")
 def resolve_instagram_me(req: SandboxRequest, node_id: str):
-    """graph.instagram.com/me/<edge>: the token's account, handled as /<ig-user-id>/<edge>."""
+    """graph.instagram.com/me/<other edge>: the token's account, so an unknown edge gets Meta's
+    "nonexisting field" error (sandbox/graph.py claims /me/media, /me/stories, /me/insights)."""
     if node_id != "me" or req.host != "graph.instagram.com" or req.token is None:
         return None
     account = req.token.ig_account
@@ -441,57 +397,40 @@ def resolve_page(req: SandboxRequest, node_id: str):
 
 
 # --- /me ------------------------------------------------------------------------------------
+# Field selection, nesting and errors are graph.py's (one parser, one "nonexisting field").
+
+
+def fields(req: SandboxRequest, default: list[str]) -> list[FieldSpec]:
+    return graph.parse_fields(req.param("fields")) or [FieldSpec(name) for name in default]
+
+
+# Instagram Login's /me is the IG user with `user_id` and `account_type`, except that `id` is
+# the app-scoped id; only `user_id` matches webhooks and /<id>/insights (§1B, §12.3).
+INSTAGRAM_ME_FIELDS = {
+    **graph.USER_FIELDS,
+    **graph.IG_LOGIN_USER_FIELDS,
+    "id": lambda ctx, account, spec: account.ig_app_scoped_id,
+}
+PERSON_FIELDS = {
+    "id": lambda ctx, person, spec: person.fb_user_id,
+    "name": lambda ctx, person, spec: person.name,
+    "first_name": lambda ctx, person, spec: person.name.partition(" ")[0],
+    "last_name": lambda ctx, person, spec: person.name.partition(" ")[2] or ABSENT,
+    "short_name": lambda ctx, person, spec: person.name.partition(" ")[0],
+}
 
 
 @core.node("me")
 def me(req: SandboxRequest, obj) -> dict:
-    fields = parse_fields(req.param("fields"))
     if isinstance(obj, InstagramAccount):
-        return select(instagram_me_fields(obj), fields, ["id"], "User")
+        graph.require_scope(req, graph.BASIC_SCOPE)
+        return graph.render(Ctx.of(req), obj, fields(req, ["id"]), INSTAGRAM_ME_FIELDS, "User")
     return person_node(req, obj)
 
 
 @core.node("user")
 def person_node(req: SandboxRequest, person: Person) -> dict:
-    first, _, last = person.name.partition(" ")
-    available = {
-        "id": person.fb_user_id,
-        "name": person.name,
-        "first_name": first,
-        "last_name": last,
-        "short_name": first,
-    }
-    return select(available, parse_fields(req.param("fields")), ["name", "id"], "User")
-
-
-def instagram_me_fields(account: InstagramAccount) -> dict:
-    """Instagram Login's /me: `user_id` is the professional account id (= webhook entry.id,
-    the id for /<id>/insights); `id` is the app-scoped id (§12.3)."""
-    return {
-        "id": account.ig_app_scoped_id,
-        "user_id": account.ig_user_id,
-        "username": account.username,
-        "name": account.name,
-        "account_type": account.account_type,
-        "profile_picture_url": profile_picture_url(account),
-        "followers_count": account.followers,
-        "follows_count": account.follows,
-        "media_count": media_count(account),
-        "biography": account.biography,
-        "website": account.website,
-    }
-
-
-def profile_picture_url(account: InstagramAccount) -> str:
-    return (
-        f"https://scontent.cdninstagram.com/v/t51.2885-19/{account.ig_user_id}_n.jpg"
-        f"?stp=dst-jpg_s206x206&_nc_sid=sandbox&oh=00_sandbox&oe={account.seed:08X}"
-    )
-
-
-def media_count(account: InstagramAccount) -> int:
-    added = account.media.exclude(product_type="STORY").count()
-    return account.media_count + added
+    return graph.render(Ctx.of(req), person, fields(req, ["name", "id"]), PERSON_FIELDS, "User")
 
 
 # --- /me/permissions, /me/accounts ------------------------------------------------------------
@@ -522,19 +461,15 @@ def accounts(req: SandboxRequest, person: Person) -> dict:
     token = req.token
     if "pages_show_list" not in token.scopes:
         return {"data": []}
-    pages = granted_pages(token)
-    fields = parse_fields(req.param("fields"))
-    default = ["access_token", "category", "category_list", "name", "id", "tasks"]
-    items = [select(page_fields(req, page), fields, default, "Page") for page in pages]
+    ctx = Ctx.of(req)
+    specs = fields(req, ["access_token", "category", "category_list", "name", "id", "tasks"])
+    items = [graph.render(ctx, page, specs, PAGE_FIELDS, "Page") for page in granted_pages(token)]
     return paginate(req, items)
 
 
 def paginate(req: SandboxRequest, items: list[dict]) -> dict:
     """Cursor paging over a short list; cursors are opaque (base64 of the item id)."""
-    try:
-        limit = max(1, min(100, int(req.param("limit") or 25)))
-    except ValueError:
-        raise GraphError("(#100) Param limit must be a number", 100)
+    limit = graph.parse_limit(req.param("limit"))
     ids = [item["id"] for item in items]
     start = 0
     if req.param("after"):
@@ -544,16 +479,15 @@ def paginate(req: SandboxRequest, items: list[dict]) -> dict:
         before = decode_cursor(req.param("before"))
         start = max(0, (ids.index(before) if before in ids else 0) - limit)
     chunk = items[start : start + limit]
-    body: dict = {"data": chunk}
-    if chunk:
-        cursors = {"before": encode_cursor(chunk[0]["id"]), "after": encode_cursor(chunk[-1]["id"])}
-        paging: dict = {"cursors": cursors}
-        if start + limit < len(items):
-            paging["next"] = page_link(req, after=paging["cursors"]["after"])
-        if start > 0:
-            paging["previous"] = page_link(req, before=paging["cursors"]["before"])
-        body["paging"] = paging
-    return body
+    if not chunk:
+        return {"data": []}  # past the end: no cursors, no next
+    cursors = {"before": encode_cursor(chunk[0]["id"]), "after": encode_cursor(chunk[-1]["id"])}
+    paging: dict = {"cursors": cursors}
+    if start + limit < len(items):
+        paging["next"] = page_link(req, after=cursors["after"])
+    if start > 0:
+        paging["previous"] = page_link(req, before=cursors["before"])
+    return {"data": chunk, "paging": paging}
 
 
 def encode_cursor(value: str) -> str:
@@ -577,41 +511,34 @@ def page_link(req: SandboxRequest, **cursor: str) -> str:
 # --- Pages ------------------------------------------------------------------------------------
 
 
-def page_fields(req: SandboxRequest, page: Page) -> dict:
-    category = {"id": str(2200 + sum(map(ord, page.category)) % 500), "name": page.category}
-    available: dict = {
-        "id": page.page_id,
-        "name": page.name,
-        "category": page.category,
-        "category_list": [category],
-        "tasks": ["ANALYZE", "ADVERTISE", "MESSAGING", "MODERATE", "CREATE_CONTENT", "MANAGE"],
-        "link": f"https://www.facebook.com/{page.page_id}",
-        "access_token": lambda nested: (
-            page_token(req.token, page).token if is_user_token(req.token) else None
-        ),
-        "instagram_business_account": lambda nested: linked_account(page, nested),
-        "connected_instagram_account": lambda nested: linked_account(page, nested),
-    }
-    return available
-
-
-def linked_account(page: Page, nested: str | None) -> dict | None:
-    """Pages without a linked professional account simply omit the field (§1A)."""
+def linked_account(ctx: Ctx, page: Page, spec: FieldSpec):
+    """Pages without a linked professional account simply omit the field (§1A); nested fields
+    (`instagram_business_account{id,username}`) are the IG user's, rendered by graph.py."""
     account = page.ig_account
     if account is None or not account.is_professional:
-        return None
-    available = {
-        "id": account.ig_user_id,
-        "username": account.username,
-        "name": account.name,
-        "profile_picture_url": profile_picture_url(account),
-        "followers_count": account.followers,
-        "follows_count": account.follows,
-        "media_count": media_count(account),
-        "biography": account.biography,
-        "website": account.website,
-    }
-    return select(available, parse_fields(nested), ["id"], "IGUser")
+        return ABSENT
+    return graph.render_user(ctx, account, spec.sub or [])
+
+
+def page_access_token(ctx: Ctx, page: Page, spec: FieldSpec):
+    token = ctx.req.token
+    return page_token(token, page).token if is_user_token(token) else ABSENT
+
+
+PAGE_TASKS = ["ANALYZE", "ADVERTISE", "MESSAGING", "MODERATE", "CREATE_CONTENT", "MANAGE"]
+PAGE_FIELDS = {
+    "id": lambda ctx, page, spec: page.page_id,
+    "name": lambda ctx, page, spec: page.name,
+    "category": lambda ctx, page, spec: page.category,
+    "category_list": lambda ctx, page, spec: [
+        {"id": str(2200 + sum(map(ord, page.category)) % 500), "name": page.category}
+    ],
+    "tasks": lambda ctx, page, spec: PAGE_TASKS,
+    "link": lambda ctx, page, spec: f"https://www.facebook.com/{page.page_id}",
+    "access_token": page_access_token,
+    "instagram_business_account": linked_account,
+    "connected_instagram_account": linked_account,
+}
 
 
 def page_token(user_token: Token, page: Page) -> Token:
@@ -620,11 +547,10 @@ def page_token(user_token: Token, page: Page) -> Token:
     candidates = Token.objects.filter(
         kind=Token.Kind.PAGE, person=user_token.person, page=page, revoked_subcode__isnull=True
     )
-    candidates = (
-        candidates.filter(expires_at=expires)
-        if expires
-        else candidates.filter(expires_at__isnull=True)
-    )
+    if expires:
+        candidates = candidates.filter(expires_at=expires)
+    else:
+        candidates = candidates.filter(expires_at__isnull=True)
     for token in candidates:
         if token.scopes == user_token.scopes:
             return token
@@ -643,7 +569,7 @@ def page_token(user_token: Token, page: Page) -> Token:
 
 @core.node("page")
 def page_node(req: SandboxRequest, page: Page) -> dict:
-    return select(page_fields(req, page), parse_fields(req.param("fields")), ["name", "id"], "Page")
+    return graph.render(Ctx.of(req), page, fields(req, ["name", "id"]), PAGE_FIELDS, "Page")
 
 
 @core.node("page", edge="subscribed_apps", methods=("GET", "POST", "DELETE"))
@@ -655,22 +581,14 @@ def subscribed_apps(req: SandboxRequest, page: Page) -> dict:
     if req.method == "GET":
         if not page.subscribed_fields:
             return {"data": []}
-        return {
-            "data": [
-                {
-                    "name": APP_DISPLAY_NAME,
-                    "id": settings.SANDBOX_FACEBOOK_APP_ID,
-                    "subscribed_fields": page.subscribed_fields,
-                }
-            ]
-        }
+        app = {"name": APP_DISPLAY_NAME, "id": settings.SANDBOX_FACEBOOK_APP_ID}
+        return {"data": [{**app, "subscribed_fields": page.subscribed_fields}]}
     if "pages_manage_metadata" not in req.token.scopes:
         raise GraphError(
             "(#200) The user hasn't authorized the application to perform this action", 200
         )
-    page.subscribed_fields = (
-        [] if req.method == "DELETE" else core.parse_list(req.param("subscribed_fields"))
-    )
+    subscribed = core.parse_list(req.param("subscribed_fields"))
+    page.subscribed_fields = [] if req.method == "DELETE" else subscribed
     page.save(update_fields=["subscribed_fields"])
     return {"success": True}
 
