@@ -163,9 +163,7 @@ def oauth_callback(request: HttpRequest, login_path: str) -> HttpResponse:
     accounts = result if isinstance(result, list) else [result]
     messages.success(
         request,
-        "Connected "
-        + ", ".join(f"@{a.username}" for a in accounts)
-        + ". Prism is fetching its history now.",
+        "Connected " + ", ".join(f"@{a.username}" for a in accounts) + ".",
     )
     return redirect("client_detail", agency_slug=state.agency.slug, pk=state.client_id)
 

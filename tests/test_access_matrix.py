@@ -61,6 +61,7 @@ PUBLIC_URLS = {
     "agency_create": "creates a new agency owned by the caller",
     "invitation_accept": "authorised by a 256-bit single-use token (tests/test_signup_and_team)",
     "healthz": "infrastructure status, no tenant data",
+    "favicon": "a redirect to a static file",
     "oauth_callback": "Meta's redirect; authorised by the single-use, session-bound state "
     "(tests/test_connect)",
     "reconnect_link": "authorised by a signed, expiring link naming one account",
