@@ -278,6 +278,8 @@ INSTAGRAM_APP_SECRET = env.str(
 )
 META_CONNECT_TIMEOUT = env.float("META_CONNECT_TIMEOUT", default=3.05)
 META_READ_TIMEOUT = env.float("META_READ_TIMEOUT", default=20.0)
+# Each connected account is checked this often (one request); a revoked token shows up within it.
+ACCOUNT_CHECK_MINUTES = env.int("ACCOUNT_CHECK_MINUTES", default=30)
 META_MAX_RETRIES = env.int("META_MAX_RETRIES", default=2)  # for transient errors, with backoff
 META_RETRY_BACKOFF = env.float("META_RETRY_BACKOFF", default=0.5)  # seconds, doubled each time
 

@@ -45,7 +45,11 @@ EXPIRY_WARNING = timedelta(days=14)
 # Instagram Login tokens are refreshed once they are a day old and have under 30 days left.
 REFRESH_WHEN_LEFT = timedelta(days=30)
 REFRESH_MIN_AGE = timedelta(hours=24)
-CHECK_INTERVAL = timedelta(hours=6)
+
+
+def check_interval() -> timedelta:
+    """How often each connection is checked with one cheap call (settings.ACCOUNT_CHECK_MINUTES)."""
+    return timedelta(minutes=settings.ACCOUNT_CHECK_MINUTES)
 
 
 class ConnectError(Exception):
@@ -325,7 +329,7 @@ def upsert_account(
         account.health, account.health_changed_at = Health.CONNECTED, now
         account.last_error, account.last_error_at = "", None
         account.expiry_warned_at = None
-        account.next_check_at = now + CHECK_INTERVAL
+        account.next_check_at = now + check_interval()
         try:
             account.save()
         except IntegrityError:  # a concurrent callback created it first: update that one
@@ -403,7 +407,7 @@ def client_for(account: InstagramAccount) -> MetaClient:
 def check_account(account: InstagramAccount) -> str:
     """Ask Meta about the account with its token; record and return the resulting health."""
     account.last_checked_at = timezone.now()
-    account.next_check_at = account.last_checked_at + CHECK_INTERVAL
+    account.next_check_at = account.last_checked_at + check_interval()
     account.save(update_fields=["last_checked_at", "next_check_at"])
     if not account.has_token:
         return account.health
@@ -499,7 +503,7 @@ def claim_checks(now=None, limit: int = 100) -> list[int]:
     for pk, due_at in due.values_list("pk", "next_check_at")[:limit]:
         # The due date is both the schedule and the lock: moving it claims the check.
         if InstagramAccount.objects.filter(pk=pk, next_check_at=due_at).update(
-            next_check_at=now + CHECK_INTERVAL
+            next_check_at=now + check_interval()
         ):
             claimed.append(pk)
     return claimed
