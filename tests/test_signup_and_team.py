@@ -255,3 +255,41 @@ def test_unknown_email_reset_reveals_nothing(world, client):
     unknown = client.post(reverse("account_reset_password"), {"email": "ghost@example.com"})
     assert known.status_code == unknown.status_code == 302
     assert known["Location"] == unknown["Location"]
+
+
+def test_agency_forms_explain_bad_input_and_change_nothing(world):
+    owner = world.client_for("a_owner")
+    response = owner.post("/a/alpha/settings/", {"name": "  ", "time_zone": "Nowhere/Land"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "This field is required" in body and "Select a valid choice" in body
+    world.a.refresh_from_db()
+    assert world.a.name == "Alpha Agency"
+    before = Agency.objects.count()
+    response = owner.post("/agencies/new/", {"agency_name": "", "time_zone": "UTC"})
+    assert response.status_code == 200 and b"This field is required" in response.content
+    assert Agency.objects.count() == before
+    response = owner.post("/a/alpha/settings/", {"name": "Alpha & Co", "time_zone": "Asia/Tokyo"})
+    assert response.status_code == 302
+    world.a.refresh_from_db()
+    assert (world.a.name, world.a.time_zone, world.a.slug) == ("Alpha & Co", "Asia/Tokyo", "alpha")
+
+
+def test_invitation_signup_bad_input_creates_nobody(world):
+    from accounts.services import invite
+
+    invite(agency=world.a, invited_by=world.users["a_owner"], email="newbie@example.com",
+           role="member")
+    path = re.search(r"/invitations/\S+/", mail.outbox[-1].body).group(0)
+    from django.test import Client as HttpClient
+
+    http = HttpClient()
+    for data, message in [
+        ({"name": "", "password1": PASSWORD, "password2": PASSWORD}, "This field is required"),
+        ({"name": "N", "password1": PASSWORD, "password2": PASSWORD + "x"}, "passwords differ"),
+        ({"name": "N", "password1": "12345678901", "password2": "12345678901"}, "entirely numeric"),
+    ]:
+        response = http.post(path, data)
+        assert response.status_code == 200 and message in response.content.decode()
+    assert not User.objects.filter(email="newbie@example.com").exists()
+    assert Invitation.objects.get(email="newbie@example.com").state == "pending"
