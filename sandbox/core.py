@@ -414,13 +414,16 @@ def kind_label(kind: str) -> str:
 
 def matching_fault(req: SandboxRequest) -> Fault | None:
     """The first fault that applies to this request, consuming one of its N uses."""
+    account = None  # looked up once, and only if a fault names an account
     for fault in Fault.objects.order_by("pk"):
         if fault.host and fault.host != req.host:
             continue
         if fault.path_regex and not re.search(fault.path_regex, "/" + req.path):
             continue
-        if fault.account and fault.account not in (req.account_id, *req.path.split("/")):
-            continue
+        if fault.account:
+            account = presumed_account(req) if account is None else account
+            if fault.account not in (account, *req.path.split("/")):
+                continue
         if fault.probability < 1 and random.random() >= fault.probability:  # noqa: S311
             continue
         if fault.remaining is not None:
@@ -433,6 +436,29 @@ def matching_fault(req: SandboxRequest) -> Fault | None:
                 continue
         return fault
     return None
+
+
+def presumed_account(req: SandboxRequest) -> str:
+    """The IG account a request is about, before the resolvers run (faults act first):
+    /<ig-user-id>/…, /<media-id>/… of an account, or /me… with an Instagram-Login token."""
+    if req.account_id:
+        return req.account_id
+    from . import world  # world imports core
+    from .models import InstagramAccount
+
+    first = req.path.split("/")[0]
+    if first == "me":
+        raw = token_string(req.http, req.params)
+        token = (
+            Token.objects.filter(token=raw).select_related("ig_account").first() if raw else None
+        )
+        return token.ig_account.ig_user_id if token and token.ig_account else ""
+    if not first.isdigit():
+        return ""
+    if InstagramAccount.objects.filter(ig_user_id=first).exists():
+        return first
+    item = world.get_media(first)
+    return item.account.ig_user_id if item else ""
 
 
 def fault_response_before(fault: Fault, req: SandboxRequest) -> HttpResponse | None:
@@ -473,6 +499,7 @@ def fault_response_before(fault: Fault, req: SandboxRequest) -> HttpResponse | N
             "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
         }
         minutes = int(p.get("minutes", 15))
+        req.account_id = presumed_account(req)  # the BUC header is keyed by the account
         headers = usage_headers(req, force_percent=100, regain_minutes=minutes)
         return GraphError(
             messages.get(code, messages[80002]), code, is_transient=code in (4, 17), headers=headers
