@@ -1,14 +1,15 @@
 from django.conf import settings
 from django.contrib import admin
+from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from .health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("favicon.ico", RedirectView.as_view(url=static("prism/favicon.svg")), name="favicon"),
+    # Resolved per request: the hashed static name exists only after collectstatic.
+    path("favicon.ico", lambda request: redirect(static("prism/favicon.svg")), name="favicon"),
     path("", include("accounts.urls")),
     path("", include("insights.urls")),
     path("accounts/", include("allauth.urls")),
