@@ -14,6 +14,18 @@ def index(request):
     )
 
 
+# Prism's own error pages extend its site layout, whose URLs do not exist here.
+def not_found(request, exception=None):
+    return JsonResponse({"error": "not found", "sandbox": "/_sandbox/"}, status=404)
+
+
+def server_error(request):
+    return JsonResponse({"error": "server error"}, status=500)
+
+
+handler404 = not_found
+handler500 = server_error
+
 urlpatterns = [
     path("", index),
     path("_sandbox/", include("sandbox.urls")),
