@@ -1181,7 +1181,11 @@ def account_total(
                 per_label.setdefault(labels, []).append(part)
     if not per_day:
         return None
-    return combine(metric, per_day), {k: combine(metric, v) for k, v in per_label.items()}
+    total = combine(metric, per_day)
+    if metric in DEDUPLICATED:
+        return total, {k: combine(metric, v) for k, v in per_label.items()}
+    # Counts add up: the parts of likes, views, … sum exactly to the total.
+    return total, allocate(total, {k: sum(v) for k, v in per_label.items()}) if per_label else {}
 
 
 PERIOD_DAYS = {"day": 1, "week": 7, "days_28": 28}
