@@ -306,14 +306,11 @@ def expired_dialog(req: core.SandboxRequest, brand: str) -> HttpResponse:
 
 
 def people() -> list[Person]:
+    """The seed world's people first, then the most recent others (control API, tests)."""
     seeded = {login: i for i, login in enumerate(seed.PEOPLE_ORDER)}
-    found = list(Person.objects.filter(login__in=seeded).annotate(n_pages=Count("pages")))
-    found.sort(key=lambda p: seeded[p.login])
-    others = (
-        Person.objects.exclude(login__in=seeded)
-        .annotate(n_pages=Count("pages"))
-        .order_by("-pk")[:LIST_LIMIT]
-    )
+    persons = Person.objects.annotate(n_pages=Count("pages")).prefetch_related("ig_accounts")
+    found = sorted(persons.filter(login__in=seeded), key=lambda p: seeded[p.login])
+    others = persons.exclude(login__in=seeded).order_by("-pk")[:LIST_LIMIT]
     return found + list(others)
 
 
