@@ -59,12 +59,12 @@ def test_without_count_a_fault_stays_until_deleted(sandbox, acct):
 
 def test_probability(sandbox, acct):
     fault(sandbox, kind="5xx", probability=0.0)
-    assert {me(sandbox, acct).status_code for _ in range(15)} == {200}
+    assert {me(sandbox, acct).status_code for _ in range(8)} == {200}
     control(sandbox, "DELETE", "faults")
     fault(sandbox, kind="5xx", probability=0.5)
-    codes = [me(sandbox, acct).status_code for _ in range(60)]
-    assert 500 in codes and 200 in codes  # both outcomes (chance of failing: 2 in 10^18)
-    assert 10 <= codes.count(500) <= 50
+    codes = [me(sandbox, acct).status_code for _ in range(30)]
+    assert 500 in codes and 200 in codes  # both outcomes (chance of failing: 2 in 10^9)
+    assert 3 <= codes.count(500) <= 27  # binomial(30, 0.5) lands outside once in ~10^5 runs
 
 
 def test_latency_delays_but_answers(sandbox, acct):
