@@ -3,6 +3,7 @@ HTTP). graph-api.md §1 (tokens), §3 (media), §6 (190 subcodes), §7 (call bud
 §11 (emulator checklist)."""
 
 from datetime import UTC, datetime
+from io import StringIO
 
 from sandbox import core
 from sandbox.models import CallLog, Fault, InstagramAccount, Token
@@ -377,3 +378,23 @@ def test_index_lists_endpoints(sandbox):
     index = control(sandbox, "GET", "").json()
     assert any("webhooks/send" in line for line in index["endpoints"])
     assert index["apps"]["facebook"]["app_id"]
+
+
+def test_seed_world_is_idempotent_and_deterministic(transactional_db):
+    """The seed world has fixed ids: the same after a restart, never duplicated."""
+    from django.core.management import call_command
+
+    from sandbox.models import Page, Person
+
+    call_command("sandbox_seed", stdout=StringIO())
+    first = sorted(InstagramAccount.objects.values_list("ig_user_id", "username", "seed"))
+    call_command("sandbox_seed", stdout=StringIO())
+    assert sorted(InstagramAccount.objects.values_list("ig_user_id", "username", "seed")) == first
+    assert ("17841400000000104", "northwind_outdoors", 104) in first
+    assert Person.objects.count() == 7 and Page.objects.count() == 8
+    assert Page.objects.get(page_id="110000000000102").ig_account is None
+    big = InstagramAccount.objects.get(username="northwind_outdoors")
+    assert big.followers == 250_000 and big.media_count >= 5000 and big.history_days >= 730
+    assert InstagramAccount.objects.filter(followers__lt=100).exists()
+    assert InstagramAccount.objects.filter(account_type="PERSONAL").count() == 1
+    assert InstagramAccount.objects.get(username="oak_and_ivy").converted_at is not None

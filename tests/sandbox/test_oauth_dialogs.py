@@ -284,3 +284,16 @@ def test_old_instagram_authorize_host_is_not_available(sandbox):
     assert page.status_code == 404
     assert "Sorry, this page isn't available" in unescape(page.text)
     assert page.headers["Content-Type"].startswith("text/html")
+
+
+def test_token_response_type_puts_the_token_in_the_fragment(sandbox):
+    """§1A: response_type=token (client-side flow): access_token, expires_in and state travel in
+    the fragment, never in the query."""
+    final = facebook_flow(sandbox, "sam", url=facebook_dialog_url(sandbox, response_type="token"))
+    location = final.headers["Location"]
+    assert query(location) == {}
+    params = dict(pair.split("=", 1) for pair in fragment(location).split("&"))
+    assert params["access_token"].startswith("EAA") and params["state"] == "st-123"
+    assert 0 < int(params["expires_in"]) <= 7200
+    me = sandbox.get("graph.facebook.com", "me", token=params["access_token"])
+    assert me.json()["name"] == "Sam Okafor"

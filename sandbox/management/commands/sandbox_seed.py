@@ -21,6 +21,11 @@ class Command(BaseCommand):
         added = seed.ensure_seed_world()
         self.stdout.write(f"Sandbox seed world ready ({added} people added).")
         for person in seed.WORLD:
+            for n, name, _ in person.pages_without_instagram:
+                page_id = seed.ids(n)["page_id"]
+                self.stdout.write(
+                    f"  {person.login:<6} (Page {name!r} {page_id}: no Instagram account)"
+                )
             for account in person.accounts:
                 ids = seed.ids(account.n)
                 page = f"page {ids['page_id']}" if account.page else "no Page"
