@@ -19,6 +19,7 @@ Decisions where Meta is silent or inconsistent (each marked [UNC] in graph-api.m
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -46,12 +47,18 @@ def check_facebook_client(req: SandboxRequest) -> None:
         raise GraphError("Missing client_id parameter.", 101)
     if client_id != settings.SANDBOX_FACEBOOK_APP_ID:
         raise GraphError("Error validating application. Invalid application ID.", 101)
-    if req.param("client_secret") != settings.SANDBOX_FACEBOOK_APP_SECRET:
+    if not same(req.param("client_secret"), settings.SANDBOX_FACEBOOK_APP_SECRET):
         raise GraphError("Error validating client secret.", 1)
 
 
 def is_app_token(raw: str | None) -> bool:
-    return raw == f"{settings.SANDBOX_FACEBOOK_APP_ID}|{settings.SANDBOX_FACEBOOK_APP_SECRET}"
+    app_token = f"{settings.SANDBOX_FACEBOOK_APP_ID}|{settings.SANDBOX_FACEBOOK_APP_SECRET}"
+    return same(raw, app_token)
+
+
+def same(given: str | None, secret: str) -> bool:
+    """Secrets are compared in constant time, as a real server would."""
+    return hmac.compare_digest((given or "").encode(), secret.encode())
 
 
 def lookup(raw: str | None) -> Token | None:
@@ -163,7 +170,7 @@ def instagram_code_exchange(req: SandboxRequest) -> HttpResponse:
             raise ig_error(f"You must provide a {name}")
     if form["client_id"] != settings.SANDBOX_INSTAGRAM_APP_ID:
         raise ig_error("Invalid platform app")
-    if form["client_secret"] != settings.SANDBOX_INSTAGRAM_APP_SECRET:
+    if not same(form["client_secret"], settings.SANDBOX_INSTAGRAM_APP_SECRET):
         raise ig_error("Error validating client secret.")
     if form["grant_type"] != "authorization_code":
         raise ig_error(f"Unsupported grant_type: {form['grant_type']}")
@@ -212,7 +219,7 @@ def redeem_instagram_code(raw: str, redirect_uri: str) -> AuthCode:
 def instagram_long_lived(req: SandboxRequest) -> dict:
     if req.param("grant_type") != "ig_exchange_token":
         raise GraphError("Unsupported grant_type", 100)
-    if req.param("client_secret") != settings.SANDBOX_INSTAGRAM_APP_SECRET:
+    if not same(req.param("client_secret"), settings.SANDBOX_INSTAGRAM_APP_SECRET):
         raise GraphError("Error validating client secret.", 1)
     token = instagram_token(req, (Token.Kind.IG_SHORT, Token.Kind.IG_LONG))
     long_lived = core.issue_token(
