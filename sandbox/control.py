@@ -82,10 +82,8 @@ def endpoint(*methods: str) -> Callable:
                 result = view(*args, **kwargs)
             except BadRequest as error:
                 return JsonResponse({"error": str(error)}, status=error.status)
-            if isinstance(result, JsonResponse):
-                return result
-            status = 201 if isinstance(result, tuple) else 200
-            return JsonResponse(result[0] if isinstance(result, tuple) else result, status=status)
+            data, status = result if isinstance(result, tuple) else (result, 200)
+            return JsonResponse(data, status=status)
 
         return wrapped
 
