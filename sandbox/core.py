@@ -21,7 +21,9 @@ import random
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,10 +52,27 @@ LATEST_VERSION = "v25.0"
 # --- Clock ------------------------------------------------------------------------------------
 
 
+_frozen_now: ContextVar[datetime | None] = ContextVar("sandbox_frozen_now", default=None)
+
+
 def now() -> datetime:
     """The sandbox's current time (real time plus the control API's offset)."""
+    frozen = _frozen_now.get()
+    if frozen is not None:
+        return frozen
     offset = Clock.objects.filter(pk=1).values_list("offset_seconds", flat=True).first() or 0
     return timezone.now() + timedelta(seconds=offset)
+
+
+@contextmanager
+def frozen_clock() -> Iterator[datetime]:
+    """One instant for a composite request (batch, ?ids=): its sub-requests share it instead
+    of each reading the clock row several times."""
+    token = _frozen_now.set(now())
+    try:
+        yield _frozen_now.get()
+    finally:
+        _frozen_now.reset(token)
 
 
 def move_clock(*, seconds: float | None = None, to: datetime | None = None) -> datetime:

@@ -84,7 +84,7 @@ def find_ig_user(req: SandboxRequest, node_id: str) -> InstagramAccount | None:
         if req.host != IG_HOST or edge not in USER_EDGES or token is None or not token.ig_account:
             return None
         account = token.ig_account
-    elif node_id.isdigit():
+    elif node_id.isdigit() and world.decode_id(node_id) is None:  # media ids decode; users don't
         account = InstagramAccount.objects.filter(ig_user_id=node_id).select_related("page").first()
     else:
         return None
@@ -561,12 +561,15 @@ def multi_ids(req: SandboxRequest, edge: str | None) -> dict:
         params["access_token"] = token
     req.counted_calls = len(ids)
     out = {}
-    for node_id in ids:
-        sub = sub_request(req, "GET", f"{node_id}/{edge}" if edge else node_id, params)
-        result = core.dispatch(sub)
-        req.token = req.token or sub.token
-        req.account_id = req.account_id or sub.account_id
-        out[node_id] = json.loads(result.content) if isinstance(result, HttpResponse) else result
+    with core.frozen_clock(), world.shared_lookups():
+        for node_id in ids:
+            sub = sub_request(req, "GET", f"{node_id}/{edge}" if edge else node_id, params)
+            result = core.dispatch(sub)
+            req.token = req.token or sub.token
+            req.account_id = req.account_id or sub.account_id
+            out[node_id] = (
+                json.loads(result.content) if isinstance(result, HttpResponse) else result
+            )
     req.path_pattern = "/?ids=" + (f"/{edge}" if edge else "")
     return out
 
@@ -597,10 +600,9 @@ def batch(req: SandboxRequest) -> Any:
         req.token = core.check_token(found, default_token, req.host)
     req.counted_calls = 0  # each operation is logged (and counted) on its own
     req.path_pattern = "/ (batch)"
-    return HttpResponse(
-        json.dumps([run_operation(req, op, default_token) for op in ops]),
-        content_type="application/json; charset=UTF-8",
-    )
+    with core.frozen_clock(), world.shared_lookups():
+        results = [run_operation(req, op, default_token) for op in ops]
+    return HttpResponse(json.dumps(results), content_type="application/json; charset=UTF-8")
 
 
 def run_operation(req: SandboxRequest, op: Any, default_token: str | None) -> dict | None:

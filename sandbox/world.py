@@ -31,6 +31,8 @@ import math
 import random
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -577,8 +579,29 @@ def active_stories(account: InstagramAccount, at: datetime | None = None) -> lis
 # --- Looking media up -----------------------------------------------------------------------------
 
 
+_accounts_memo: ContextVar[dict | None] = ContextVar("sandbox_accounts_memo", default=None)
+
+
+@contextmanager
+def shared_lookups() -> Iterator[None]:
+    """Within one composite request (a batch of 50 insights calls on one account), load each
+    account once instead of once per operation."""
+    token = _accounts_memo.set({})
+    try:
+        yield
+    finally:
+        _accounts_memo.reset(token)
+
+
 def _account(pk: int) -> InstagramAccount | None:
-    return InstagramAccount.objects.filter(pk=pk).first()
+    memo = _accounts_memo.get()
+    if memo is not None and pk in memo:
+        return memo[pk]
+    # With its Page: access checks of Facebook-Login tokens go through it.
+    account = InstagramAccount.objects.filter(pk=pk).select_related("page").first()
+    if memo is not None:
+        memo[pk] = account
+    return account
 
 
 def get_media(media_id: str) -> MediaItem | None:
@@ -589,7 +612,7 @@ def get_media(media_id: str) -> MediaItem | None:
         item = _decode_item(*decoded)
         if item is not None:
             return item
-    row = Media.objects.filter(media_id=media_id).select_related("account").first()
+    row = Media.objects.filter(media_id=media_id).select_related("account__page").first()
     return _row_item(row) if row else None
 
 
@@ -610,7 +633,7 @@ def _decode_item(prefix: str, body: int) -> MediaItem | None:
         return _story_item(account, profile(account), k) if account else None
     if prefix == P_ROW_CHILD:
         row_pk, j = divmod(body, 10)
-        row = Media.objects.filter(pk=row_pk).select_related("account").first()
+        row = Media.objects.filter(pk=row_pk).select_related("account__page").first()
         if row is None or row.media_type != "CAROUSEL_ALBUM" or j >= row.children:
             return None
         return _child(_row_item(row), j)

@@ -90,7 +90,7 @@ def _unix(stamp: str) -> int:
 def test_media_fields_and_product_types(sandbox, make_account):
     """§3.2: images, videos, reels (VIDEO + REELS) and carousels (CAROUSEL_ALBUM + FEED), with
     Meta's field shapes: +0000 timestamps, owner {"id"}, reel permalinks, video thumbnails."""
-    acct = make_account(media_count=120)
+    acct = make_account(media_count=120, seed=31)
     fields = "id,media_type,media_product_type,permalink,thumbnail_url,timestamp,owner,like_count,comments_count,caption,shortcode,username"
     items = [i for p in walk(sandbox, acct, fields=fields, limit=100) for i in p["data"]]
     kinds = {(i["media_type"], i["media_product_type"]) for i in items}
@@ -111,7 +111,7 @@ def test_media_fields_and_product_types(sandbox, make_account):
 def test_album_children_edge_and_expansion(sandbox, make_account):
     """§3.4: carousels have 2–10 children, via /children or children{…}; children have no
     caption or permalink; non-albums have no `children` field."""
-    acct = make_account(media_count=80)
+    acct = make_account(media_count=80, seed=32)
     items = walk(
         sandbox, acct, fields="id,media_type,children{id,media_type,caption,permalink}", limit=100
     )

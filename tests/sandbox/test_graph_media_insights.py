@@ -62,7 +62,7 @@ def test_response_shape(sandbox, make_account):
 
 def test_product_type_matrix(sandbox, make_account):
     """§5.2: each product type answers its own metric set."""
-    acct = make_account(media_count=150, active_stories=0)
+    acct = make_account(media_count=150, active_stories=0, seed=15)
     feed = generated(acct, lambda m: m.product_type == "FEED", 1)[0]
     reel = generated(acct, lambda m: m.is_reel, 1)[0]
     story = add_media(acct, "STORY", hours_ago=3, reach_target=800)
@@ -83,7 +83,7 @@ def test_product_type_matrix(sandbox, make_account):
 )
 def test_metric_not_for_product_type_fails_whole_request(sandbox, make_account, kind, metric):
     """§5.5/§12.4: an unsupported metric for the product type fails the whole request."""
-    acct = make_account(media_count=150)
+    acct = make_account(media_count=150, seed=16)
     item = generated(
         acct, (lambda m: m.is_reel) if kind == "reel" else (lambda m: m.product_type == "FEED"), 1
     )[0]
@@ -113,7 +113,7 @@ def test_removed_metric_lists_valid_values_with_its_index(sandbox, make_account)
 def test_impressions_v22_message_and_old_media_on_v21(sandbox, make_account):
     """§2: impressions is gone (v22 message) except on media created on/before 2024-07-01 when
     asked through ≤ v21."""
-    acct = make_account(media_count=200, history_days=1200)
+    acct = make_account(media_count=200, history_days=1200, seed=21)
     old = generated(
         acct, lambda m: m.product_type == "FEED" and m.posted_at < world.IMPRESSIONS_CUTOFF, 1
     )[0]
@@ -173,7 +173,7 @@ def test_story_with_few_viewers_is_code_10(sandbox, make_account):
 
 def test_generated_stories_include_some_with_few_viewers(sandbox, make_account):
     """DESIGN (sandbox world): some generated stories stay under 5 viewers."""
-    acct = make_account(active_stories=40, followers=20000)
+    acct = make_account(active_stories=40, followers=20000, seed=20)
     account = InstagramAccount.objects.get(ig_user_id=acct["ig_user_id"])
     stories = world.active_stories(account)
     quiet = [s for s in stories if s.reach_target < 5]
@@ -218,7 +218,7 @@ def test_story_navigation_breakdown_lower_case_sums_to_total(sandbox, make_accou
 
 def test_profile_activity_action_type_breakdown(sandbox, make_account):
     """§5.3: profile_activity by action_type, lower-case, summing to the total."""
-    acct = make_account(media_count=5, followers=50000)
+    acct = make_account(media_count=40, followers=50000, seed=13)
     media_id = generated(acct, lambda m: m.product_type == "FEED")[0].id
     metric = get(
         sandbox,
@@ -235,7 +235,7 @@ def test_profile_activity_action_type_breakdown(sandbox, make_account):
 def test_breakdown_on_metric_without_it_is_unknown_error(sandbox, make_account):
     """§5.3: a breakdown with any metric that does not support it → "An unknown error has
     occurred." — request breakdown metrics separately."""
-    acct = make_account(media_count=5)
+    acct = make_account(media_count=40, seed=14)
     media_id = generated(acct, lambda m: m.product_type == "FEED")[0].id
     response = get(
         sandbox,
@@ -261,7 +261,7 @@ def test_story_replies_zero_in_eu_and_japan(sandbox, make_account):
 
 def test_unknown_media_and_album_children(sandbox, make_account):
     """§5.5: unknown media → 100/33; album children have no insights (ask the parent)."""
-    acct = make_account(media_count=120)
+    acct = make_account(media_count=120, seed=19)
     error = get(sandbox, acct, "v25.0/179999999999999999/insights", metric="reach").json()["error"]
     assert (error["code"], error["error_subcode"]) == (100, 33)
     album = generated(acct, lambda m: m.is_album, 1)[0]
@@ -273,8 +273,8 @@ def test_unknown_media_and_album_children(sandbox, make_account):
 
 def test_facebook_login_only_metrics(sandbox, make_account):
     """§0/§5.2: total_likes/total_comments/total_views exist only on graph.facebook.com."""
-    fb = make_account(media_count=5)
-    ig = make_account(media_count=5, login="instagram")
+    fb = make_account(media_count=40, seed=11)
+    ig = make_account(media_count=40, login="instagram", seed=12)
     fb_media = generated(fb, lambda m: m.product_type == "FEED")[0].id
     ig_media = generated(ig, lambda m: m.product_type == "FEED")[0].id
     assert (
@@ -290,7 +290,7 @@ def test_facebook_login_only_metrics(sandbox, make_account):
 
 def test_facebook_views_need_a_facebook_share(sandbox, make_account):
     """§5.2: crossposted_views / facebook_views error unless the media was shared to Facebook."""
-    acct = make_account(media_count=400)
+    acct = make_account(media_count=400, seed=17)
     shared = generated(acct, lambda m: m.is_reel and m.shared_to_facebook, 1)[0]
     unshared = generated(acct, lambda m: m.is_reel and not m.shared_to_facebook, 1)[0]
     ok = get(
@@ -308,7 +308,7 @@ def test_facebook_views_need_a_facebook_share(sandbox, make_account):
 
 def test_values_plausible_and_consistent(sandbox, make_account):
     """DESIGN: likes < reach ≤ views, saves and shares small; reels watch time in ms."""
-    acct = make_account(media_count=60, followers=20000)
+    acct = make_account(media_count=60, followers=20000, seed=18)
     for item in generated(acct, lambda m: True, 30):
         metric = "reach,views,likes,saved,shares" + (
             ",ig_reels_avg_watch_time,ig_reels_video_view_total_time,reels_skip_rate"
