@@ -267,6 +267,7 @@ USER_FIELDS: dict[str, FieldFn] = {
     "is_published": lambda c, a, s: True,
     "legacy_instagram_user_id": lambda c, a, s: str(world._h("legacy", a.ig_user_id) % 10**10),
     "shopping_product_tag_eligibility": lambda c, a, s: False,
+    "alt_text": lambda c, a, s: ABSENT,  # listed for IG users in the reference (sic); never set
     **{edge: _user_edge(edge) for edge in USER_EDGES},
 }
 # Instagram Login's profile fields (`/me?fields=user_id,account_type`, graph-api.md §1B).
