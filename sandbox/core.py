@@ -42,6 +42,7 @@ HOSTS = (
     "www.facebook.com",
     "www.instagram.com",
     "api.instagram.com",
+    "scontent.cdninstagram.com",  # the image CDN (profile pictures), sandbox/cdn.py
 )
 GRAPH_HOSTS = ("graph.facebook.com", "graph.instagram.com")
 PACIFIC = ZoneInfo("America/Los_Angeles")

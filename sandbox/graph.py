@@ -21,7 +21,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 
-from . import core, world
+from . import cdn, core, world
 from .core import GRAPH_HOSTS, GraphError, SandboxRequest, node, resolver, route
 from .graph_insights import IG_HOST, Ctx, media_insights, parse_time, user_insights
 from .models import InstagramAccount, Page, Token
@@ -233,9 +233,15 @@ def _optional(value: Any) -> Any:
 # --- IG user --------------------------------------------------------------------------------------
 
 
-def profile_picture_url(account: InstagramAccount) -> str:
+def profile_picture_url(account: InstagramAccount, req: core.SandboxRequest) -> str:
+    """Meta answers with an expiring CDN URL; the sandbox's CDN (sandbox/cdn.py) serves it, under
+    the same prefix as the other emulated hosts, so clients can fetch and cache the picture."""
     sig = world._h("avatar", account.ig_user_id) % 10**12
-    return f"https://scontent.cdninstagram.com/v/t51.2885-19/{account.ig_user_id}_{sig}_n.jpg"
+    sandbox_root = req.base_url().rsplit("/", 1)[0]
+    return (
+        f"{sandbox_root}/{cdn.HOST}/v/t51.2885-19/{account.ig_user_id}_{sig}_n.jpg"
+        f"?stp=dst-jpg_s206x206&_nc_ht={cdn.HOST}&oe={sig % 16**8:08X}"
+    )
 
 
 def _user_edge(name: str) -> FieldFn:
@@ -259,7 +265,7 @@ USER_FIELDS: dict[str, FieldFn] = {
     "name": lambda c, a, s: _optional(a.name),
     "biography": lambda c, a, s: _optional(a.biography),
     "website": lambda c, a, s: _optional(a.website),
-    "profile_picture_url": lambda c, a, s: profile_picture_url(a),
+    "profile_picture_url": lambda c, a, s: profile_picture_url(a, c.req),
     "followers_count": lambda c, a, s: a.followers,
     "follows_count": lambda c, a, s: a.follows,
     "media_count": lambda c, a, s: world.media_count(a, c.at),

@@ -190,4 +190,6 @@ class CallLog(models.Model):
         indexes = [
             # BUC usage: calls for one account in the last 24 hours.
             models.Index(fields=["account", "at"], name="calllog_account_at"),
+            # X-App-Usage: all of the app's calls in the last hour.
+            models.Index(fields=["at"], name="calllog_at"),
         ]

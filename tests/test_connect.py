@@ -101,6 +101,10 @@ def test_instagram_login_connects_a_healthy_account(site, world):
     assert account.token_expires_at > timezone.now() + timedelta(days=55)
     page = browser.get(f"/a/alpha/clients/{client.pk}/").text
     assert "@acme_coffee" in page and "Connected" in page
+    # The profile picture is cached (Meta's URLs expire) and served only through Prism.
+    assert account.profile_picture.name.endswith(".jpg")
+    picture = browser.get(f"/a/alpha/accounts/{account.pk}/picture/")
+    assert picture.status_code == 200 and picture.headers["Content-Type"] == "image/jpeg"
     # The stored token works against the account's host.
     assert connections.check_account(account) == Health.CONNECTED
 
