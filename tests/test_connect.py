@@ -20,7 +20,8 @@ from sandbox import core as sandbox_core
 from sandbox.accounts import create_account
 from sandbox.models import Fault, Token
 
-from .oauth_driver import click_through, parse_forms
+from .oauth_driver import click_through
+from .sandbox.dialog import forms as parse_forms
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -166,9 +167,9 @@ def test_unticked_insights_permission_offers_to_ask_again(site, world):
     response = _callback_error(browser, callback)
     assert response.status_code == 400
     assert "Insights permission was not granted" in response.text
-    form = [f for f in parse_forms(response.text) if "connect/facebook" in f["action"]][0]
-    assert ("rerequest", "1") in form["hidden"]
-    again = browser.post(form["action"], dict(form["hidden"]))
+    form = [f for f in parse_forms(response.text) if "connect/facebook" in f.action][0]
+    assert ("rerequest", "1") in form.fields
+    again = browser.post(form.action, dict(form.fields))
     assert "auth_type=rerequest" in again.headers["Location"]
 
 
