@@ -412,8 +412,7 @@ def check_account(account: InstagramAccount) -> str:
     if not account.has_token:
         return account.health
     try:
-        meta = client_for(account)
-        profile = meta.get(account.ig_user_id, {"fields": "id,username,name"})
+        profile = _professional_profile(account, client_for(account))
     except crypto.TokenDecryptError:
         return Health.NEEDS_RECONNECT
     except MetaError as error:
@@ -424,17 +423,45 @@ def check_account(account: InstagramAccount) -> str:
             account.last_error, account.last_error_at = str(error), timezone.now()
             account.save(update_fields=["last_error", "last_error_at"])
         return account.health
+    if profile is None:
+        set_health(
+            account,
+            Health.NOT_PROFESSIONAL,
+            "Meta no longer shows this as a Business or "
+            "Creator account (switched to personal, or unlinked from its Page).",
+        )
+        return account.health
     if profile.get("username") and profile["username"] != account.username:
         account.username = profile["username"]
         account.save(update_fields=["username"])
     expiry = account.unavoidable_expiry
-    health = (
-        Health.EXPIRING_SOON
-        if expiry and expiry - timezone.now() < EXPIRY_WARNING
-        else Health.CONNECTED
-    )
+    soon = expiry and expiry - timezone.now() < EXPIRY_WARNING
+    health = Health.EXPIRING_SOON if soon else Health.CONNECTED
     set_health(account, health)
     return health
+
+
+def _professional_profile(account: InstagramAccount, meta: MetaClient) -> dict | None:
+    """The account's profile, or None when it is no longer a reachable professional account."""
+    if account.login_path == LoginPath.INSTAGRAM:
+        # Instagram Login: /me says what the account is now.
+        profile = meta.get("me", {"fields": "user_id,username,account_type"})
+        if str(profile.get("account_type", "")).upper() not in ("BUSINESS", "MEDIA_CREATOR"):
+            return None
+        return profile
+    try:
+        return meta.get(account.ig_user_id, {"fields": "id,username,name"})
+    except MetaError as error:
+        if error.kind != ErrorKind.MEDIA_UNAVAILABLE or not account.page_id:
+            raise
+    # Facebook Login: the node cannot be read. Is the Page still linked to this account?
+    page = meta.get(account.page_id, {"fields": "instagram_business_account"})
+    linked = (page.get("instagram_business_account") or {}).get("id")
+    if linked != account.ig_user_id:
+        return None
+    raise MetaError(
+        ErrorKind.UNKNOWN, "the account cannot be read through its Page", path=account.ig_user_id
+    )
 
 
 @sensitive_variables()

@@ -432,3 +432,35 @@ def test_no_token_or_code_in_logs_during_a_whole_connect(site, world):
     code = parse_qs(urlsplit(callback).query)["code"][0]
     assert "callback" in text  # the access log line is there, redacted
     assert account.reveal_token() not in text and code not in text
+
+
+def test_an_account_that_is_no_longer_professional_is_flagged(site, world):
+    from sandbox.models import InstagramAccount as SandboxAccount
+    from sandbox.models import Page
+
+    ig = ig_account(username="turned_personal")
+    fb = fb_account(username="unlinked_brand")
+    person = Token.objects.get(token=fb["access_token"]).person
+    browser = Browser(site, world.users["a_member"])
+    browser.get(
+        click_through(
+            browser.http,
+            browser.start(world.clients["a1"], "instagram"),
+            username="turned_personal",
+        )
+    )
+    pick = browser.get(
+        click_through(
+            browser.http, browser.start(world.clients["a2"], "facebook"), login=person.login
+        )
+    ).headers["Location"]
+    browser.post(pick, {"ig_user_id": [fb["ig_user_id"]]})
+    by_id = {a.ig_user_id: a for a in InstagramAccount.objects.all()}
+    assert {connections.check_account(a) for a in by_id.values()} == {Health.CONNECTED}
+
+    SandboxAccount.objects.filter(ig_user_id=ig["ig_user_id"]).update(account_type="PERSONAL")
+    Page.objects.filter(page_id=fb["page_id"]).update(ig_account=None)
+    mail.outbox.clear()
+    for account in by_id.values():
+        assert connections.check_account(account) == Health.NOT_PROFESSIONAL
+    assert len(mail.outbox) == 2
