@@ -43,7 +43,7 @@ def test_all_documented_user_fields(sandbox, make_account):
     )
     response = get(sandbox, acct, acct["ig_user_id"], fields=fields)
     assert response.status_code == 200
-    assert response.json()["profile_picture_url"].startswith("https://")
+    assert "/scontent.cdninstagram.com/v/" in response.json()["profile_picture_url"]
 
 
 def test_unknown_field_fails_whole_request(sandbox, make_account):
