@@ -59,7 +59,8 @@ def agency_view(min_role: str = Role.VIEWER, *, write_role: str | None = None) -
                 raise PermissionDenied("Your role in this agency does not allow this.")
             request.agency = membership.agency
             request.membership = membership
-            request.session[CURRENT_AGENCY_SESSION_KEY] = membership.agency.slug
+            if request.session.get(CURRENT_AGENCY_SESSION_KEY) != agency_slug:
+                request.session[CURRENT_AGENCY_SESSION_KEY] = agency_slug  # for "/" next time
             return view(request, *args, **kwargs)
 
         wrapper.agency_min_role = min_role

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .forms import (
@@ -156,8 +157,6 @@ def leave_agency(request: HttpRequest, membership: Membership) -> HttpResponse:
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_invitation_for_agency(request, pk)
     if invitation.state == "pending":
-        from django.utils import timezone
-
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
         messages.success(request, f"The invitation for {invitation.email} is revoked.")

@@ -14,7 +14,6 @@ from accounts.tenancy import agency_view, get_client_for_agency, visible_clients
 
 from . import connections
 from .connections import ConnectError
-from .meta import oauth
 from .models import InstagramAccount, OAuthState, PendingConnection
 
 FAILURES = {
@@ -228,10 +227,9 @@ def _account(request, pk: int) -> InstagramAccount:
 @require_POST
 def account_check(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account(request, pk)
-    health = connections.check_account(account)
+    connections.check_account(account)
     account.refresh_from_db()
     messages.info(request, f"@{account.username}: {account.get_health_display().lower()}.")
-    del health
     return redirect("client_detail", agency_slug=request.agency.slug, pk=account.client_id)
 
 
@@ -306,6 +304,3 @@ def attention(request: HttpRequest) -> HttpResponse:
     )
     return render(request, "insights/attention.html", {"accounts": accounts})
 
-
-def enabled_paths_context() -> dict:
-    return {"login_paths": oauth.enabled_paths()}

@@ -231,19 +231,6 @@ def pending_for(request, pk: int, agency) -> PendingConnection | None:
     )
 
 
-def pending_for_link(request, pk: int) -> PendingConnection | None:
-    return (
-        PendingConnection.objects.select_related("client", "account", "agency")
-        .filter(
-            pk=pk,
-            session_hash=_session_hash(request),
-            account__isnull=False,
-            expires_at__gt=timezone.now(),
-        )
-        .first()
-    )
-
-
 @sensitive_variables()
 def connect_pending(pending: PendingConnection, chosen: list[str]) -> list[InstagramAccount]:
     """Connect the picked candidates of a Facebook Login to the pending connection's client."""
@@ -332,7 +319,7 @@ def upsert_account(
         account.next_check_at = now + check_interval()
         try:
             account.save()
-        except IntegrityError:  # a concurrent callback created it first: update that one
+        except IntegrityError:  # a concurrent callback created it first; a retry updates it
             raise ConnectError("meta_error", "This account was just connected; try again.")
     if picture_url:
         cache_profile_picture(account, picture_url)
