@@ -3,7 +3,6 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -23,14 +22,10 @@ app.conf.beat_schedule = {
 
 
 def ensure_broker_folders() -> None:
-    """kombu's filesystem transport needs its folders to exist before anyone connects."""
+    """kombu's filesystem transport needs its folders (settings creates them at start-up; a
+    long-running process re-creates them if someone cleaned var/ under it)."""
     from django.conf import settings
 
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         for key in ("data_folder_in", "data_folder_out", "processed_folder"):
             os.makedirs(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key], exist_ok=True)
-
-
-@worker_init.connect
-def _worker_init(**_kwargs):
-    ensure_broker_folders()

@@ -208,7 +208,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 # The database owns every schedule; broker messages are disposable. Locally the broker is a folder.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_FOLDER = VAR_DIR / "celery" / "broker"
+(VAR_DIR / "celery").mkdir(exist_ok=True)  # beat's schedule file lives here
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_FOLDER.mkdir(exist_ok=True)
+    (VAR_DIR / "celery" / "processed").mkdir(exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_FOLDER),
         "data_folder_out": str(CELERY_BROKER_FOLDER),
