@@ -85,6 +85,18 @@ HEALTH_BADGE = {
 }
 
 
+HEALTH_HELP = {
+    Health.EXPIRING_SOON: "Meta will stop access soon unless the account is reconnected.",
+    Health.NEEDS_RECONNECT: "Meta no longer accepts this connection (a password change, the app "
+    "removed, or an expired token). Reconnect it, or send the client a reconnect link.",
+    Health.MISSING_PERMISSION: "A permission Prism needs for insights was withdrawn. Reconnect "
+    "and keep every permission ticked.",
+    Health.NOT_PROFESSIONAL: "The account is no longer a Business or Creator account linked "
+    "where Prism can see it. Switch it back in Instagram, then reconnect.",
+    Health.ERROR: "Meta answered with an unexpected error; Prism keeps trying.",
+}
+
+
 class InstagramAccountQuerySet(models.QuerySet):
     def needing_attention(self):
         return self.exclude(health__in=[Health.CONNECTED, Health.DISCONNECTED])
@@ -168,6 +180,10 @@ class InstagramAccount(models.Model):
     @property
     def badge(self) -> str:
         return HEALTH_BADGE.get(Health(self.health), "")
+
+    @property
+    def health_help(self) -> str:
+        return HEALTH_HELP.get(Health(self.health), "")
 
     @property
     def unavoidable_expiry(self):
