@@ -91,6 +91,21 @@ def get_client_for_agency(request: HttpRequest, pk: int, *, include_archived: bo
     return client
 
 
+def get_ig_account_for_agency(request: HttpRequest, pk: int):
+    """A connected Instagram account of a client this member may see, or 404."""
+    from insights.models import InstagramAccount
+
+    account = (
+        InstagramAccount.objects.select_related("client")
+        .filter(pk=pk, agency=request.agency, client__in=visible_clients(request))
+        .first()
+    )
+    if account is None:
+        log.warning("denied: user=%s account=%s agency=%s", request.user.pk, pk, request.agency.pk)
+        raise Http404("No such account.")
+    return account
+
+
 def get_membership_for_agency(request: HttpRequest, pk: int) -> Membership:
     membership = (
         Membership.objects.select_related("user").filter(agency=request.agency, pk=pk).first()

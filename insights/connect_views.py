@@ -10,7 +10,12 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
-from accounts.tenancy import agency_view, get_client_for_agency, visible_clients
+from accounts.tenancy import (
+    agency_view,
+    get_client_for_agency,
+    get_ig_account_for_agency,
+    visible_clients,
+)
 
 from . import connections
 from .connections import ConnectError
@@ -124,7 +129,7 @@ def connect_start(request: HttpRequest, pk: int, login_path: str) -> HttpRespons
 @agency_view(Role.MEMBER)
 @require_POST
 def account_reconnect(request: HttpRequest, pk: int) -> HttpResponse:
-    account = _account(request, pk)
+    account = get_ig_account_for_agency(request, pk)
     try:
         url = connections.start(
             request, client=account.client, login_path=account.login_path, account=account
@@ -212,21 +217,10 @@ def connect_pick(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _account(request, pk: int) -> InstagramAccount:
-    account = (
-        InstagramAccount.objects.select_related("client")
-        .filter(pk=pk, agency=request.agency, client__in=visible_clients(request))
-        .first()
-    )
-    if account is None:
-        raise Http404("No such account.")
-    return account
-
-
 @agency_view(Role.MEMBER)
 @require_POST
 def account_check(request: HttpRequest, pk: int) -> HttpResponse:
-    account = _account(request, pk)
+    account = get_ig_account_for_agency(request, pk)
     connections.check_account(account)
     account.refresh_from_db()
     messages.info(request, f"@{account.username}: {account.get_health_display().lower()}.")
@@ -236,7 +230,7 @@ def account_check(request: HttpRequest, pk: int) -> HttpResponse:
 @agency_view(Role.MEMBER)
 @require_POST
 def account_reconnect_link(request: HttpRequest, pk: int) -> HttpResponse:
-    account = _account(request, pk)
+    account = get_ig_account_for_agency(request, pk)
     link = connections.reconnect_link(account)
     return render(
         request,
@@ -247,7 +241,7 @@ def account_reconnect_link(request: HttpRequest, pk: int) -> HttpResponse:
 
 @agency_view(Role.MEMBER)
 def account_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
-    account = _account(request, pk)
+    account = get_ig_account_for_agency(request, pk)
     if request.method == "POST":
         choice = request.POST.get("history")
         if choice not in ("keep", "delete"):
@@ -303,4 +297,3 @@ def attention(request: HttpRequest) -> HttpResponse:
         .order_by("health_changed_at")
     )
     return render(request, "insights/attention.html", {"accounts": accounts})
-

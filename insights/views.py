@@ -8,7 +8,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
-from accounts.tenancy import agency_view, get_client_for_agency, visible_clients
+from accounts.tenancy import (
+    agency_view,
+    get_client_for_agency,
+    get_ig_account_for_agency,
+    visible_clients,
+)
 
 from .forms import ClientForm
 from .meta import oauth
@@ -119,10 +124,8 @@ def client_logo(request: HttpRequest, pk: int) -> HttpResponse:
 
 @agency_view(Role.VIEWER)
 def account_picture(request: HttpRequest, pk: int) -> HttpResponse:
-    account = InstagramAccount.objects.filter(
-        pk=pk, agency=request.agency, client__in=visible_clients(request)
-    ).first()
-    if account is None or not account.profile_picture:
+    account = get_ig_account_for_agency(request, pk)
+    if not account.profile_picture:
         raise Http404("No picture.")
     content_type = mimetypes.guess_type(account.profile_picture.name)[0] or "image/jpeg"
     response = FileResponse(account.profile_picture.open("rb"), content_type=content_type)
