@@ -71,3 +71,15 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Retries still happen in tests, without the waiting.
     settings.META_RETRY_BACKOFF = 0
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_sent_in_tests_stay_in_memory():
+    """Tasks enqueued by views under test go to an in-memory broker, not to var/ or Redis
+    (/healthz still checks the configured broker)."""
+    from config.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = "memory://"
+    yield
+    app.conf.broker_url = original

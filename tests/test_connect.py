@@ -464,3 +464,47 @@ def test_an_account_that_is_no_longer_professional_is_flagged(site, world):
     for account in by_id.values():
         assert connections.check_account(account) == Health.NOT_PROFESSIONAL
     assert len(mail.outbox) == 2
+
+
+def test_the_sandbox_can_deauthorize_and_request_deletion(site, world):
+    """Meta's callbacks as the sandbox sends them (signed with the Instagram app's secret)."""
+    sandbox = ig_account(username="leaving_meta")
+    browser = Browser(site, world.users["a_member"])
+    browser.get(
+        click_through(
+            browser.http, browser.start(world.clients["a1"], "instagram"), username="leaving_meta"
+        )
+    )
+    account = InstagramAccount.objects.get()
+    control = f"{site.url}/_sandbox/control/signed-request/send"
+    sent = requests.post(
+        control,
+        json={
+            "url": f"{site.url}/meta/instagram/deauthorize/",
+            "kind": "deauthorize",
+            "ig_user_id": sandbox["ig_user_id"],
+            "app": "instagram",
+        },
+        timeout=30,
+    ).json()
+    assert sent["status_code"] == 200, sent
+    account.refresh_from_db()
+    assert not account.has_token and account.health == Health.NEEDS_RECONNECT
+
+    sent = requests.post(
+        control,
+        json={
+            "url": f"{site.url}/meta/instagram/data-deletion/",
+            "kind": "data_deletion",
+            "ig_user_id": sandbox["ig_user_id"],
+            "app": "instagram",
+        },
+        timeout=30,
+    ).json()
+    assert sent["status_code"] == 200 and sent.get("deletion_answer_valid") is True, sent
+    # The deletion job runs on a worker; here it is run by hand.
+    from insights.meta_callbacks import perform_deletion
+    from insights.models import DeletionRequest
+
+    assert perform_deletion(DeletionRequest.objects.get()) == 1
+    assert not InstagramAccount.objects.exists()
