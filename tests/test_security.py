@@ -215,3 +215,37 @@ def test_security_headers(world):
     assert "unsafe-inline" not in csp
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_production_cookies_and_headers():
+    """Under production settings: __Host- cookies, Secure, HttpOnly, SameSite=Lax, HSTS for a
+    year with subdomains, and PBKDF2 (or better) for passwords."""
+    script = (
+        "from django.conf import settings as s; import json; print(json.dumps({"
+        "'session': [s.SESSION_COOKIE_NAME, s.SESSION_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY,"
+        " s.SESSION_COOKIE_SAMESITE], 'csrf': [s.CSRF_COOKIE_NAME, s.CSRF_COOKIE_SECURE,"
+        " s.CSRF_COOKIE_SAMESITE], 'hsts': [s.SECURE_HSTS_SECONDS,"
+        " s.SECURE_HSTS_INCLUDE_SUBDOMAINS], 'ssl': s.SECURE_SSL_REDIRECT,"
+        " 'hasher': s.PASSWORD_HASHERS[0], 'sandbox': s.SANDBOX_ENABLED,"
+        " 'idle': s.SESSION_IDLE_TIMEOUT, 'absolute': s.SESSION_ABSOLUTE_TIMEOUT}))"
+    )
+    result = _manage("shell", "-c", script, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values["session"] == ["__Host-sessionid", True, True, "Lax"]
+    assert values["csrf"] == ["__Host-csrftoken", True, "Lax"]
+    assert values["hsts"] == [31536000, True] and values["ssl"] is True
+    assert "PBKDF2" in values["hasher"] or "Argon2" in values["hasher"]
+    assert values["sandbox"] is False
+    assert (values["idle"], values["absolute"]) == (1800, 43200)
+
+
+def test_deactivating_a_user_ends_their_sessions(world):
+    http = world.client_for("a_member")
+    assert http.get("/a/alpha/").status_code == 200
+    user = world.users["a_member"]
+    user.is_active = False
+    user.save()
+    assert http.get("/a/alpha/").status_code == 302
