@@ -236,10 +236,11 @@ def connect_pending(pending: PendingConnection, chosen: list[str]) -> list[Insta
     """Connect the picked candidates of a Facebook Login to the pending connection's client."""
     by_id = {c["ig_user_id"]: c for c in pending.candidates}
     picked = [by_id[i] for i in chosen if i in by_id]
+    if pending.account and not picked:
+        # A reconnect whose login no longer reaches the account it is for.
+        raise ConnectError("wrong_account", pending.account.username)
     if not picked:
         raise ConnectError("nothing_picked")
-    if pending.account:
-        _check_reconnect_target(pending, picked[0]["ig_user_id"])
     data_access = timezone.now() + timedelta(days=oauth.FACEBOOK_DATA_ACCESS_DAYS)
     connected = []
     for candidate in picked:

@@ -508,3 +508,29 @@ def test_the_sandbox_can_deauthorize_and_request_deletion(site, world):
 
     assert perform_deletion(DeletionRequest.objects.get()) == 1
     assert not InstagramAccount.objects.exists()
+
+
+def test_facebook_reconnect_with_a_login_that_no_longer_reaches_the_account(site, world):
+    first = fb_account(username="page_owned")
+    stranger = fb_account(username="someone_else")
+    owner = Token.objects.get(token=first["access_token"]).person
+    other = Token.objects.get(token=stranger["access_token"]).person
+    browser = Browser(site, world.users["a_member"])
+    pick = browser.get(
+        click_through(
+            browser.http, browser.start(world.clients["a1"], "facebook"), login=owner.login
+        )
+    ).headers["Location"]
+    browser.post(pick, {"ig_user_id": [first["ig_user_id"]]})
+    account = InstagramAccount.objects.get()
+    reconnect = browser.post(f"/a/alpha/accounts/{account.pk}/reconnect/").headers["Location"]
+    response = browser.get(click_through(browser.http, reconnect, login=other.login))
+    assert response.status_code == 400 and "different Instagram account" in response.text
+    assert InstagramAccount.objects.get().ig_user_id == first["ig_user_id"]
+    # The right person reconnects it in place (a Page token again).
+    reconnect = browser.post(f"/a/alpha/accounts/{account.pk}/reconnect/").headers["Location"]
+    done = browser.get(click_through(browser.http, reconnect, login=owner.login))
+    assert done.status_code == 302 and done.headers["Location"].endswith(
+        f"/clients/{account.client_id}/"
+    )
+    assert InstagramAccount.objects.get().pk == account.pk
