@@ -83,3 +83,12 @@ def _tasks_sent_in_tests_stay_in_memory():
     app.conf.broker_url = "memory://"
     yield
     app.conf.broker_url = original
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Live-server threads open their own connections; persistent ones would outlive the
+    threads and keep PostgreSQL from dropping the test database at the end."""
+    from django.conf import settings
+
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
