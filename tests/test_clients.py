@@ -127,3 +127,28 @@ def test_client_list_query_count_does_not_grow_with_clients(world, django_assert
     with django_assert_max_num_queries(12) as second:
         assert http.get("/a/alpha/clients/").status_code == 200
     assert len(second.captured_queries) == len(first.captured_queries)
+
+
+def test_dashboard_and_client_page_query_counts_do_not_grow(world, django_assert_max_num_queries):
+    from insights.models import Health, InstagramAccount
+
+    from .factories import ClientFactory, InstagramAccountFactory
+
+    http = world.client_for("a_owner")
+    client = world.clients["a1"]
+    InstagramAccountFactory(agency=world.a, client=client)
+    http.get("/a/alpha/")
+
+    def counts():
+        with django_assert_max_num_queries(15) as dash:
+            assert http.get("/a/alpha/").status_code == 200
+        with django_assert_max_num_queries(15) as detail:
+            assert http.get(f"/a/alpha/clients/{client.pk}/").status_code == 200
+        return len(dash.captured_queries), len(detail.captured_queries)
+
+    small = counts()
+    for other in ClientFactory.create_batch(10, agency=world.a):
+        InstagramAccountFactory.create_batch(2, agency=world.a, client=other)
+    InstagramAccountFactory.create_batch(4, agency=world.a, client=client)
+    InstagramAccount.objects.filter(agency=world.a).update(health=Health.NEEDS_RECONNECT)
+    assert counts() == small
