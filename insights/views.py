@@ -113,21 +113,19 @@ def client_archive(request: HttpRequest, pk: int) -> HttpResponse:
 
 @agency_view(Role.VIEWER)
 def client_logo(request: HttpRequest, pk: int) -> HttpResponse:
-    client = get_client_for_agency(request, pk)
-    if not client.logo:
-        raise Http404("No logo.")
-    content_type = mimetypes.guess_type(client.logo.name)[0] or "application/octet-stream"
-    response = FileResponse(client.logo.open("rb"), content_type=content_type)
-    response["Cache-Control"] = "private, max-age=300"
-    return response
+    return _private_image(get_client_for_agency(request, pk).logo)
 
 
 @agency_view(Role.VIEWER)
 def account_picture(request: HttpRequest, pk: int) -> HttpResponse:
-    account = get_ig_account_for_agency(request, pk)
-    if not account.profile_picture:
-        raise Http404("No picture.")
-    content_type = mimetypes.guess_type(account.profile_picture.name)[0] or "image/jpeg"
-    response = FileResponse(account.profile_picture.open("rb"), content_type=content_type)
-    response["Cache-Control"] = "private, max-age=3600"
+    return _private_image(get_ig_account_for_agency(request, pk).profile_picture)
+
+
+def _private_image(field) -> HttpResponse:
+    """An upload served only after the agency check (uploads have no public URL)."""
+    if not field:
+        raise Http404("No image.")
+    content_type = mimetypes.guess_type(field.name)[0] or "application/octet-stream"
+    response = FileResponse(field.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=600"
     return response
