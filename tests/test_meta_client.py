@@ -211,3 +211,37 @@ def test_paging_refuses_links_to_other_hosts(account, monkeypatch):
 )
 def test_error_taxonomy(error, status, kind):
     assert classify(error, status) == kind
+
+
+def test_paginate_walks_every_media_item(account):
+    client = _client(account)
+    items = list(client.paginate(f"{account['ig_user_id']}/media", {"fields": "id", "limit": 7}))
+    assert len(items) == 30 and len({i["id"] for i in items}) == 30
+    assert client.requests_made == 5  # pages of 7, 7, 7, 7 and 2
+
+
+def test_batch_answers_each_operation_with_its_own_result(meta):
+    account = create_account(followers=5000, media_count=12, login="facebook")
+    client = MetaClient("graph.facebook.com", account["access_token"])
+    media = [m["id"] for m in client.paginate(f"{account['ig_user_id']}/media", {"limit": 50})]
+    operations = [{"relative_url": f"v25.0/{m}/insights?metric=reach,likes"} for m in media]
+    operations.append({"relative_url": "v25.0/17841400000000000/insights?metric=reach"})
+    operations.append({"relative_url": f"v25.0/{media[0]}/insights?metric=plays"})
+    before = client.requests_made
+    results = client.batch(operations)
+    assert client.requests_made - before == 1  # one HTTP request for 14 operations
+    assert len(results) == 14
+    for result in results[:12]:
+        assert {m["name"] for m in result["data"]} == {"reach", "likes"}
+    assert isinstance(results[12], MetaError) and results[12].kind == ErrorKind.MEDIA_UNAVAILABLE
+    assert isinstance(results[13], MetaError) and results[13].kind == ErrorKind.METRIC_UNSUPPORTED
+
+
+def test_batches_over_50_are_split(meta):
+    account = create_account(followers=5000, media_count=60, login="facebook")
+    client = MetaClient("graph.facebook.com", account["access_token"])
+    media = [m["id"] for m in client.paginate(f"{account['ig_user_id']}/media", {"limit": 100})]
+    before = client.requests_made
+    results = client.batch([{"relative_url": f"{m}?fields=id"} for m in media])
+    assert client.requests_made - before == 2
+    assert [r["id"] for r in results] == media
