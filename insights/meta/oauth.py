@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from .client import ErrorKind, MetaClient, MetaError
+from .client import MetaClient
 
 # Exactly what insights need. business_management: without it, Pages owned through a business
 # portfolio are silently missing from /me/accounts (graph-api.md §12.14).
@@ -207,15 +207,3 @@ def missing_scopes(login_path: str, granted: list[str]) -> list[str]:
     required = FACEBOOK_REQUIRED if login_path == "facebook" else INSTAGRAM_REQUIRED
     return [s for s in required if s not in granted]
 
-
-__all__ = [
-    "ErrorKind",
-    "MetaError",
-    "Grant",
-    "authorize_url",
-    "enabled_paths",
-    "facebook_grant",
-    "facebook_pages",
-    "instagram_grant",
-    "refresh_instagram_token",
-]
