@@ -1,62 +1,14 @@
-"""Tenant-owned data: clients, their connected Instagram accounts, and what Prism keeps of them."""
+"""Connected Instagram accounts: login path, encrypted token and connection health."""
 
 from __future__ import annotations
-
-import secrets
 
 from django.db import models
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from accounts.models import TIME_ZONE_CHOICES, Agency
+from accounts.models import Agency
 
-
-def _logo_path(client: Client, filename: str) -> str:
-    # A random name: uploads are served only through an agency-checked view, never by path.
-    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "png"
-    return f"logos/{client.agency_id}/{secrets.token_hex(12)}.{ext}"
-
-
-class ClientQuerySet(models.QuerySet):
-    def active(self):
-        return self.filter(archived_at=None)
-
-
-class Client(models.Model):
-    """One of an agency's clients: the brand whose Instagram accounts Prism reports on."""
-
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="clients")
-    name = models.CharField(max_length=120)
-    time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
-    notes = models.TextField(blank=True)
-    logo = models.ImageField(upload_to=_logo_path, blank=True)
-    archived_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    objects = ClientQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["name", "pk"]
-        indexes = [
-            # The client list: an agency's active clients by name.
-            models.Index(fields=["agency", "archived_at", "name"], name="client_agency_list"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def is_archived(self) -> bool:
-        return self.archived_at is not None
-
-    def archive(self) -> None:
-        self.archived_at = timezone.now()
-        self.save(update_fields=["archived_at", "updated_at"])
-
-    def restore(self) -> None:
-        self.archived_at = None
-        self.save(update_fields=["archived_at", "updated_at"])
+from .clients import Client
 
 
 class LoginPath(models.TextChoices):
@@ -193,82 +145,12 @@ class InstagramAccount(models.Model):
 
     @sensitive_variables()
     def reveal_token(self) -> str:
-        from .crypto import decrypt
+        from ..crypto import decrypt
 
         return decrypt(self.token_ciphertext)
 
     @sensitive_variables()
     def store_token(self, plaintext: str) -> None:
-        from .crypto import encrypt
+        from ..crypto import encrypt
 
         self.token_ciphertext = encrypt(plaintext)
-
-
-class OAuthState(models.Model):
-    """A pending OAuth round trip. Only the state's hash is stored; it is single-use, expires in
-    minutes and belongs to the browser session that started it."""
-
-    class Purpose(models.TextChoices):
-        CONNECT = "connect"
-        RECONNECT_LINK = "reconnect_link"  # started by the client from a reconnect link
-
-    state_hash = models.CharField(max_length=64, unique=True)
-    session_hash = models.CharField(max_length=64)
-    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.CONNECT)
-    login_path = models.CharField(max_length=10, choices=LoginPath.choices)
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
-    account = models.ForeignKey(
-        InstagramAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    user = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-
-
-class PendingConnection(models.Model):
-    """Facebook Login: the Instagram accounts found through the granted Pages, waiting for the
-    person to pick which to connect. Holds the encrypted long-lived user token for minutes."""
-
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    account = models.ForeignKey(  # set when a reconnect link started it
-        InstagramAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    session_hash = models.CharField(max_length=64)
-    token_ciphertext = models.TextField()
-    meta_user_id = models.CharField(max_length=32)
-    granted_scopes = models.JSONField(default=list)
-    # [{"ig_user_id", "username", "name", "page_id", "page_name", "page_token_ciphertext"}...]
-    candidates = models.JSONField(default=list)
-    pages_without_instagram = models.JSONField(default=list)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-
-
-class DeletionRequest(models.Model):
-    """A data-deletion request from Meta's callback; its status page is public by code."""
-
-    class Status(models.TextChoices):
-        RECEIVED = "received", "Received"
-        DONE = "done", "Completed"
-
-    confirmation_code = models.CharField(max_length=40, unique=True)
-    app = models.CharField(max_length=10, choices=LoginPath.choices)
-    meta_user_id = models.CharField(max_length=32)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
-    accounts_deleted = models.IntegerField(default=0)
-    received_at = models.DateTimeField(auto_now_add=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            # Replays of one person's request map to one deletion.
-            models.UniqueConstraint(fields=["app", "meta_user_id"], name="one_deletion_per_user"),
-        ]
