@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -16,6 +17,7 @@ from .models import Agency, Invitation, Membership, Role, User
 
 log = logging.getLogger(__name__)
 
+INVITATION_KEPT_AFTER_EXPIRY = timedelta(days=30)
 RESERVED_SLUGS = {"new", "admin", "api", "static", "media", "accounts", "healthz", "invitations"}
 
 
@@ -129,6 +131,13 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
         if created and invitation.limited_to_clients:
             membership.clients.set(invitation.clients.filter(agency=invitation.agency))
     return membership
+
+
+def purge_old_invitations(now=None) -> int:
+    """Delete invitations that ended (expired) over a month ago: of no use to anyone."""
+    cutoff = (now or timezone.now()) - INVITATION_KEPT_AFTER_EXPIRY
+    purged, _ = Invitation.objects.filter(expires_at__lt=cutoff).delete()
+    return purged
 
 
 def remove_member(membership: Membership) -> None:

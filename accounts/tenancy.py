@@ -3,7 +3,8 @@
 `agency_view` resolves the agency from the URL, checks the user's membership and sets
 `request.agency` and `request.membership`. A user who is not a member gets 404, exactly as if the
 agency did not exist, so slugs and ids of other agencies cannot be probed. Objects named by id are
-fetched only through the `get_<thing>_for_agency` helpers, which filter by the resolved agency.
+fetched only through the `get_<thing>_for_agency` helpers, which filter by the resolved agency:
+the team's here, the product's (clients, accounts, ...) in `insights.access`.
 """
 
 from __future__ import annotations
@@ -67,43 +68,6 @@ def agency_view(min_role: str = Role.VIEWER, *, write_role: str | None = None) -
         return wrapper
 
     return decorator
-
-
-def visible_clients(request: HttpRequest):
-    """The agency's clients this member may see (all of them unless limited)."""
-    from insights.models import Client
-
-    qs = Client.objects.filter(agency=request.agency)
-    if request.membership.is_limited:
-        qs = qs.filter(pk__in=request.membership.clients.values("pk"))
-    return qs
-
-
-def get_client_for_agency(request: HttpRequest, pk: int, *, include_archived: bool = True):
-    """The client `pk` of the current agency, or 404 (also for clients the member may not see)."""
-    qs = visible_clients(request)
-    if not include_archived:
-        qs = qs.filter(archived_at=None)
-    client = qs.filter(pk=pk).first()
-    if client is None:
-        log.warning("denied: user=%s client=%s agency=%s", request.user.pk, pk, request.agency.pk)
-        raise Http404("No such client.")
-    return client
-
-
-def get_ig_account_for_agency(request: HttpRequest, pk: int):
-    """A connected Instagram account of a client this member may see, or 404."""
-    from insights.models import InstagramAccount
-
-    account = (
-        InstagramAccount.objects.select_related("client")
-        .filter(pk=pk, agency=request.agency, client__in=visible_clients(request))
-        .first()
-    )
-    if account is None:
-        log.warning("denied: user=%s account=%s agency=%s", request.user.pk, pk, request.agency.pk)
-        raise Http404("No such account.")
-    return account
 
 
 def get_membership_for_agency(request: HttpRequest, pk: int) -> Membership:

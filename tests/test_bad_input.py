@@ -10,8 +10,9 @@ from insights.models import Client
 pytestmark = pytest.mark.django_db
 
 text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
-FUZZ = settings(max_examples=60, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @FUZZ
@@ -19,8 +20,9 @@ FUZZ = settings(max_examples=60, deadline=None,
 def test_client_form(world, name, notes, time_zone):
     http = world.client_for("a_member")
     before = Client.objects.filter(agency=world.b).count()
-    response = http.post("/a/alpha/clients/new/", {"name": name, "notes": notes,
-                                                   "time_zone": time_zone})
+    response = http.post(
+        "/a/alpha/clients/new/", {"name": name, "notes": notes, "time_zone": time_zone}
+    )
     assert response.status_code in (200, 302)
     if response.status_code == 200:
         assert b"error" in response.content  # the form says what is wrong
@@ -28,9 +30,12 @@ def test_client_form(world, name, notes, time_zone):
 
 
 @FUZZ
-@given(email=text, role=st.one_of(text, st.sampled_from(["member", "viewer", "owner"])),
-       limited=st.booleans(), clients=st.lists(st.one_of(text, st.integers(-5, 10**6)),
-                                               max_size=3))
+@given(
+    email=text,
+    role=st.one_of(text, st.sampled_from(["member", "viewer", "owner"])),
+    limited=st.booleans(),
+    clients=st.lists(st.one_of(text, st.integers(-5, 10**6)), max_size=3),
+)
 def test_invitation_form(world, email, role, limited, clients):
     http = world.client_for("a_admin")
     data = {"email": email, "role": role, "clients": [str(c) for c in clients]}

@@ -14,7 +14,7 @@ from django.core import mail
 from django.test import Client as DjangoClient
 from django.utils import timezone
 
-from insights import connections
+from insights.connections import health, removal
 from insights.models import Health, InstagramAccount, OAuthState, PendingConnection
 from sandbox import core as sandbox_core
 from sandbox.accounts import create_account
@@ -113,7 +113,7 @@ def test_instagram_login_connects_a_healthy_account(site, world):
     picture = browser.get(f"/a/alpha/accounts/{account.pk}/picture/")
     assert picture.status_code == 200 and picture.headers["Content-Type"] == "image/jpeg"
     # The stored token works against the account's host.
-    assert connections.check_account(account) == Health.CONNECTED
+    assert health.check_account(account) == Health.CONNECTED
 
 
 def test_facebook_login_lists_pages_and_connects_the_picked_accounts(site, world):
@@ -137,7 +137,7 @@ def test_facebook_login_lists_pages_and_connects_the_picked_accounts(site, world
     assert account.token_expires_at is None  # a Page token
     assert account.data_access_expires_at is not None
     assert not PendingConnection.objects.exists()  # the user token is not kept
-    assert connections.check_account(account) == Health.CONNECTED
+    assert health.check_account(account) == Health.CONNECTED
 
 
 def _callback_error(browser, callback) -> requests.Response:
@@ -276,7 +276,7 @@ def test_reconnecting_updates_in_place_and_keeps_history(site, world):
     browser.get(click_through(browser.http, browser.start(client, "instagram"), username="loyal"))
     account = InstagramAccount.objects.get()
     old_cipher, old_pk = account.token_ciphertext, account.pk
-    connections.set_health(account, Health.NEEDS_RECONNECT, "revoked")
+    health.set_health(account, Health.NEEDS_RECONNECT, "revoked")
     browser.get(click_through(browser.http, browser.start(client, "instagram"), username="loyal"))
     account = InstagramAccount.objects.get()
     assert account.pk == old_pk and account.token_ciphertext != old_cipher
@@ -314,7 +314,7 @@ def test_revocation_flips_to_needs_reconnect_emails_and_the_link_restores_it(sit
     account = InstagramAccount.objects.get()
     Token.objects.filter(ig_account__ig_user_id=sandbox["ig_user_id"]).update(revoked_subcode=460)
     mail.outbox.clear()
-    assert connections.check_account(account) == Health.NEEDS_RECONNECT
+    assert health.check_account(account) == Health.NEEDS_RECONNECT
     assert [m.to for m in mail.outbox] and "needs attention" in mail.outbox[0].subject
     assert sorted(mail.outbox[0].to) == ["a_admin@example.com", "a_owner@example.com"]
     dashboard = browser.get("/a/alpha/").text
@@ -330,7 +330,7 @@ def test_revocation_flips_to_needs_reconnect_emails_and_the_link_restores_it(sit
     assert done.status_code == 200 and "connected again" in done.text
     account.refresh_from_db()
     assert account.health == Health.CONNECTED and InstagramAccount.objects.count() == 1
-    assert connections.check_account(account) == Health.CONNECTED
+    assert health.check_account(account) == Health.CONNECTED
 
 
 def test_reconnect_link_refuses_another_account(site, world):
@@ -339,7 +339,7 @@ def test_reconnect_link_refuses_another_account(site, world):
     browser = Browser(site, world.users["a_member"])
     browser.connect_instagram(world.clients["a1"], "right_one")
     account = InstagramAccount.objects.get()
-    url = connections.reconnect_link(account)
+    url = removal.reconnect_link(account)
     stranger = Browser(site)
     dialog = stranger.post(urlsplit(url).path).headers["Location"]
     response = stranger.get(click_through(stranger.http, dialog, username="wrong_one"))
@@ -353,23 +353,23 @@ def test_instagram_tokens_are_refreshed_before_expiry(site, world):
     browser = Browser(site, world.users["a_member"])
     browser.connect_instagram(world.clients["a1"], "longlived")
     account = InstagramAccount.objects.get()
-    assert connections.claim_token_refreshes() == []  # fresh: nothing to do
+    assert health.claim_token_refreshes() == []  # fresh: nothing to do
     # 35 days later (for Prism and for the sandbox), under 30 days are left.
     sandbox_core.move_clock(seconds=35 * 86400)
     InstagramAccount.objects.filter(pk=account.pk).update(
         token_issued_at=account.token_issued_at - timedelta(days=35),
         token_expires_at=account.token_expires_at - timedelta(days=35),
     )
-    claimed = connections.claim_token_refreshes(now=timezone.now())
+    claimed = health.claim_token_refreshes(now=timezone.now())
     assert claimed == [account.pk]
-    assert connections.claim_token_refreshes(now=timezone.now()) == []  # leased
+    assert health.claim_token_refreshes(now=timezone.now()) == []  # leased
     old = account.token_ciphertext
     account.refresh_from_db()
-    assert connections.refresh_token(account)
+    assert health.refresh_token(account)
     account.refresh_from_db()
     assert account.token_ciphertext != old
     assert account.token_expires_at > timezone.now() + timedelta(days=59)  # 60 days again
-    assert connections.check_account(account) == Health.CONNECTED
+    assert health.check_account(account) == Health.CONNECTED
     sandbox_core.reset_clock()
 
 
@@ -412,7 +412,7 @@ def test_no_token_or_code_in_logs_during_a_whole_connect(site, world):
         )
         browser.get(callback)
         account = InstagramAccount.objects.get()
-        connections.check_account(account)
+        health.check_account(account)
     finally:
         for lg, level in zip(loggers, levels, strict=True):
             lg.removeHandler(handler)
@@ -445,13 +445,13 @@ def test_an_account_that_is_no_longer_professional_is_flagged(site, world):
     ).headers["Location"]
     browser.post(pick, {"ig_user_id": [fb["ig_user_id"]]})
     by_id = {a.ig_user_id: a for a in InstagramAccount.objects.all()}
-    assert {connections.check_account(a) for a in by_id.values()} == {Health.CONNECTED}
+    assert {health.check_account(a) for a in by_id.values()} == {Health.CONNECTED}
 
     SandboxAccount.objects.filter(ig_user_id=ig["ig_user_id"]).update(account_type="PERSONAL")
     Page.objects.filter(page_id=fb["page_id"]).update(ig_account=None)
     mail.outbox.clear()
     for account in by_id.values():
-        assert connections.check_account(account) == Health.NOT_PROFESSIONAL
+        assert health.check_account(account) == Health.NOT_PROFESSIONAL
     assert len(mail.outbox) == 2
 
 
@@ -488,7 +488,7 @@ def test_the_sandbox_can_deauthorize_and_request_deletion(site, world):
     ).json()
     assert sent["status_code"] == 200 and sent.get("deletion_answer_valid") is True, sent
     # The deletion job runs on a worker; here it is run by hand.
-    from insights.meta_callbacks import perform_deletion
+    from insights.connections.removal import perform_deletion
     from insights.models import DeletionRequest
 
     assert perform_deletion(DeletionRequest.objects.get()) == 1

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from insights import connections
+from insights.connections import health
 from insights.models import Health, InstagramAccount
 
 from .factories import InstagramAccountFactory
@@ -30,12 +30,12 @@ def test_unavoidable_expiry_is_announced_once(world):
         data_access_expires_at=now + timedelta(days=60)
     )
     mail.outbox.clear()
-    assert connections.warn_about_expiries() == 1
+    assert health.warn_about_expiries() == 1
     soon.refresh_from_db()
     assert soon.health == Health.EXPIRING_SOON and soon.expiry_warned_at
     assert len(mail.outbox) == 1 and "@page_brand" in mail.outbox[0].subject
     assert sorted(mail.outbox[0].to) == ["a_admin@example.com", "a_owner@example.com"]
-    assert connections.warn_about_expiries() == 0 and len(mail.outbox) == 1
+    assert health.warn_about_expiries() == 0 and len(mail.outbox) == 1
 
 
 def test_a_fresh_instagram_token_is_refreshed_not_announced(world):
@@ -46,7 +46,7 @@ def test_a_fresh_instagram_token_is_refreshed_not_announced(world):
     InstagramAccount.objects.filter(pk=account.pk).update(
         token_issued_at=now - timedelta(hours=2), token_expires_at=now + timedelta(days=5)
     )
-    assert connections.warn_about_expiries() == 0
+    assert health.warn_about_expiries() == 0
 
 
 def test_checks_and_refreshes_are_claimed_once(world):
@@ -63,12 +63,12 @@ def test_checks_and_refreshes_are_claimed_once(world):
         token_issued_at=now - timedelta(hours=3),
         token_expires_at=now + timedelta(days=59),
     )
-    assert connections.claim_checks(now) == [due.pk]
-    assert connections.claim_checks(now) == []
-    assert connections.claim_token_refreshes(now) == [due.pk]
-    assert connections.claim_token_refreshes(now) == []
+    assert health.claim_checks(now) == [due.pk]
+    assert health.claim_checks(now) == []
+    assert health.claim_token_refreshes(now) == [due.pk]
+    assert health.claim_token_refreshes(now) == []
     # After the lease runs out, a failed refresh can be claimed again.
-    assert connections.claim_token_refreshes(now + timedelta(minutes=11)) == [due.pk]
+    assert health.claim_token_refreshes(now + timedelta(minutes=11)) == [due.pk]
 
 
 def test_dispatcher_hands_out_due_work(world, settings, monkeypatch):
@@ -97,7 +97,7 @@ def test_transient_errors_never_flip_health(world, settings):
     settings.META_HOSTS = {h: "http://127.0.0.1:9/_sandbox/" + h for h in settings.META_HOSTS}
     account = InstagramAccountFactory(agency=world.a, client=world.clients["a1"])
     mail.outbox.clear()
-    assert connections.check_account(account) == Health.CONNECTED
+    assert health.check_account(account) == Health.CONNECTED
     account.refresh_from_db()
     assert account.health == Health.CONNECTED and "connection failed" in account.last_error
     assert mail.outbox == []

@@ -8,7 +8,8 @@ import json
 import pytest
 from django.test import Client as HttpClient
 
-from insights.meta_callbacks import BadSignedRequest, parse_signed_request, perform_deletion
+from insights.connections.removal import perform_deletion
+from insights.meta.signed_request import BadSignedRequest, parse_signed_request
 from insights.models import DeletionRequest, Health, InstagramAccount
 
 from .factories import InstagramAccountFactory

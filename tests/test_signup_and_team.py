@@ -245,8 +245,12 @@ def test_password_reset_by_email(world, client):
     response = client.post(action, {"password1": new, "password2": new})
     assert response.status_code == 302
     fresh = type(client)()
-    assert fresh.post(reverse("account_login"), {"login": "a_viewer@example.com",
-                                                 "password": new}).status_code == 302
+    assert (
+        fresh.post(
+            reverse("account_login"), {"login": "a_viewer@example.com", "password": new}
+        ).status_code
+        == 302
+    )
 
 
 def test_unknown_email_reset_reveals_nothing(world, client):
@@ -278,8 +282,9 @@ def test_agency_forms_explain_bad_input_and_change_nothing(world):
 def test_invitation_signup_bad_input_creates_nobody(world):
     from accounts.services import invite
 
-    invite(agency=world.a, invited_by=world.users["a_owner"], email="newbie@example.com",
-           role="member")
+    invite(
+        agency=world.a, invited_by=world.users["a_owner"], email="newbie@example.com", role="member"
+    )
     path = re.search(r"/invitations/\S+/", mail.outbox[-1].body).group(0)
     from django.test import Client as HttpClient
 

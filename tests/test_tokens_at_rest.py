@@ -40,7 +40,7 @@ def test_tampered_ciphertext_raises_instead_of_returning_garbage(account):
 
 
 def test_wrong_key_marks_the_account_needing_reconnect(account, settings):
-    from insights.connections import check_account
+    from insights.connections.health import check_account
 
     settings.TOKEN_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     check_account(account)
@@ -104,7 +104,7 @@ def _report(rf) -> str:
 def test_error_reports_hide_the_token(world, account, rf, monkeypatch):
     """Django's error reports (what admins get by email) never show the plaintext, whether the
     failure is inside the Meta client or while storing a new token."""
-    from insights import connections
+    from insights.connections import health, oauth
     from insights.meta import client as meta_client
 
     def explode(*args, **kwargs):
@@ -113,7 +113,7 @@ def test_error_reports_hide_the_token(world, account, rf, monkeypatch):
     session = meta_client._shared_session()
     monkeypatch.setattr(session, "request", explode)
     try:
-        connections.check_account(account)
+        health.check_account(account)
     except RuntimeError:
         report = _report(rf)
     assert "boom" in report and "_once" in report
@@ -121,7 +121,7 @@ def test_error_reports_hide_the_token(world, account, rf, monkeypatch):
 
     monkeypatch.setattr(crypto, "fernet", explode)
     try:  # the new token is built inline: this test's own frame must not hold it either
-        connections.upsert_account(
+        oauth.upsert_account(
             client=world.clients["a1"],
             ig_user_id="1784",
             login_path="instagram",

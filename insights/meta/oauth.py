@@ -206,4 +206,3 @@ def refresh_instagram_token(token: str) -> tuple[str, datetime | None]:
 def missing_scopes(login_path: str, granted: list[str]) -> list[str]:
     required = FACEBOOK_REQUIRED if login_path == "facebook" else INSTAGRAM_REQUIRED
     return [s for s in required if s not in granted]
-

@@ -21,12 +21,14 @@ class Sandbox:
 
     def post(self, host: str, path: str, token: str | None = None, data=None, **kwargs):
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return self.http.post(self.url(host, path), data=data, headers=headers, timeout=30,
-                              **kwargs)
+        return self.http.post(
+            self.url(host, path), data=data, headers=headers, timeout=30, **kwargs
+        )
 
     def control(self, method: str, path: str, **kwargs):
-        return self.http.request(method, f"{self.base}/control/{path.lstrip('/')}", timeout=30,
-                                 **kwargs)
+        return self.http.request(
+            method, f"{self.base}/control/{path.lstrip('/')}", timeout=30, **kwargs
+        )
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
-"""Connecting Instagram accounts and keeping the connections healthy.
-
-Views, tasks and commands call these functions; they call the models and the Meta client.
-"""
+"""The connect round trip: a single-use state, Meta's dialog, the code exchange, the Facebook
+Login pick step, and the upsert that creates or updates the connected account."""
 
 from __future__ import annotations
 
@@ -12,22 +10,15 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core import signing
 from django.core.files.base import ContentFile
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Q
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from accounts.models import Membership, Role
-
-from . import crypto
-from .meta import oauth
-from .meta.client import ErrorKind, MetaClient, MetaError
-from .models import (
+from .. import crypto
+from ..meta import oauth
+from ..meta.client import ErrorKind, MetaError
+from ..models import (
     Client,
     Health,
     InstagramAccount,
@@ -35,21 +26,12 @@ from .models import (
     OAuthState,
     PendingConnection,
 )
+from .health import check_interval
 
 log = logging.getLogger(__name__)
 
 STATE_LIFETIME = timedelta(minutes=10)
 PENDING_LIFETIME = timedelta(minutes=15)
-RECONNECT_LINK_LIFETIME = timedelta(days=7)
-EXPIRY_WARNING = timedelta(days=14)
-# Instagram Login tokens are refreshed once they are a day old and have under 30 days left.
-REFRESH_WHEN_LEFT = timedelta(days=30)
-REFRESH_MIN_AGE = timedelta(hours=24)
-
-
-def check_interval() -> timedelta:
-    """How often each connection is checked with one cheap call (settings.ACCOUNT_CHECK_MINUTES)."""
-    return timedelta(minutes=settings.ACCOUNT_CHECK_MINUTES)
 
 
 class ConnectError(Exception):
@@ -334,7 +316,7 @@ def cache_profile_picture(account: InstagramAccount, url: str) -> None:
     allowed = {urlsplit(u).hostname for u in settings.META_HOSTS.values()}
     if not (host in allowed or host.endswith((".cdninstagram.com", ".fbcdn.net"))):
         return
-    from .meta.client import _shared_session
+    from ..meta.client import _shared_session
 
     try:
         response = _shared_session().get(
@@ -353,262 +335,10 @@ def cache_profile_picture(account: InstagramAccount, url: str) -> None:
     )
 
 
-# --- Health ------------------------------------------------------------------------------------
-
-NOTIFY_ON = {Health.NEEDS_RECONNECT, Health.MISSING_PERMISSION, Health.NOT_PROFESSIONAL}
-
-
-def set_health(account: InstagramAccount, health: str, error: str = "") -> None:
-    """Record a connection state; tell the agency's admins when it needs a person."""
-    previous = account.health
-    now = timezone.now()
-    account.health = health
-    if health != previous:
-        account.health_changed_at = now
-    if error:
-        account.last_error, account.last_error_at = error[:1000], now
-    account.save(update_fields=["health", "health_changed_at", "last_error", "last_error_at"])
-    if health != previous and health in NOTIFY_ON:
-        notify_admins(account, "insights/email/needs_attention")
-
-
-def health_from_error(error: MetaError) -> str | None:
-    """The connection state a failed call implies (None: the connection itself is fine).
-    Rejected metrics and unavailable media never mark an account as disconnected."""
-    if error.kind == ErrorKind.TOKEN_INVALID:
-        return Health.NEEDS_RECONNECT
-    if error.kind == ErrorKind.PERMISSION:
-        return Health.MISSING_PERMISSION
-    if error.kind in (ErrorKind.UNKNOWN, ErrorKind.INVALID_REQUEST):
-        return Health.ERROR
-    return None
-
-
-def client_for(account: InstagramAccount) -> MetaClient:
-    try:
-        return MetaClient(account.host, account.reveal_token())
-    except crypto.TokenDecryptError:
-        set_health(account, Health.NEEDS_RECONNECT, "The stored token could not be decrypted.")
-        raise
-
-
-def check_account(account: InstagramAccount) -> str:
-    """Ask Meta about the account with its token; record and return the resulting health."""
-    account.last_checked_at = timezone.now()
-    account.next_check_at = account.last_checked_at + check_interval()
-    account.save(update_fields=["last_checked_at", "next_check_at"])
-    if not account.has_token:
-        return account.health
-    try:
-        profile = _professional_profile(account, client_for(account))
-    except crypto.TokenDecryptError:
-        return Health.NEEDS_RECONNECT
-    except MetaError as error:
-        health = health_from_error(error)
-        if health:
-            set_health(account, health, str(error))
-        else:  # transient or rate-limited: keep the current state, note the error
-            account.last_error, account.last_error_at = str(error), timezone.now()
-            account.save(update_fields=["last_error", "last_error_at"])
-        return account.health
-    if profile is None:
-        set_health(
-            account,
-            Health.NOT_PROFESSIONAL,
-            "Meta no longer shows this as a Business or "
-            "Creator account (switched to personal, or unlinked from its Page).",
-        )
-        return account.health
-    if profile.get("username") and profile["username"] != account.username:
-        account.username = profile["username"]
-        account.save(update_fields=["username"])
-    expiry = account.unavoidable_expiry
-    soon = expiry and expiry - timezone.now() < EXPIRY_WARNING
-    health = Health.EXPIRING_SOON if soon else Health.CONNECTED
-    set_health(account, health)
-    return health
-
-
-def _professional_profile(account: InstagramAccount, meta: MetaClient) -> dict | None:
-    """The account's profile, or None when it is no longer a reachable professional account."""
-    if account.login_path == LoginPath.INSTAGRAM:
-        # Instagram Login: /me says what the account is now.
-        profile = meta.get("me", {"fields": "user_id,username,account_type"})
-        if str(profile.get("account_type", "")).upper() not in ("BUSINESS", "MEDIA_CREATOR"):
-            return None
-        return profile
-    try:
-        return meta.get(account.ig_user_id, {"fields": "id,username,name"})
-    except MetaError as error:
-        if error.kind != ErrorKind.MEDIA_UNAVAILABLE or not account.page_id:
-            raise
-    # Facebook Login: the node cannot be read. Is the Page still linked to this account?
-    page = meta.get(account.page_id, {"fields": "instagram_business_account"})
-    linked = (page.get("instagram_business_account") or {}).get("id")
-    if linked != account.ig_user_id:
-        return None
-    raise MetaError(
-        ErrorKind.UNKNOWN, "the account cannot be read through its Page", path=account.ig_user_id
-    )
-
-
-@sensitive_variables()
-def refresh_token(account: InstagramAccount) -> bool:
-    """Refresh an Instagram Login token (≥ 24 h old, unexpired). True when refreshed."""
-    if account.login_path != LoginPath.INSTAGRAM or not account.has_token:
-        return False
-    try:
-        token, expires_at = oauth.refresh_instagram_token(account.reveal_token())
-    except crypto.TokenDecryptError:
-        set_health(account, Health.NEEDS_RECONNECT, "The stored token could not be decrypted.")
-        return False
-    except MetaError as error:
-        health = health_from_error(error)
-        if health:
-            set_health(account, health, str(error))
-        log.warning("token refresh failed for %r: %s", account, error)
-        return False
-    account.store_token(token)
-    account.token_issued_at = timezone.now()
-    account.token_expires_at = expires_at
-    account.expiry_warned_at = None
-    account.token_refresh_lease_until = None
-    account.save(
-        update_fields=[
-            "token_ciphertext",
-            "token_issued_at",
-            "token_expires_at",
-            "expiry_warned_at",
-            "token_refresh_lease_until",
-        ]
-    )
-    if account.health == Health.EXPIRING_SOON:
-        set_health(account, Health.CONNECTED)
-    log.info("refreshed the token of %r", account)
-    return True
-
-
-def claim_token_refreshes(now=None, limit: int = 50) -> list[int]:
-    """Instagram Login accounts whose token should be refreshed now, each claimed with a
-    conditional UPDATE so two dispatchers never refresh one token twice (a refresh is not
-    idempotent)."""
+def purge_expired_attempts(now=None) -> tuple[int, int]:
+    """Delete used-up connect attempts: states a day past expiry (kept that long to tell a
+    replay from an unknown state) and pending Facebook connections, which hold tokens."""
     now = now or timezone.now()
-    due = InstagramAccount.objects.filter(
-        login_path=LoginPath.INSTAGRAM,
-        disconnected_at=None,
-        token_expires_at__gt=now,
-        token_expires_at__lt=now + REFRESH_WHEN_LEFT,
-        token_issued_at__lt=now - REFRESH_MIN_AGE,
-    ).filter(Q(token_refresh_lease_until=None) | Q(token_refresh_lease_until__lt=now))
-    claimed = []
-    for pk in due.values_list("pk", flat=True)[:limit]:
-        if (
-            InstagramAccount.objects.filter(pk=pk)
-            .filter(Q(token_refresh_lease_until=None) | Q(token_refresh_lease_until__lt=now))
-            .update(token_refresh_lease_until=now + timedelta(minutes=10))
-        ):
-            claimed.append(pk)
-    return claimed
-
-
-def claim_checks(now=None, limit: int = 100) -> list[int]:
-    now = now or timezone.now()
-    claimed = []
-    due = InstagramAccount.objects.filter(next_check_at__lte=now, disconnected_at=None)
-    for pk, due_at in due.values_list("pk", "next_check_at")[:limit]:
-        # The due date is both the schedule and the lock: moving it claims the check.
-        if InstagramAccount.objects.filter(pk=pk, next_check_at=due_at).update(
-            next_check_at=now + check_interval()
-        ):
-            claimed.append(pk)
-    return claimed
-
-
-def warn_about_expiries(now=None) -> int:
-    """Email the agency once ahead of an expiry nobody can avoid but by reconnecting."""
-    now = now or timezone.now()
-    soon = InstagramAccount.objects.filter(disconnected_at=None, expiry_warned_at=None).filter(
-        Q(token_expires_at__lt=now + EXPIRY_WARNING)
-        | Q(data_access_expires_at__lt=now + EXPIRY_WARNING)
-    )
-    warned = 0
-    for account in soon.select_related("agency", "client"):
-        if (
-            account.login_path == LoginPath.INSTAGRAM
-            and account.token_expires_at
-            and account.token_issued_at
-            and account.token_issued_at > now - REFRESH_MIN_AGE
-        ):
-            continue  # a fresh token will be refreshed, not lost
-        if InstagramAccount.objects.filter(pk=account.pk, expiry_warned_at=None).update(
-            expiry_warned_at=now
-        ):
-            if account.health == Health.CONNECTED:
-                set_health(account, Health.EXPIRING_SOON)
-            notify_admins(account, "insights/email/expiring")
-            warned += 1
-    return warned
-
-
-def notify_admins(account: InstagramAccount, template: str) -> None:
-    recipients = list(
-        Membership.objects.filter(
-            agency=account.agency_id, role__in=[Role.OWNER, Role.ADMIN]
-        ).values_list("user__email", flat=True)
-    )
-    if not recipients:
-        return
-    url = settings.SITE_URL + reverse(
-        "client_detail", args=[account.agency.slug, account.client_id]
-    )
-    context = {
-        "account": account,
-        "client": account.client,
-        "agency": account.agency,
-        "url": url,
-        "expiry": account.unavoidable_expiry,
-    }
-    subject = render_to_string(f"{template}_subject.txt", context).strip()
-    send_mail(subject, render_to_string(f"{template}.txt", context), None, recipients)
-
-
-# --- Reconnect links and disconnecting -------------------------------------------------------
-
-RECONNECT_SALT = "prism.reconnect-link"
-
-
-def reconnect_link(account: InstagramAccount) -> str:
-    """A signed, expiring link that lets the client re-authorise this one account."""
-    value = signing.dumps(
-        {"a": account.pk, "g": account.agency_id, "n": secrets.token_hex(8)},
-        salt=RECONNECT_SALT,
-        compress=True,
-    )
-    return settings.SITE_URL + reverse("reconnect_link", args=[value])
-
-
-def account_for_link(value: str) -> InstagramAccount | None:
-    try:
-        data = signing.loads(
-            value, salt=RECONNECT_SALT, max_age=RECONNECT_LINK_LIFETIME.total_seconds()
-        )
-    except signing.BadSignature:
-        return None
-    return (
-        InstagramAccount.objects.select_related("agency", "client")
-        .filter(pk=data.get("a"), agency_id=data.get("g"))
-        .first()
-    )
-
-
-def disconnect(account: InstagramAccount, *, keep_history: bool) -> None:
-    """Drop the token. With keep_history the account stays (marked disconnected) so its history
-    keeps showing in reports; without, the account and everything kept about it go."""
-    if not keep_history:
-        account.delete()
-        return
-    account.token_ciphertext = ""
-    account.token_expires_at = None
-    account.disconnected_at = timezone.now()
-    account.save(update_fields=["token_ciphertext", "token_expires_at", "disconnected_at"])
-    set_health(account, Health.DISCONNECTED)
+    states, _ = OAuthState.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
+    pending, _ = PendingConnection.objects.filter(expires_at__lt=now).delete()
+    return states, pending

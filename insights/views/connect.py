@@ -10,16 +10,12 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
-from accounts.tenancy import (
-    agency_view,
-    get_client_for_agency,
-    get_ig_account_for_agency,
-    visible_clients,
-)
+from accounts.tenancy import agency_view
 
-from . import connections
-from .connections import ConnectError
-from .models import InstagramAccount, OAuthState, PendingConnection
+from ..access import get_client_for_agency, get_ig_account_for_agency, visible_clients
+from ..connections import health, oauth, removal
+from ..connections.oauth import ConnectError
+from ..models import InstagramAccount, OAuthState, PendingConnection
 
 FAILURES = {
     "denied": (
@@ -115,7 +111,7 @@ def _failed(request, error: ConnectError, *, client=None, status: int = 400) -> 
 def connect_start(request: HttpRequest, pk: int, login_path: str) -> HttpResponse:
     client = get_client_for_agency(request, pk, include_archived=False)
     try:
-        url = connections.start(
+        url = oauth.start(
             request,
             client=client,
             login_path=login_path,
@@ -131,7 +127,7 @@ def connect_start(request: HttpRequest, pk: int, login_path: str) -> HttpRespons
 def account_reconnect(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_ig_account_for_agency(request, pk)
     try:
-        url = connections.start(
+        url = oauth.start(
             request, client=account.client, login_path=account.login_path, account=account
         )
     except ConnectError as error:
@@ -146,17 +142,17 @@ def oauth_callback(request: HttpRequest, login_path: str) -> HttpResponse:
     if login_path not in ("facebook", "instagram"):
         raise Http404
     try:
-        state = connections.consume_state(request, login_path, request.GET.get("state"))
+        state = oauth.consume_state(request, login_path, request.GET.get("state"))
     except ConnectError as error:
         return _failed(request, error)
-    if error := connections.callback_error(request.GET):
+    if error := oauth.callback_error(request.GET):
         error.context.setdefault("client", state.client)
         return _failed(request, error, client=state.client)
     code = request.GET["code"]
     try:
-        result = connections.finish(request, state, code)
+        result = oauth.finish(request, state, code)
         if isinstance(result, PendingConnection) and result.account_id:
-            result = connections.connect_pending(result, [result.account.ig_user_id])
+            result = oauth.connect_pending(result, [result.account.ig_user_id])
     except ConnectError as error:
         return _failed(request, error, client=state.client if state.user_id else None)
     if state.purpose == OAuthState.Purpose.RECONNECT_LINK:
@@ -175,12 +171,12 @@ def oauth_callback(request: HttpRequest, login_path: str) -> HttpResponse:
 @agency_view(Role.MEMBER)
 def connect_pick(request: HttpRequest, pk: int) -> HttpResponse:
     """Facebook Login: pick which of the granted Pages' Instagram accounts to connect."""
-    pending = connections.pending_for(request, pk, request.agency)
+    pending = oauth.pending_for(request, pk, request.agency)
     if pending is None or not visible_clients(request).filter(pk=pending.client_id).exists():
         raise Http404("This connection attempt has expired.")
     if request.method == "POST":
         try:
-            accounts = connections.connect_pending(pending, request.POST.getlist("ig_user_id"))
+            accounts = oauth.connect_pending(pending, request.POST.getlist("ig_user_id"))
         except ConnectError as error:
             if error.reason == "nothing_picked":
                 messages.error(request, "Choose at least one account to connect.")
@@ -221,7 +217,7 @@ def connect_pick(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def account_check(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_ig_account_for_agency(request, pk)
-    connections.check_account(account)
+    health.check_account(account)
     account.refresh_from_db()
     messages.info(request, f"@{account.username}: {account.get_health_display().lower()}.")
     return redirect("client_detail", agency_slug=request.agency.slug, pk=account.client_id)
@@ -231,7 +227,7 @@ def account_check(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def account_reconnect_link(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_ig_account_for_agency(request, pk)
-    link = connections.reconnect_link(account)
+    link = removal.reconnect_link(account)
     return render(
         request,
         "insights/reconnect_link.html",
@@ -247,7 +243,7 @@ def account_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
         if choice not in ("keep", "delete"):
             messages.error(request, "Choose whether to keep or delete the history.")
         else:
-            connections.disconnect(account, keep_history=choice == "keep")
+            removal.disconnect(account, keep_history=choice == "keep")
             messages.success(
                 request,
                 f"@{account.username} is disconnected"
@@ -262,12 +258,12 @@ def account_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 def reconnect_link(request: HttpRequest, value: str) -> HttpResponse:
     """For the agency's client, without a Prism login: re-authorise this one account."""
-    account = connections.account_for_link(value)
+    account = removal.account_for_link(value)
     if account is None:
         return render(request, "insights/reconnect_invalid.html", status=404)
     if request.method == "POST":
         try:
-            url = connections.start(
+            url = oauth.start(
                 request,
                 client=account.client,
                 login_path=account.login_path,

@@ -1,3 +1,5 @@
+"""The agency's dashboard and its clients."""
+
 from __future__ import annotations
 
 import mimetypes
@@ -8,16 +10,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
-from accounts.tenancy import (
-    agency_view,
-    get_client_for_agency,
-    get_ig_account_for_agency,
-    visible_clients,
-)
+from accounts.tenancy import agency_view
 
-from .forms import ClientForm
-from .meta import oauth
-from .models import InstagramAccount
+from ..access import get_client_for_agency, get_ig_account_for_agency, visible_clients
+from ..forms import ClientForm
+from ..meta import oauth
+from ..models import InstagramAccount
 
 
 @agency_view(Role.VIEWER)
