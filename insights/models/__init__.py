@@ -10,11 +10,38 @@ from .accounts import (
     InstagramAccount,
     InstagramAccountQuerySet,
     LoginPath,
+    WaitingReason,
 )
 from .clients import Client, ClientQuerySet, _logo_path
+from .media import InsightsStatus, Media, MediaSample, StoryState
 from .oauth import DeletionRequest, OAuthState, PendingConnection
+from .snapshots import (
+    AccountDaily,
+    ApiThrottle,
+    BackfillWindow,
+    DemographicBucket,
+    DemographicSnapshot,
+    MetricRejection,
+    ProfileSnapshot,
+    WindowKind,
+    WindowMetric,
+)
 
 __all__ = [
+    "AccountDaily",
+    "ApiThrottle",
+    "BackfillWindow",
+    "DemographicBucket",
+    "DemographicSnapshot",
+    "InsightsStatus",
+    "Media",
+    "MediaSample",
+    "MetricRejection",
+    "ProfileSnapshot",
+    "StoryState",
+    "WaitingReason",
+    "WindowKind",
+    "WindowMetric",
     "HEALTH_BADGE",
     "HEALTH_HELP",
     "Client",

@@ -49,6 +49,14 @@ HEALTH_HELP = {
 }
 
 
+class WaitingReason(models.TextChoices):
+    NONE = "", "Not waiting"
+    RATE_LIMITED = "rate_limited", "Waiting for Meta's rate limit"
+    RECONNECT = "reconnect", "Waiting for a reconnect"
+    BACKFILL = "backfill", "Filling in history"
+    ERROR = "error", "Retrying after an error"
+
+
 class InstagramAccountQuerySet(models.QuerySet):
     def needing_attention(self):
         return self.exclude(health__in=[Health.CONNECTED, Health.DISCONNECTED])
@@ -89,6 +97,31 @@ class InstagramAccount(models.Model):
     next_check_at = models.DateTimeField(default=timezone.now)
     expiry_warned_at = models.DateTimeField(null=True, blank=True)
 
+    # --- The refresh pipeline's schedule and lease (insights.refresh.schedule) --------------
+    # The database owns the schedule: the dispatcher claims a due account by setting a fresh
+    # lease_token and lease_until in one conditional UPDATE; every write of the refresh is fenced
+    # by that token, so a stale or duplicated worker writes nothing.
+    next_refresh_at = models.DateTimeField(default=timezone.now)  # with jitter
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=36, blank=True)  # '' = no lease
+    refresh_started_at = models.DateTimeField(null=True, blank=True)
+    last_refresh_at = models.DateTimeField(null=True, blank=True)  # last success
+    last_refresh_error = models.TextField(blank=True)  # safe to show: no token, no URL query
+    last_refresh_error_at = models.DateTimeField(null=True, blank=True)
+    refresh_failures = models.PositiveIntegerField(default=0)  # consecutive, for backoff
+    waiting_reason = models.CharField(
+        max_length=16, choices=WaitingReason.choices, default=WaitingReason.NONE, blank=True
+    )
+    throttled_until = models.DateTimeField(null=True, blank=True)  # Meta's usage limits
+    refresh_requested_at = models.DateTimeField(null=True, blank=True)  # "Refresh now"
+    # The end of the newest complete Pacific day stored for this account (Meta's end_time).
+    data_as_of = models.DateTimeField(null=True, blank=True)
+    backfilled_at = models.DateTimeField(null=True, blank=True)  # first backfill finished
+    # Meta 2108006: media published before this time predate the business conversion and have
+    # no insights; the refresh stops asking about them.
+    media_insights_cutoff = models.DateTimeField(null=True, blank=True)
+    last_refresh_stats = models.JSONField(default=dict, blank=True)  # what the last run fetched
+
     connected_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -109,6 +142,8 @@ class InstagramAccount(models.Model):
             models.Index(fields=["next_check_at"], name="igaccount_next_check"),
             # The token refresher: Instagram Login tokens nearing expiry.
             models.Index(fields=["login_path", "token_expires_at"], name="igaccount_token_expiry"),
+            # The refresh dispatcher: accounts whose refresh is due.
+            models.Index(fields=["next_refresh_at"], name="igaccount_next_refresh"),
         ]
 
     def __str__(self) -> str:
