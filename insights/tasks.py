@@ -45,3 +45,13 @@ def check_account_health(account_id: int) -> str | None:
 def run_data_deletion(deletion_id: int) -> int:
     deletion = DeletionRequest.objects.filter(pk=deletion_id).first()
     return removal.perform_deletion(deletion) if deletion else 0
+
+
+@shared_task
+def send_reconnect_link(account_id: int, email: str, user_id: int | None) -> bool:
+    """Issue a reconnect link and email it: the link is made here, never passed in."""
+    account = InstagramAccount.objects.filter(pk=account_id, disconnected_at=None).first()
+    if account is None:
+        return False
+    removal.email_reconnect_link(account, email, created_by_id=user_id)
+    return True

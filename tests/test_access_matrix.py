@@ -12,11 +12,13 @@ covered without anyone remembering. For agency A's objects:
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Agency, Invitation, Membership, Role
-from insights.models import Client, InstagramAccount, PendingConnection
+from insights.models import Client, InstagramAccount, PendingConnection, ReconnectLink
 
 from .factories import InstagramAccountFactory, far_future
 
@@ -50,7 +52,11 @@ TENANT_URLS = {
     ),
     "account_check": dict(obj="account", role=Role.MEMBER, methods=("POST",)),
     "account_reconnect": dict(obj="account", role=Role.MEMBER, methods=("POST",)),
-    "account_reconnect_link": dict(obj="account", role=Role.MEMBER, methods=("POST",)),
+    "account_reconnect_link": dict(obj="account", role=Role.MEMBER, methods=("GET", "POST")),
+    "account_reconnect_link_email": dict(obj="account", role=Role.MEMBER, methods=("POST",)),
+    "account_reconnect_link_revoke": dict(
+        obj="account", role=Role.MEMBER, methods=("POST",), extra_obj={"link_pk": "link"}
+    ),
     "account_disconnect": dict(obj="account", role=Role.MEMBER, methods=("GET", "POST")),
     "account_picture": dict(obj="account", role=Role.VIEWER, methods=("GET",)),
 }
@@ -64,7 +70,9 @@ PUBLIC_URLS = {
     "favicon": "a redirect to a static file",
     "oauth_callback": "Meta's redirect; authorised by the single-use, session-bound state "
     "(tests/test_connect)",
-    "reconnect_link": "authorised by a signed, expiring link naming one account",
+    "reconnect_link": "authorised by a single-use, expiring 256-bit link for one account "
+    "(tests/test_connect)",
+    "reconnect_done": "names only the account this browser session just reconnected",
     "meta_deauthorize": "authorised by Meta's signed_request (tests/test_meta_callbacks)",
     "meta_data_deletion": "authorised by Meta's signed_request (tests/test_meta_callbacks)",
     "deletion_status": "public by Meta's rules; names only a random confirmation code",
@@ -111,6 +119,7 @@ def fingerprint() -> tuple:
             )
         ),
         list(PendingConnection.objects.order_by("pk").values_list("pk")),
+        list(ReconnectLink.objects.order_by("pk").values_list("pk", "revoked_at", "used_at")),
     )
 
 
@@ -120,6 +129,8 @@ def build_url(name: str, spec: dict, world, objects: dict, agency_slug: str = "a
     kwargs = {"agency_slug": agency_slug, **spec.get("extra", {})}
     if spec["obj"]:
         kwargs["pk"] = objects[spec["obj"]].pk
+    for kwarg, obj in spec.get("extra_obj", {}).items():
+        kwargs[kwarg] = objects[obj].pk
     return reverse(name, kwargs=kwargs)
 
 
@@ -149,7 +160,9 @@ def objects(world, settings, tmp_path):
         meta_user_id="1",
         expires_at=far_future(),
     )
+    link, _raw = ReconnectLink.issue(account=account, created_by=None, lifetime=timedelta(days=1))
     return {
+        "link": link,
         "client": world.clients["a1"],
         "membership": world.memberships["a_member"],
         "invitation": invitation,

@@ -326,11 +326,71 @@ def test_revocation_flips_to_needs_reconnect_emails_and_the_link_restores_it(sit
     landing = stranger.get(url)
     assert landing.status_code == 200 and "@revoked_brand" in landing.text
     dialog = stranger.post(urlsplit(url).path).headers["Location"]
-    done = stranger.get(click_through(stranger.http, dialog, username="revoked_brand"))
+    callback = stranger.get(click_through(stranger.http, dialog, username="revoked_brand"))
+    # The used code leaves the address bar: the callback redirects to a clean page.
+    assert callback.status_code == 302 and callback.headers["Location"] == "/reconnect/done/"
+    done = stranger.get(callback.headers["Location"])
     assert done.status_code == 200 and "connected again" in done.text
     account.refresh_from_db()
     assert account.health == Health.CONNECTED and InstagramAccount.objects.count() == 1
     assert health.check_account(account) == Health.CONNECTED
+    # Single use: the same link does not work a second time.
+    assert stranger.get(url).status_code == 404
+    assert Browser(site).post(urlsplit(url).path).status_code == 404
+
+
+def _link_for(account) -> str:
+    return removal.issue_reconnect_link(account)[1]
+
+
+def test_a_reconnect_link_is_opaque_and_listed_with_its_expiry(site, world):
+    ig_account(username="opaque_brand")
+    browser = Browser(site, world.users["a_member"])
+    browser.connect_instagram(world.clients["a1"], "opaque_brand")
+    account = InstagramAccount.objects.get()
+    page = browser.post(f"/a/alpha/accounts/{account.pk}/reconnect-link/")
+    url = re.search(r'value="(http[^"]+/reconnect/[^"]+)"', page.text).group(1)
+    value = urlsplit(url).path.split("/")[2]
+    # 256 random bits, nothing else: no ids, no signed payload to decode.
+    assert len(value) >= 43 and "." not in value and ":" not in value
+    assert str(account.pk) not in value and str(account.agency_id) not in value
+    link = account.reconnect_links.get()
+    assert link.token_hash != value and value not in link.token_hash
+    listing = browser.get(f"/a/alpha/accounts/{account.pk}/reconnect-link/").text
+    assert "expires " + f"{timezone.localtime(link.expires_at):%-d %b %Y}" in listing
+    assert url not in listing  # shown once, when made
+
+
+def test_a_revoked_link_no_longer_works(site, world):
+    ig_account(username="revocable")
+    browser = Browser(site, world.users["a_member"])
+    browser.connect_instagram(world.clients["a1"], "revocable")
+    account = InstagramAccount.objects.get()
+    url = _link_for(account)
+    assert Browser(site).get(url).status_code == 200
+    link = account.reconnect_links.get()
+    revoke = browser.post(f"/a/alpha/accounts/{account.pk}/reconnect-links/{link.pk}/revoke/")
+    assert revoke.status_code == 302
+    assert Browser(site).get(url).status_code == 404
+
+
+def test_disconnect_outranks_an_earlier_reconnect_link(site, world):
+    """Issue #8, defect 1: after "Disconnect, keep the history" an earlier link (even one
+    whose dialog was already opened) must not connect the account again."""
+    ig_account(username="gone_brand")
+    browser = Browser(site, world.users["a_member"])
+    browser.connect_instagram(world.clients["a1"], "gone_brand")
+    account = InstagramAccount.objects.get()
+    url = _link_for(account)
+    stranger = Browser(site)
+    dialog = stranger.post(urlsplit(url).path).headers["Location"]  # opened before...
+    browser.post(f"/a/alpha/accounts/{account.pk}/disconnect/", {"history": "keep"})  # ...this
+    response = stranger.get(click_through(stranger.http, dialog, username="gone_brand"))
+    assert response.status_code == 400 and "can no longer be used" in response.text
+    account.refresh_from_db()
+    assert account.disconnected_at and not account.has_token
+    assert account.health == Health.DISCONNECTED
+    assert Browser(site).get(url).status_code == 404  # and the link is dead for good
 
 
 def test_reconnect_link_refuses_another_account(site, world):
@@ -339,12 +399,14 @@ def test_reconnect_link_refuses_another_account(site, world):
     browser = Browser(site, world.users["a_member"])
     browser.connect_instagram(world.clients["a1"], "right_one")
     account = InstagramAccount.objects.get()
-    url = removal.reconnect_link(account)
+    url = _link_for(account)
     stranger = Browser(site)
     dialog = stranger.post(urlsplit(url).path).headers["Location"]
     response = stranger.get(click_through(stranger.http, dialog, username="wrong_one"))
     assert response.status_code == 400 and "different Instagram account" in response.text
     assert InstagramAccount.objects.get().username == "right_one"
+    # A failed attempt gives the link back: the right person can still use it.
+    assert stranger.get(url).status_code == 200
     assert Browser(site).get("/reconnect/forged-value/").status_code == 404
 
 

@@ -2,12 +2,14 @@
 
 import io
 import logging
+from datetime import timedelta
 
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client as HttpClient
+from django.utils import timezone
 
 from insights import crypto
 from insights.models import InstagramAccount
@@ -63,6 +65,35 @@ def test_key_rotation_re_encrypts_everything(world, settings):
     for n, account in enumerate(accounts):
         account.refresh_from_db()
         assert account.reveal_token() == f"IGAA-token-{n}"
+
+
+def test_key_rotation_covers_the_page_tokens_of_pending_connections(world, settings):
+    """Issue #8: a Facebook Login waiting on the pick page holds Page tokens too."""
+    from insights.models import PendingConnection
+
+    old = settings.TOKEN_ENCRYPTION_KEYS[0]
+    pending = PendingConnection.objects.create(
+        agency=world.a,
+        client=world.clients["a1"],
+        session_hash="s",
+        token_ciphertext=crypto.encrypt("EAA-user-token"),
+        meta_user_id="1",
+        candidates=[
+            {"ig_user_id": str(n), "page_token_ciphertext": crypto.encrypt(f"EAA-page-{n}")}
+            for n in range(2)
+        ],
+        expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    new = Fernet.generate_key().decode()
+    settings.TOKEN_ENCRYPTION_KEYS = [new, old]
+    call_command("rotate_token_keys", stdout=io.StringIO())
+    settings.TOKEN_ENCRYPTION_KEYS = [new]
+    pending.refresh_from_db()
+    assert crypto.decrypt(pending.token_ciphertext) == "EAA-user-token"
+    assert [crypto.decrypt(c["page_token_ciphertext"]) for c in pending.candidates] == [
+        "EAA-page-0",
+        "EAA-page-1",
+    ]
 
 
 def test_token_absent_from_pages_admin_and_logs(account, world, caplog):

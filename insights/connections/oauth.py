@@ -25,6 +25,7 @@ from ..models import (
     LoginPath,
     OAuthState,
     PendingConnection,
+    ReconnectLink,
 )
 from .health import check_interval
 
@@ -46,43 +47,47 @@ def _hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def _session_hash(request) -> str:
-    if not request.session.session_key:
-        request.session.save()
-    return _hash("session:" + request.session.session_key)
+def session_hash(session_key: str) -> str:
+    """What a state is bound to: the browser session, never stored in the clear."""
+    return _hash("session:" + session_key)
 
 
 # --- Starting and finishing the OAuth round trip --------------------------------------------
 
 
 def start(
-    request,
     *,
+    session_key: str,
+    user,
     client: Client,
     login_path: str,
     account: InstagramAccount | None = None,
-    purpose: str = OAuthState.Purpose.CONNECT,
+    link: ReconnectLink | None = None,
     rerequest: bool = False,
 ) -> str:
-    """Record a single-use state bound to this browser session; return the dialog's URL."""
+    """Record a single-use state bound to this browser session; return the dialog's URL.
+    With `link`, the round trip is the client's, started from a reconnect link (no Prism user)."""
     if login_path not in oauth.enabled_paths():
         raise ConnectError("path_disabled")
     raw_state = secrets.token_urlsafe(32)
     OAuthState.objects.create(
         state_hash=_hash(raw_state),
-        session_hash=_session_hash(request),
-        purpose=purpose,
+        session_hash=session_hash(session_key),
+        purpose=OAuthState.Purpose.RECONNECT_LINK if link else OAuthState.Purpose.CONNECT,
         login_path=login_path,
         agency=client.agency,
         client=client,
-        account=account,
-        user=request.user if request.user.is_authenticated else None,
+        account=link.account if link else account,
+        reconnect_link=link,
+        user=None if link else user,
         expires_at=timezone.now() + STATE_LIFETIME,
     )
     return oauth.authorize_url(login_path, raw_state, rerequest=rerequest)
 
 
-def consume_state(request, login_path: str, raw_state: str | None) -> OAuthState:
+def consume_state(
+    login_path: str, raw_state: str | None, *, session_key: str | None, user_id: int | None
+) -> OAuthState:
     """The state this callback answers, used up. Missing, unknown, expired, replayed or foreign
     states are refused before anything else happens."""
     if not raw_state:
@@ -98,13 +103,13 @@ def consume_state(request, login_path: str, raw_state: str | None) -> OAuthState
         raise ConnectError("state_replayed", client=state.client)
     if state.expires_at <= timezone.now():
         raise ConnectError("state_expired", client=state.client)
-    if not request.session.session_key or state.session_hash != _session_hash(request):
+    if not session_key or state.session_hash != session_hash(session_key):
         raise ConnectError("state_foreign")
     # Conditional UPDATE: of two concurrent callbacks with one state, only one goes on.
     if not OAuthState.objects.filter(pk=state.pk, used_at=None).update(used_at=timezone.now()):
         raise ConnectError("state_replayed", client=state.client)
     if state.purpose == OAuthState.Purpose.CONNECT and (
-        state.user_id is None or state.user_id != getattr(request.user, "pk", None)
+        state.user_id is None or state.user_id != user_id
     ):
         raise ConnectError("state_foreign")
     return state
@@ -122,14 +127,40 @@ def callback_error(params) -> ConnectError | None:
 
 
 @sensitive_variables()
-def finish(request, state: OAuthState, code: str):
-    """Exchange the code and connect. Returns an InstagramAccount (Instagram Login, or a
-    reconnect through Facebook Login that names its account) or a PendingConnection for the
-    person to pick from."""
+def finish(state: OAuthState, code: str, *, session_key: str):
+    """Exchange the code and connect. Returns the connected InstagramAccount(s) (Instagram
+    Login, or a reconnect of a named account) or a PendingConnection for the person to pick
+    from (Facebook Login)."""
+    link_claimed_at = None
+    if state.purpose == OAuthState.Purpose.RECONNECT_LINK:
+        # Claimed before the exchange, so one link restores one connection even when opened
+        # twice at once; given back if the attempt fails, so the client can try again.
+        from .removal import claim_reconnect_link
+
+        link_claimed_at = claim_reconnect_link(state.reconnect_link_id)
+        if link_claimed_at is None:
+            raise ConnectError("link_invalid")
+    try:
+        result = _exchange(state, code, session_key=session_key)
+        if isinstance(result, PendingConnection) and result.account_id:
+            result = connect_pending(
+                result, [result.account.ig_user_id], revive=link_claimed_at is None
+            )
+        return result
+    except ConnectError:
+        if link_claimed_at is not None:
+            from .removal import release_reconnect_link
+
+            release_reconnect_link(state.reconnect_link_id, link_claimed_at)
+        raise
+
+
+@sensitive_variables()
+def _exchange(state: OAuthState, code: str, *, session_key: str):
     try:
         if state.login_path == LoginPath.INSTAGRAM:
             return _finish_instagram(state, code)
-        return _finish_facebook(request, state, code)
+        return _finish_facebook(state, code, session_key=session_key)
     except MetaError as error:
         log.warning("connect failed for client %s: %s", state.client_id, error)
         if error.kind == ErrorKind.INVALID_REQUEST:
@@ -163,11 +194,12 @@ def _finish_instagram(state: OAuthState, code: str) -> InstagramAccount:
         granted_scopes=grant.granted,
         user=state.user,
         picture_url=profile.get("profile_picture_url", ""),
+        revive=state.purpose != OAuthState.Purpose.RECONNECT_LINK,
     )
 
 
 @sensitive_variables()
-def _finish_facebook(request, state: OAuthState, code: str):
+def _finish_facebook(state: OAuthState, code: str, *, session_key: str):
     grant = oauth.facebook_grant(code)
     if missing := oauth.missing_scopes("facebook", grant.granted):
         raise ConnectError(
@@ -188,7 +220,7 @@ def _finish_facebook(request, state: OAuthState, code: str):
         client=state.client,
         user=state.user,
         account=state.account,
-        session_hash=_session_hash(request),
+        session_hash=session_hash(session_key),
         token_ciphertext=crypto.encrypt(grant.token),
         meta_user_id=grant.meta_user_id,
         granted_scopes=grant.granted,
@@ -203,18 +235,25 @@ def _check_reconnect_target(state, ig_user_id: str) -> None:
         raise ConnectError("wrong_account", state.account.username)
 
 
-def pending_for(request, pk: int, agency) -> PendingConnection | None:
+def pending_for(pk: int, agency, *, session_key: str | None) -> PendingConnection | None:
+    if not session_key:
+        return None
     return (
         PendingConnection.objects.select_related("client", "account")
         .filter(
-            pk=pk, agency=agency, session_hash=_session_hash(request), expires_at__gt=timezone.now()
+            pk=pk,
+            agency=agency,
+            session_hash=session_hash(session_key),
+            expires_at__gt=timezone.now(),
         )
         .first()
     )
 
 
 @sensitive_variables()
-def connect_pending(pending: PendingConnection, chosen: list[str]) -> list[InstagramAccount]:
+def connect_pending(
+    pending: PendingConnection, chosen: list[str], *, revive: bool = True
+) -> list[InstagramAccount]:
     """Connect the picked candidates of a Facebook Login to the pending connection's client."""
     by_id = {c["ig_user_id"]: c for c in pending.candidates}
     picked = [by_id[i] for i in chosen if i in by_id]
@@ -228,7 +267,12 @@ def connect_pending(pending: PendingConnection, chosen: list[str]) -> list[Insta
     for candidate in picked:
         # The Page token: got with a long-lived user token it does not expire, so the account
         # keeps working without its owner until Meta's 90-day data-access window closes.
-        page_token = crypto.decrypt(candidate["page_token_ciphertext"])
+        try:
+            page_token = crypto.decrypt(candidate["page_token_ciphertext"])
+        except crypto.TokenDecryptError:
+            # A key rotation that dropped the old key under a waiting pick page, or tampering.
+            pending.delete()
+            raise ConnectError("pending_unreadable") from None
         connected.append(
             upsert_account(
                 client=pending.client,
@@ -244,6 +288,7 @@ def connect_pending(pending: PendingConnection, chosen: list[str]) -> list[Insta
                 user=pending.user,
                 page_id=candidate["page_id"],
                 picture_url=candidate.get("profile_picture_url", ""),
+                revive=revive,
             )
         )
     pending.delete()  # the user token is not kept
@@ -267,9 +312,11 @@ def upsert_account(
     page_id: str = "",
     data_access_expires_at=None,
     picture_url: str = "",
+    revive: bool = True,
 ) -> InstagramAccount:
     """Create the account, or update it in place when it is already connected to this agency:
-    a reconnect never duplicates an account or touches its history."""
+    a reconnect never duplicates an account or touches its history. `revive=False` (a client's
+    reconnect link) refuses an account the agency has disconnected meanwhile."""
     now = timezone.now()
     with transaction.atomic():
         account = (
@@ -278,7 +325,9 @@ def upsert_account(
             .first()
         )
         if account is not None and account.client_id != client.pk:
-            raise ConnectError("connected_elsewhere", account.client.name, account=account)
+            raise ConnectError("connected_elsewhere", account=account)
+        if account is not None and account.disconnected_at and not revive:
+            raise ConnectError("link_invalid")
         if account is None:
             account = InstagramAccount(
                 agency=client.agency, client=client, ig_user_id=ig_user_id, connected_at=now

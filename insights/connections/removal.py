@@ -4,45 +4,91 @@ says the app was removed, and deleting accounts with their history."""
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.core import signing
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from ..models import DeletionRequest, Health, InstagramAccount
+from ..models import DeletionRequest, Health, InstagramAccount, ReconnectLink
 from .health import set_health
 
 log = logging.getLogger(__name__)
 
 RECONNECT_LINK_LIFETIME = timedelta(days=7)
-RECONNECT_SALT = "prism.reconnect-link"
 
 
-def reconnect_link(account: InstagramAccount) -> str:
-    """A signed, expiring link that lets the client re-authorise this one account."""
-    value = signing.dumps(
-        {"a": account.pk, "g": account.agency_id, "n": secrets.token_hex(8)},
-        salt=RECONNECT_SALT,
-        compress=True,
+def issue_reconnect_link(
+    account: InstagramAccount, *, created_by=None
+) -> tuple[ReconnectLink, str]:
+    """A new single-use, expiring link that lets the client re-authorise this one account.
+    Returns the link and its URL; the URL exists only now (only its hash is stored)."""
+    link, raw = ReconnectLink.issue(
+        account=account, created_by=created_by, lifetime=RECONNECT_LINK_LIFETIME
     )
-    return settings.SITE_URL + reverse("reconnect_link", args=[value])
+    log.info("reconnect link %s issued for %r", link.pk, account)
+    return link, settings.SITE_URL + reverse("reconnect_link", args=[raw])
 
 
-def account_for_link(value: str) -> InstagramAccount | None:
-    try:
-        data = signing.loads(
-            value, salt=RECONNECT_SALT, max_age=RECONNECT_LINK_LIFETIME.total_seconds()
-        )
-    except signing.BadSignature:
-        return None
-    return (
-        InstagramAccount.objects.select_related("agency", "client")
-        .filter(pk=data.get("a"), agency_id=data.get("g"))
-        .first()
+def email_reconnect_link(account: InstagramAccount, email: str, *, created_by_id=None) -> None:
+    from accounts.models import User
+
+    created_by = User.objects.filter(pk=created_by_id).first() if created_by_id else None
+    _link, url = issue_reconnect_link(account, created_by=created_by)
+    context = {
+        "account": account,
+        "agency": account.agency,
+        "url": url,
+        "days": RECONNECT_LINK_LIFETIME.days,
+        "sender": created_by,
+    }
+    send_mail(
+        render_to_string("insights/email/reconnect_link_subject.txt", context).strip(),
+        render_to_string("insights/email/reconnect_link.txt", context),
+        None,
+        [email],
     )
+
+
+def usable_link(raw: str) -> ReconnectLink | None:
+    """The link this URL names if it can still be used: not used, revoked or expired, and its
+    account still connected (a disconnect outranks every link sent before it)."""
+    link = ReconnectLink.find(raw)
+    return link if link is not None and link.state == "active" else None
+
+
+def active_links(account: InstagramAccount):
+    return account.reconnect_links.filter(
+        used_at=None, revoked_at=None, expires_at__gt=timezone.now()
+    ).select_related("created_by")
+
+
+def claim_reconnect_link(link_id: int | None):
+    """Use the link up (conditional UPDATE: of two concurrent callbacks, one wins). Returns the
+    claim time, or None when the link can no longer be used."""
+    now = timezone.now()
+    claimed = ReconnectLink.objects.filter(
+        pk=link_id,
+        used_at=None,
+        revoked_at=None,
+        expires_at__gt=now,
+        account__disconnected_at=None,
+    ).update(used_at=now)
+    return now if claimed else None
+
+
+def release_reconnect_link(link_id: int, claimed_at) -> None:
+    """A failed attempt (denied, wrong account, Meta error) gives the link back."""
+    ReconnectLink.objects.filter(pk=link_id, used_at=claimed_at).update(used_at=None)
+
+
+def revoke_reconnect_links(account: InstagramAccount, *, pk: int | None = None) -> int:
+    links = ReconnectLink.objects.filter(account=account, used_at=None, revoked_at=None)
+    if pk is not None:
+        links = links.filter(pk=pk)
+    return links.update(revoked_at=timezone.now())
 
 
 def disconnect(account: InstagramAccount, *, keep_history: bool) -> None:
@@ -53,6 +99,7 @@ def disconnect(account: InstagramAccount, *, keep_history: bool) -> None:
         return
     account.disconnected_at = timezone.now()
     drop_token(account, Health.DISCONNECTED, extra_fields=["disconnected_at"])
+    revoke_reconnect_links(account)
 
 
 def drop_token(

@@ -14,7 +14,7 @@ from .accounts import (
 )
 from .clients import Client, ClientQuerySet, _logo_path
 from .media import InsightsStatus, Media, MediaSample, StoryState
-from .oauth import DeletionRequest, OAuthState, PendingConnection
+from .oauth import DeletionRequest, OAuthState, PendingConnection, ReconnectLink
 from .snapshots import (
     AccountDaily,
     ApiThrottle,
@@ -53,5 +53,6 @@ __all__ = [
     "LoginPath",
     "OAuthState",
     "PendingConnection",
+    "ReconnectLink",
     "_logo_path",
 ]

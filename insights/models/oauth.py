@@ -1,8 +1,12 @@
-"""OAuth round trips in progress, and Meta's data-deletion requests."""
+"""OAuth round trips in progress, reconnect links, and Meta's data-deletion requests."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import Agency
 
@@ -30,9 +34,72 @@ class OAuthState(models.Model):
     user = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    reconnect_link = models.ForeignKey(  # the link a RECONNECT_LINK round trip was started from
+        "ReconnectLink", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ReconnectLink(models.Model):
+    """A link the agency sends its client so they can re-authorise one account without a Prism
+    login. The URL carries 256 random bits and nothing else (no ids); only their hash is kept.
+    Single use, expiring, revocable, and dead once its account is disconnected."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(
+        InstagramAccount, on_delete=models.CASCADE, related_name="reconnect_links"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    @classmethod
+    def issue(cls, *, account: InstagramAccount, created_by, lifetime) -> tuple[ReconnectLink, str]:
+        raw = secrets.token_urlsafe(32)
+        link = cls.objects.create(
+            agency_id=account.agency_id,
+            account=account,
+            token_hash=_token_hash(raw),
+            created_by=created_by,
+            expires_at=timezone.now() + lifetime,
+        )
+        return link, raw
+
+    @classmethod
+    def find(cls, raw: str) -> ReconnectLink | None:
+        if not raw or len(raw) > 100:
+            return None
+        return (
+            cls.objects.select_related("account__agency", "account__client")
+            .filter(token_hash=_token_hash(raw))
+            .first()
+        )
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.used_at:
+            return "used"
+        if self.account.disconnected_at:
+            return "disconnected"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "active"
 
 
 class PendingConnection(models.Model):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -16,6 +19,9 @@ from ..access import get_client_for_agency, get_ig_account_for_agency, visible_c
 from ..connections import health, oauth, removal
 from ..connections.oauth import ConnectError
 from ..models import InstagramAccount, OAuthState, PendingConnection
+from ..tasks import send_reconnect_link
+
+RECONNECTED_SESSION_KEY = "reconnected_account"
 
 FAILURES = {
     "denied": (
@@ -73,6 +79,15 @@ FAILURES = {
         "This account belongs to another client",
         "It is already connected to another client of your agency. Disconnect it there first.",
     ),
+    "link_invalid": (
+        "This reconnect link can no longer be used",
+        "It was used already, revoked, or the account was disconnected. Ask your agency for a "
+        "new link if the account still needs reconnecting.",
+    ),
+    "pending_unreadable": (
+        "This connection attempt can no longer be read",
+        "Nothing was connected and nothing was kept. Start the connection again.",
+    ),
     "nothing_picked": ("Nothing was picked", "Choose at least one account to connect."),
     "path_disabled": (
         "This login method is not configured",
@@ -106,13 +121,21 @@ def _failed(request, error: ConnectError, *, client=None, status: int = 400) -> 
     )
 
 
+def _session_key(request: HttpRequest) -> str:
+    """The session a connect attempt is bound to (created now if the visitor has none)."""
+    if not request.session.session_key:
+        request.session.save()
+    return request.session.session_key
+
+
 @agency_view(Role.MEMBER)
 @require_POST
 def connect_start(request: HttpRequest, pk: int, login_path: str) -> HttpResponse:
     client = get_client_for_agency(request, pk, include_archived=False)
     try:
         url = oauth.start(
-            request,
+            session_key=_session_key(request),
+            user=request.user,
             client=client,
             login_path=login_path,
             rerequest=request.POST.get("rerequest") == "1",
@@ -128,7 +151,11 @@ def account_reconnect(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_ig_account_for_agency(request, pk)
     try:
         url = oauth.start(
-            request, client=account.client, login_path=account.login_path, account=account
+            session_key=_session_key(request),
+            user=request.user,
+            client=account.client,
+            login_path=account.login_path,
+            account=account,
         )
     except ConnectError as error:
         return _failed(request, error, client=account.client)
@@ -142,7 +169,12 @@ def oauth_callback(request: HttpRequest, login_path: str) -> HttpResponse:
     if login_path not in ("facebook", "instagram"):
         raise Http404
     try:
-        state = oauth.consume_state(request, login_path, request.GET.get("state"))
+        state = oauth.consume_state(
+            login_path,
+            request.GET.get("state"),
+            session_key=request.session.session_key,
+            user_id=request.user.pk,
+        )
     except ConnectError as error:
         return _failed(request, error)
     if error := oauth.callback_error(request.GET):
@@ -150,14 +182,15 @@ def oauth_callback(request: HttpRequest, login_path: str) -> HttpResponse:
         return _failed(request, error, client=state.client)
     code = request.GET["code"]
     try:
-        result = oauth.finish(request, state, code)
-        if isinstance(result, PendingConnection) and result.account_id:
-            result = oauth.connect_pending(result, [result.account.ig_user_id])
+        result = oauth.finish(state, code, session_key=_session_key(request))
     except ConnectError as error:
         return _failed(request, error, client=state.client if state.user_id else None)
+    # Every success ends on a clean URL: the used code and state leave the address bar and
+    # the browser's history.
     if state.purpose == OAuthState.Purpose.RECONNECT_LINK:
         account = result[0] if isinstance(result, list) else result
-        return render(request, "insights/reconnect_done.html", {"account": account})
+        request.session[RECONNECTED_SESSION_KEY] = account.pk
+        return redirect("reconnect_done")
     if isinstance(result, PendingConnection):
         return redirect("connect_pick", agency_slug=state.agency.slug, pk=result.pk)
     accounts = result if isinstance(result, list) else [result]
@@ -171,7 +204,7 @@ def oauth_callback(request: HttpRequest, login_path: str) -> HttpResponse:
 @agency_view(Role.MEMBER)
 def connect_pick(request: HttpRequest, pk: int) -> HttpResponse:
     """Facebook Login: pick which of the granted Pages' Instagram accounts to connect."""
-    pending = oauth.pending_for(request, pk, request.agency)
+    pending = oauth.pending_for(pk, request.agency, session_key=request.session.session_key)
     if pending is None or not visible_clients(request).filter(pk=pending.client_id).exists():
         raise Http404("This connection attempt has expired.")
     if request.method == "POST":
@@ -186,18 +219,19 @@ def connect_pick(request: HttpRequest, pk: int) -> HttpResponse:
             request, "Connected " + ", ".join(f"@{a.username}" for a in accounts) + "."
         )
         return redirect("client_detail", agency_slug=request.agency.slug, pk=pending.client_id)
+    # By client id (two clients may share a name), and without naming the other client: a
+    # member limited to some clients must not learn the others' names here.
     existing = dict(
         InstagramAccount.objects.filter(
             agency=request.agency, ig_user_id__in=[c["ig_user_id"] for c in pending.candidates]
-        ).values_list("ig_user_id", "client__name")
+        ).values_list("ig_user_id", "client_id")
     )
     candidates = [
         {
-            **c,
-            "elsewhere": existing.get(c["ig_user_id"])
-            if existing.get(c["ig_user_id"]) != pending.client.name
-            else None,
-            "already": existing.get(c["ig_user_id"]) == pending.client.name,
+            **{k: v for k, v in c.items() if k != "page_token_ciphertext"},
+            "elsewhere": c["ig_user_id"] in existing
+            and existing[c["ig_user_id"]] != pending.client_id,
+            "already": existing.get(c["ig_user_id"]) == pending.client_id,
         }
         for c in pending.candidates
     ]
@@ -224,15 +258,53 @@ def account_check(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @agency_view(Role.MEMBER)
-@require_POST
 def account_reconnect_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """The account's open reconnect links (GET); a new one (POST), shown once."""
     account = get_ig_account_for_agency(request, pk)
-    link = removal.reconnect_link(account)
+    if account.disconnected_at:
+        raise Http404("This account is disconnected.")
+    link_url = None
+    if request.method == "POST":
+        _link, link_url = removal.issue_reconnect_link(account, created_by=request.user)
     return render(
         request,
         "insights/reconnect_link.html",
-        {"account": account, "link": link, "client": account.client},
+        {
+            "account": account,
+            "client": account.client,
+            "link": link_url,
+            "links": removal.active_links(account),
+            "lifetime_days": removal.RECONNECT_LINK_LIFETIME.days,
+        },
     )
+
+
+@agency_view(Role.MEMBER)
+@require_POST
+def account_reconnect_link_email(request: HttpRequest, pk: int) -> HttpResponse:
+    """Email a new link to the client. The link is made by the task (a bearer secret never
+    travels through the broker), so it is not the one shown on the page."""
+    account = get_ig_account_for_agency(request, pk)
+    if account.disconnected_at:
+        raise Http404("This account is disconnected.")
+    email = request.POST.get("email", "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        messages.error(request, "Enter a valid email address.")
+    else:
+        transaction.on_commit(lambda: send_reconnect_link.delay(account.pk, email, request.user.pk))
+        messages.success(request, f"A reconnect link is on its way to {email}.")
+    return redirect("account_reconnect_link", agency_slug=request.agency.slug, pk=account.pk)
+
+
+@agency_view(Role.MEMBER)
+@require_POST
+def account_reconnect_link_revoke(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
+    account = get_ig_account_for_agency(request, pk)
+    if removal.revoke_reconnect_links(account, pk=link_pk):
+        messages.success(request, "The link is revoked; it no longer works.")
+    return redirect("account_reconnect_link", agency_slug=request.agency.slug, pk=account.pk)
 
 
 @agency_view(Role.MEMBER)
@@ -258,17 +330,18 @@ def account_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 def reconnect_link(request: HttpRequest, value: str) -> HttpResponse:
     """For the agency's client, without a Prism login: re-authorise this one account."""
-    account = removal.account_for_link(value)
-    if account is None:
+    link = removal.usable_link(value)
+    if link is None:
         return render(request, "insights/reconnect_invalid.html", status=404)
+    account = link.account
     if request.method == "POST":
         try:
             url = oauth.start(
-                request,
+                session_key=_session_key(request),
+                user=None,
                 client=account.client,
                 login_path=account.login_path,
-                account=account,
-                purpose=OAuthState.Purpose.RECONNECT_LINK,
+                link=link,
             )
         except ConnectError as error:
             return _failed(request, error)
@@ -282,6 +355,16 @@ def reconnect_link(request: HttpRequest, value: str) -> HttpResponse:
             "login_label": "Facebook" if account.login_path == "facebook" else "Instagram",
         },
     )
+
+
+@never_cache
+def reconnect_done(request: HttpRequest) -> HttpResponse:
+    """Where a reconnect link's round trip ends (a clean URL; the account is in the session)."""
+    pk = request.session.get(RECONNECTED_SESSION_KEY)
+    account = InstagramAccount.objects.select_related("agency").filter(pk=pk).first()
+    if account is None:
+        return redirect("home")
+    return render(request, "insights/reconnect_done.html", {"account": account})
 
 
 @agency_view(Role.VIEWER)

@@ -25,11 +25,20 @@ class Command(BaseCommand):
                     for row in rows:
                         try:
                             row.token_ciphertext = crypto.rotate(row.token_ciphertext)
+                            fields = ["token_ciphertext"]
+                            if model is PendingConnection:
+                                # The picked Page tokens wait here too, one per candidate.
+                                for candidate in row.candidates:
+                                    candidate["page_token_ciphertext"] = crypto.rotate(
+                                        candidate["page_token_ciphertext"]
+                                    )
+                                    rotated += 1
+                                fields.append("candidates")
                         except crypto.TokenDecryptError:
                             failed += 1
                             self.stderr.write(f"{model.__name__} {row.pk}: cannot decrypt")
                             continue
-                        row.save(update_fields=["token_ciphertext"])
+                        row.save(update_fields=fields)
                         rotated += 1
         self.stdout.write(
             f"re-encrypted {rotated} token(s) under the newest key; {failed} could not be decrypted"
