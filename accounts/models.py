@@ -138,7 +138,9 @@ def _hash_token(raw: str) -> str:
 
 class InvitationQuerySet(models.QuerySet):
     def pending(self):
-        return self.filter(accepted_at=None, revoked_at=None, expires_at__gt=timezone.now())
+        return self.filter(
+            accepted_at=None, revoked_at=None, declined_at=None, expires_at__gt=timezone.now()
+        )
 
 
 class Invitation(models.Model):
@@ -164,6 +166,8 @@ class Invitation(models.Model):
         related_name="+",
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)  # the latest email (resends move it)
 
     objects = InvitationQuerySet.as_manager()
 
@@ -187,8 +191,19 @@ class Invitation(models.Model):
         )
         return invitation, raw
 
+    def new_token(self) -> str:
+        """A fresh link for this invitation (the emailed one); earlier links stop working."""
+        raw = secrets.token_urlsafe(32)
+        self.token_hash = _hash_token(raw)
+        self.expires_at = timezone.now() + INVITATION_LIFETIME
+        self.sent_at = timezone.now()
+        self.save(update_fields=["token_hash", "expires_at", "sent_at"])
+        return raw
+
     @classmethod
     def find(cls, raw_token: str) -> Invitation | None:
+        if not raw_token or len(raw_token) > 100:
+            return None
         return (
             cls.objects.select_related("agency").filter(token_hash=_hash_token(raw_token)).first()
         )
@@ -199,6 +214,8 @@ class Invitation(models.Model):
             return "accepted"
         if self.revoked_at:
             return "revoked"
+        if self.declined_at:
+            return "declined"
         if self.expires_at <= timezone.now():
             return "expired"
         return "pending"

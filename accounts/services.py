@@ -58,32 +58,13 @@ def invite(
     role: str,
     limited_to_clients: bool = False,
     clients=(),
-) -> Invitation | Membership:
-    """Invite someone by email. A person who already has a Prism account is added at once and
-    told by email; anyone else gets a single-use, expiring link."""
+) -> Invitation:
+    """Invite someone by email: a single-use, expiring link they accept or decline. Whether
+    the address already has a Prism account makes no difference here (nobody is added without
+    consenting, and the inviter cannot probe which addresses have accounts)."""
     email = email.strip().lower()
-    existing = User.objects.filter(email__iexact=email, is_active=True).first()
-    if existing is not None:
-        with transaction.atomic():
-            membership, _ = Membership.objects.get_or_create(
-                agency=agency,
-                user=existing,
-                defaults={"role": role, "limited_to_clients": limited_to_clients},
-            )
-            if limited_to_clients:
-                membership.clients.set(clients)
-        url = settings.SITE_URL + reverse("agency_dashboard", args=[agency.slug])
-        _send(
-            "accounts/email/added",
-            to=existing.email,
-            subject=f"{invited_by.get_full_name()} added you to {agency.name} on Prism",
-            context={"agency": agency, "url": url, "inviter": invited_by, "role": role},
-        )
-        log.info("existing user %s added to agency %s", existing.pk, agency.pk)
-        return membership
-
     with transaction.atomic():
-        invitation, raw_token = Invitation.issue(
+        invitation, _unused = Invitation.issue(
             agency=agency,
             email=email,
             role=role,
@@ -91,15 +72,45 @@ def invite(
             invited_by=invited_by,
         )
         invitation.clients.set(clients)
+        send_invitation_later(invitation)
+    log.info("invitation %s created for agency %s", invitation.pk, agency.pk)
+    return invitation
+
+
+def send_invitation_later(invitation: Invitation) -> None:
+    """The email goes from a task on the `user` queue, after the transaction commits. The task
+    makes the link itself: a bearer token never travels through the broker."""
+    from .tasks import send_invitation
+
+    transaction.on_commit(lambda: send_invitation.delay(invitation.pk))
+
+
+def resend_invitation(invitation: Invitation) -> bool:
+    """Send a pending invitation again (a new link; the earlier one stops working)."""
+    if invitation.state != "pending":
+        return False
+    send_invitation_later(invitation)
+    return True
+
+
+def email_invitation(invitation: Invitation) -> bool:
+    """Give the invitation a fresh link and email it (the task's work)."""
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
+        if invitation is None or invitation.state != "pending":
+            return False
+        raw_token = invitation.new_token()
+    agency, inviter = invitation.agency, invitation.invited_by
     url = settings.SITE_URL + reverse("invitation_accept", args=[raw_token])
+    who = inviter.get_full_name() if inviter else "Someone"
     _send(
         "accounts/email/invitation",
         to=invitation.email,
-        subject=f"{invited_by.get_full_name()} invited you to {agency.name} on Prism",
-        context={"invitation": invitation, "url": url, "inviter": invited_by, "agency": agency},
+        subject=f"{who} invited you to {agency.name} on Prism",
+        context={"invitation": invitation, "url": url, "inviter": inviter, "agency": agency},
     )
-    log.info("invitation %s sent for agency %s", invitation.pk, agency.pk)
-    return invitation
+    log.info("invitation %s emailed for agency %s", invitation.pk, agency.pk)
+    return True
 
 
 def _send(template: str, *, to: str, subject: str, context: dict) -> None:
@@ -109,6 +120,18 @@ def _send(template: str, *, to: str, subject: str, context: dict) -> None:
         from_email=None,
         recipient_list=[to],
         html_message=render_to_string(f"{template}.html", context),
+    )
+
+
+def decline_invitation(invitation: Invitation) -> bool:
+    return bool(
+        Invitation.objects.pending().filter(pk=invitation.pk).update(declined_at=timezone.now())
+    )
+
+
+def revoke_invitation(invitation: Invitation) -> bool:
+    return bool(
+        Invitation.objects.pending().filter(pk=invitation.pk).update(revoked_at=timezone.now())
     )
 
 

@@ -14,6 +14,11 @@ urlpatterns = [
     ),
     path("a/<slug:agency_slug>/leave/", views.leave, name="agency_leave"),
     path(
+        "a/<slug:agency_slug>/invitations/<int:pk>/resend/",
+        views.invitation_resend,
+        name="invitation_resend",
+    ),
+    path(
         "a/<slug:agency_slug>/invitations/<int:pk>/revoke/",
         views.invitation_revoke,
         name="invitation_revoke",

@@ -7,7 +7,6 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .forms import (
@@ -18,7 +17,16 @@ from .forms import (
     MembershipForm,
 )
 from .models import ROLE_HELP, Invitation, Membership, Role, User
-from .services import TeamError, accept_invitation, create_agency, invite, remove_member
+from .services import (
+    TeamError,
+    accept_invitation,
+    create_agency,
+    decline_invitation,
+    invite,
+    remove_member,
+    resend_invitation,
+    revoke_invitation,
+)
 from .tenancy import (
     CURRENT_AGENCY_SESSION_KEY,
     agency_view,
@@ -67,7 +75,7 @@ def agency_settings(request: HttpRequest) -> HttpResponse:
 def members(request: HttpRequest) -> HttpResponse:
     form = InvitationForm(request.POST or None, agency=request.agency, actor=request.membership)
     if request.method == "POST" and form.is_valid():
-        result = invite(
+        invitation = invite(
             agency=request.agency,
             invited_by=request.user,
             email=form.cleaned_data["email"],
@@ -75,12 +83,8 @@ def members(request: HttpRequest) -> HttpResponse:
             limited_to_clients=form.cleaned_data["limited_to_clients"],
             clients=form.cleaned_data["clients"],
         )
-        if isinstance(result, Membership):
-            messages.success(
-                request, f"{result.user.email} already uses Prism and is now a member."
-            )
-        else:
-            messages.success(request, f"Invitation sent to {result.email}.")
+        # The same words whether or not the address has a Prism account.
+        messages.success(request, f"Invitation sent to {invitation.email}.")
         return redirect("members", agency_slug=request.agency.slug)
     team = (
         Membership.objects.filter(agency=request.agency)
@@ -156,10 +160,21 @@ def leave_agency(request: HttpRequest, membership: Membership) -> HttpResponse:
 @require_POST
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_invitation_for_agency(request, pk)
-    if invitation.state == "pending":
-        invitation.revoked_at = timezone.now()
-        invitation.save(update_fields=["revoked_at"])
+    if revoke_invitation(invitation):
         messages.success(request, f"The invitation for {invitation.email} is revoked.")
+    return redirect("members", agency_slug=request.agency.slug)
+
+
+@agency_view(Role.ADMIN)
+@require_POST
+def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = get_invitation_for_agency(request, pk)
+    if resend_invitation(invitation):
+        messages.success(
+            request, f"Invitation sent again to {invitation.email}; the earlier link stops working."
+        )
+    else:
+        messages.error(request, "This invitation is no longer pending.")
     return redirect("members", agency_slug=request.agency.slug)
 
 
@@ -184,6 +199,10 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 {"invitation": invitation},
                 status=403,
             )
+        if request.method == "POST" and request.POST.get("action") == "decline":
+            decline_invitation(invitation)
+            messages.info(request, f"You declined the invitation to {invitation.agency.name}.")
+            return redirect("home")
         if request.method == "POST":
             return _accept_and_go(request, invitation, request.user)
         return render(request, "accounts/invitation_accept.html", {"invitation": invitation})

@@ -14,6 +14,7 @@ app.autodiscover_tasks()
 app.conf.task_routes = {
     "insights.tasks.refresh_*": {"queue": "refresh"},
     "insights.tasks.send_*": {"queue": "user"},
+    "accounts.tasks.send_*": {"queue": "user"},
     "insights.tasks.export_*": {"queue": "user"},
 }
 app.conf.beat_schedule = {

@@ -55,3 +55,15 @@ def send_reconnect_link(account_id: int, email: str, user_id: int | None) -> boo
         return False
     removal.email_reconnect_link(account, email, created_by_id=user_id)
     return True
+
+
+@shared_task
+def send_account_notice(account_id: int, template: str) -> bool:
+    """An account needs a person (or will soon): email the agency's owners and admins."""
+    account = (
+        InstagramAccount.objects.select_related("agency", "client").filter(pk=account_id).first()
+    )
+    if account is None:
+        return False
+    health.email_admins(account, template)
+    return True

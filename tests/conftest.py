@@ -85,6 +85,20 @@ def _tasks_sent_in_tests_stay_in_memory():
     app.conf.broker_url = original
 
 
+@pytest.fixture(autouse=True)
+def _emails_are_sent_inline(monkeypatch):
+    """Emails go from send_* tasks on the `user` queue. In tests (no worker) such a task runs
+    in place when it is sent, as a worker would run it: tests read mail.outbox."""
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    for name, task in list(app.tasks.items()):
+        if name.rsplit(".", 1)[-1].startswith("send_"):
+            monkeypatch.setattr(
+                task, "delay", lambda *a, _task=task, **kw: _task.apply(args=a, kwargs=kw)
+            )
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """Live-server threads open their own connections; persistent ones would outlive the

@@ -36,6 +36,7 @@ TENANT_URLS = {
     "member_edit": dict(obj="membership", role=Role.OWNER, methods=("GET", "POST")),
     "member_remove": dict(obj="membership", role=Role.OWNER, methods=("POST",)),
     "invitation_revoke": dict(obj="invitation", role=Role.ADMIN, methods=("POST",)),
+    "invitation_resend": dict(obj="invitation", role=Role.ADMIN, methods=("POST",)),
     "client_list": dict(obj=None, role=Role.VIEWER, methods=("GET",)),
     "client_create": dict(obj=None, role=Role.MEMBER, methods=("GET", "POST")),
     "client_detail": dict(obj="client", role=Role.VIEWER, methods=("GET",)),

@@ -73,11 +73,12 @@ def test_two_agencies_with_one_name_get_distinct_slugs(client, db):
     ]
 
 
-def test_invitation_flow_new_person(world):
+def test_invitation_flow_new_person(world, django_capture_on_commit_callbacks):
     owner = world.client_for("a_owner")
-    response = owner.post(
-        "/a/alpha/members/", {"email": "New.Person@Example.com", "role": "member"}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner.post(
+            "/a/alpha/members/", {"email": "New.Person@Example.com", "role": "member"}
+        )
     assert response.status_code == 302
     invitation = Invitation.objects.get(agency=world.a)
     assert invitation.email == "new.person@example.com"
@@ -103,28 +104,80 @@ def test_invitation_flow_new_person(world):
     assert HttpClient().get(path).status_code == 410
 
 
-def test_inviting_an_existing_user_adds_membership(world):
+def _invite_as(http, slug: str, email: str, capture) -> str:
+    with capture(execute=True):
+        response = http.post(f"/a/{slug}/members/", {"email": email, "role": "viewer"}, follow=True)
+    return [str(m) for m in response.context["messages"]][0]
+
+
+def test_inviting_an_existing_user_needs_their_consent(world, django_capture_on_commit_callbacks):
+    """Issue #8, defect 2: no membership without consent, and the inviter cannot tell whether
+    the address has a Prism account."""
     owner = world.client_for("b_owner")
-    owner.post("/a/bravo/members/", {"email": "a_member@example.com", "role": "viewer"})
+    known = _invite_as(owner, "bravo", "a_member@example.com", django_capture_on_commit_callbacks)
+    unknown = _invite_as(owner, "bravo", "nobody@example.com", django_capture_on_commit_callbacks)
+    assert known.replace("a_member", "X") == unknown.replace("nobody", "X")
+    assert "already" not in known and "member" not in known.replace("a_member", "")
+    assert not Membership.objects.filter(agency=world.b, user=world.users["a_member"]).exists()
+    body = next(m for m in mail.outbox if m.to == ["a_member@example.com"]).body
+    path = re.search(r"/invitations/\S+/", body).group(0)
+    http = world.client_for("a_member")
+    assert http.get("/a/bravo/").status_code == 404  # not a member yet
+    page = http.get(path).content.decode()
+    assert "Accept invitation" in page and "Decline" in page
+    http.post(path, {"action": "decline"})
+    assert not Membership.objects.filter(agency=world.b, user=world.users["a_member"]).exists()
+    assert Invitation.objects.get(email="a_member@example.com").state == "declined"
+    assert http.get(path).status_code == 410
+
+
+def test_an_existing_user_accepts_and_switches_agencies(world, django_capture_on_commit_callbacks):
+    owner = world.client_for("b_owner")
+    _invite_as(owner, "bravo", "a_member@example.com", django_capture_on_commit_callbacks)
+    path = re.search(r"/invitations/\S+/", mail.outbox[-1].body).group(0)
+    http = world.client_for("a_member")
+    assert http.post(path, {"action": "accept"})["Location"] == "/a/bravo/"
     membership = Membership.objects.get(agency=world.b, user=world.users["a_member"])
     assert membership.role == Role.VIEWER
-    assert "added you to" in mail.outbox[-1].subject
-    # The user now switches between both agencies.
-    http = world.client_for("a_member")
     page = http.get("/a/bravo/").content.decode()
     assert "Alpha Agency" in page and "ZZ-TENANT-B Bravo" in page
 
 
-def test_expired_and_revoked_invitations_do_not_work(world):
+def test_invitations_can_be_resent_and_revoked(world, django_capture_on_commit_callbacks):
+    owner = world.client_for("a_owner")
+    _invite_as(owner, "alpha", "again@example.com", django_capture_on_commit_callbacks)
+    first = re.search(r"/invitations/\S+/", mail.outbox[-1].body).group(0)
+    invitation = Invitation.objects.get(email="again@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        owner.post(f"/a/alpha/invitations/{invitation.pk}/resend/")
+    second = re.search(r"/invitations/\S+/", mail.outbox[-1].body).group(0)
+    assert second != first and mail.outbox[-1].to == ["again@example.com"]
+    from django.test import Client as HttpClient
+
+    assert HttpClient().get(first).status_code == 404  # the earlier link stops working
+    assert HttpClient().get(second).status_code == 200
+    owner.post(f"/a/alpha/invitations/{invitation.pk}/revoke/")
+    assert HttpClient().get(second).status_code == 410
+    sent = len(mail.outbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        owner.post(f"/a/alpha/invitations/{invitation.pk}/resend/")
+    assert len(mail.outbox) == sent  # a revoked invitation is not sent again
+
+
+def test_expired_and_revoked_invitations_do_not_work(world, django_capture_on_commit_callbacks):
     from datetime import timedelta
 
     from django.utils import timezone
 
     from accounts.services import invite
 
-    invitation = invite(
-        agency=world.a, invited_by=world.users["a_owner"], email="late@example.com", role="member"
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = invite(
+            agency=world.a,
+            invited_by=world.users["a_owner"],
+            email="late@example.com",
+            role="member",
+        )
     path = re.search(r"/invitations/\S+/", mail.outbox[-1].body).group(0)
     Invitation.objects.filter(pk=invitation.pk).update(
         expires_at=timezone.now() - timedelta(seconds=1)
@@ -279,12 +332,16 @@ def test_agency_forms_explain_bad_input_and_change_nothing(world):
     assert (world.a.name, world.a.time_zone, world.a.slug) == ("Alpha & Co", "Asia/Tokyo", "alpha")
 
 
-def test_invitation_signup_bad_input_creates_nobody(world):
+def test_invitation_signup_bad_input_creates_nobody(world, django_capture_on_commit_callbacks):
     from accounts.services import invite
 
-    invite(
-        agency=world.a, invited_by=world.users["a_owner"], email="newbie@example.com", role="member"
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        invite(
+            agency=world.a,
+            invited_by=world.users["a_owner"],
+            email="newbie@example.com",
+            role="member",
+        )
     path = re.search(r"/invitations/\S+/", mail.outbox[-1].body).group(0)
     from django.test import Client as HttpClient
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -231,7 +232,22 @@ def warn_about_expiries(now=None) -> int:
     return warned
 
 
+NOTICE_TEMPLATES = {"insights/email/needs_attention", "insights/email/expiring"}
+
+
 def notify_admins(account: InstagramAccount, template: str) -> None:
+    """Tell the agency's owners and admins, by email from a task on the `user` queue (the
+    dispatcher and requests never wait on SMTP)."""
+    from ..tasks import send_account_notice
+
+    pk = account.pk
+    transaction.on_commit(lambda: send_account_notice.delay(pk, template))
+
+
+def email_admins(account: InstagramAccount, template: str) -> None:
+    """The task's work: render and send the notice about `account` to its owners and admins."""
+    if template not in NOTICE_TEMPLATES:
+        raise ValueError(f"unknown notice {template!r}")
     recipients = list(
         Membership.objects.filter(
             agency=account.agency_id, role__in=[Role.OWNER, Role.ADMIN]
