@@ -3,21 +3,35 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import TIME_ZONE_CHOICES
 
+from .images import ALLOWED_LABEL, FORMATS
 from .models import Client
 
 MAX_LOGO_BYTES = 1024 * 1024
+
+
+class LogoField(forms.ImageField):
+    """An image told by its bytes: the uploader's file name (and its extension) does not count,
+    and a refusal says what is accepted instead of Pillow's seventy extensions."""
+
+    default_validators = []
+    default_error_messages = {
+        "invalid_image": f"Upload a {ALLOWED_LABEL} image (this file is not one)."
+    }
 
 
 class ClientForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
         choices=TIME_ZONE_CHOICES, help_text="Reports for this client use its time zone."
     )
+    logo = LogoField(
+        required=False,
+        help_text=f"{ALLOWED_LABEL}, up to 1 MB. Shown on this client's reports.",
+    )
 
     class Meta:
         model = Client
         fields = ["name", "time_zone", "notes", "logo"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
-        help_texts = {"logo": "PNG, JPEG or WebP, up to 1 MB. Shown on this client's reports."}
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -30,6 +44,9 @@ class ClientForm(forms.ModelForm):
         if logo and hasattr(logo, "size") and logo.size > MAX_LOGO_BYTES:
             raise ValidationError("The logo is larger than 1 MB; please upload a smaller file.")
         image = getattr(logo, "image", None)
-        if image is not None and image.format not in ("PNG", "JPEG", "WEBP"):
-            raise ValidationError("Upload a PNG, JPEG or WebP image.")
+        if image is not None:  # a new upload (an unchanged logo has no .image)
+            if image.format not in FORMATS:
+                raise ValidationError(f"Upload a {ALLOWED_LABEL} image.")
+            # Stored under the format Pillow detected, whatever the uploader called it.
+            logo.name = f"logo.{FORMATS[image.format]}"
         return logo

@@ -83,7 +83,7 @@ def test_logo_must_be_a_small_image(world, settings, tmp_path):
     response = http.post(
         "/a/alpha/clients/new/", {"name": "Bad", "time_zone": "UTC", "logo": not_image}
     )
-    assert response.status_code == 200 and b"Upload a valid image" in response.content
+    assert response.status_code == 200 and b"Upload a PNG, JPEG or WebP image" in response.content
     gif = SimpleUploadedFile("logo.gif", _png(fmt="GIF"), content_type="image/gif")
     response = http.post("/a/alpha/clients/new/", {"name": "Bad", "time_zone": "UTC", "logo": gif})
     assert response.status_code == 200 and b"PNG, JPEG or WebP" in response.content
@@ -152,3 +152,49 @@ def test_dashboard_and_client_page_query_counts_do_not_grow(world, django_assert
     InstagramAccountFactory.create_batch(4, agency=world.a, client=client)
     InstagramAccount.objects.filter(agency=world.a).update(health=Health.NEEDS_RECONNECT)
     assert counts() == small
+
+
+def test_a_logo_is_stored_and_served_by_its_detected_format(world, settings, tmp_path):
+    """Issue #8, defect 3: a PNG uploaded as x.pdf is a PNG, never served as a PDF."""
+    settings.MEDIA_ROOT = tmp_path
+    http = world.client_for("a_member")
+    client = world.clients["a1"]
+    upload = SimpleUploadedFile("x.pdf", _png(), content_type="application/pdf")
+    response = http.post(
+        f"/a/alpha/clients/{client.pk}/edit/",
+        {"name": client.name, "time_zone": "UTC", "logo": upload},
+    )
+    assert response.status_code == 302
+    client.refresh_from_db()
+    assert client.logo.name.endswith(".png")
+    logo = http.get(f"/a/alpha/clients/{client.pk}/logo/")
+    assert logo.status_code == 200 and logo["Content-Type"] == "image/png"
+    assert logo["Content-Disposition"].startswith("attachment")
+    assert logo["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in logo["Content-Security-Policy"]
+
+
+def test_a_refused_logo_says_what_is_accepted(world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    http = world.client_for("a_member")
+    text = SimpleUploadedFile("notes.txt", b"plain text, not an image", content_type="text/plain")
+    response = http.post("/a/alpha/clients/new/", {"name": "Txt", "time_zone": "UTC", "logo": text})
+    body = response.content.decode()
+    assert response.status_code == 200 and "PNG, JPEG or WebP" in body
+    assert "Allowed extensions" not in body and "bmp" not in body.lower()
+
+
+def test_a_missing_logo_file_is_a_404_and_pages_show_the_placeholder(world, settings, tmp_path):
+    """Issue #8, defect 5."""
+    settings.MEDIA_ROOT = tmp_path
+    client = world.clients["a1"]
+    from django.core.files.base import ContentFile
+
+    client.logo.save("logo.png", ContentFile(_png()), save=True)
+    (tmp_path / client.logo.name).unlink()
+    http = world.client_for("a_viewer")
+    assert http.get(f"/a/alpha/clients/{client.pk}/logo/").status_code == 404
+    for url in ("/a/alpha/", "/a/alpha/clients/", f"/a/alpha/clients/{client.pk}/"):
+        page = http.get(url)
+        assert page.status_code == 200
+        assert '<span class="logo' in page.content.decode() and ">A<img" in page.content.decode()

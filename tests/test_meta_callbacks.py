@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 
 import pytest
 from django.test import Client as HttpClient
@@ -22,6 +23,7 @@ def b64(raw: bytes) -> str:
 
 
 def signed_request(payload: dict, secret: str) -> str:
+    payload = {"issued_at": int(time.time()), **payload}
     encoded = b64(json.dumps(payload).encode())
     signature = hmac.new(secret.encode(), encoded.encode(), hashlib.sha256).digest()
     return f"{b64(signature)}.{encoded}"
@@ -57,12 +59,14 @@ def test_parse_rejects_tampering(settings):
             parse_signed_request(bad, secret)
 
 
-def test_deauthorize_drops_tokens_and_flags_the_account(connected, settings, mailoutbox):
+def test_deauthorize_drops_tokens_and_flags_the_account(
+    connected, settings, mailoutbox, django_capture_on_commit_callbacks
+):
     value = signed_request(
-        {"algorithm": "HMAC-SHA256", "user_id": "555", "issued_at": 1790000000},
-        settings.INSTAGRAM_APP_SECRET,
+        {"algorithm": "HMAC-SHA256", "user_id": "555"}, settings.INSTAGRAM_APP_SECRET
     )
-    response = post("/meta/instagram/deauthorize/", value)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post("/meta/instagram/deauthorize/", value)
     assert response.status_code == 200
     connected.refresh_from_db()
     assert connected.token_ciphertext == "" and connected.health == Health.NEEDS_RECONNECT
@@ -88,6 +92,31 @@ def test_oversized_callback_is_refused(connected, settings):
     )
     assert post("/meta/instagram/data-deletion/", value).status_code == 400
     assert not DeletionRequest.objects.exists()
+
+
+@pytest.mark.parametrize("size", [20_000, 3 * 1024 * 1024])
+def test_an_oversized_body_gets_the_json_error(connected, size):
+    """Issue #8, defect 7: even past Django's own upload limit, the answer is JSON."""
+    for url in ("/meta/instagram/deauthorize/", "/meta/instagram/data-deletion/"):
+        response = HttpClient().post(url, {"signed_request": "x" * size})
+        assert response.status_code == 400
+        assert response["Content-Type"] == "application/json"
+        assert response.json() == {"error": "request too large"}
+
+
+def test_an_old_signed_request_is_refused(connected, settings):
+    """Issue #8, defect 7: a captured signed_request cannot be replayed years later."""
+    secret = settings.INSTAGRAM_APP_SECRET
+    for issued_at in (int(time.time()) - 3 * 365 * 86400, int(time.time()) - 7200, None):
+        payload = {"algorithm": "HMAC-SHA256", "user_id": "555", "issued_at": issued_at}
+        response = post("/meta/instagram/deauthorize/", signed_request(payload, secret))
+        assert response.status_code == 400 and response.json() == {
+            "error": "invalid signed_request"
+        }
+    connected.refresh_from_db()
+    assert connected.has_token
+    fresh = {"algorithm": "HMAC-SHA256", "user_id": "555", "issued_at": int(time.time()) - 60}
+    assert post("/meta/instagram/deauthorize/", signed_request(fresh, secret)).status_code == 200
 
 
 def test_data_deletion_answers_code_and_status_page_then_deletes(

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from .. import crypto
+from ..images import sniff
 from ..meta import oauth
 from ..meta.client import ErrorKind, MetaError
 from ..models import (
@@ -375,10 +376,9 @@ def cache_profile_picture(account: InstagramAccount, url: str) -> None:
     except Exception as error:  # a missing picture is cosmetic; never fail a connect over it
         log.info("profile picture of %r not cached: %s", account, type(error).__name__)
         return
-    kind = response.headers.get("Content-Type", "")
-    if response.status_code != 200 or not kind.startswith("image/") or len(body) > 512 * 1024:
+    ext = sniff(body[:16])  # by the bytes: never SVG (scripts), never what the header claims
+    if response.status_code != 200 or ext is None or len(body) > 512 * 1024:
         return
-    ext = {"image/png": "png", "image/svg+xml": "svg", "image/webp": "webp"}.get(kind, "jpg")
     account.profile_picture.save(
         f"{account.agency_id}-{secrets.token_hex(8)}.{ext}", ContentFile(body), save=True
     )

@@ -7,6 +7,12 @@ import base64
 import hashlib
 import hmac
 import json
+import time
+
+# Meta's callbacks come at once; a signed_request is accepted for this long after `issued_at`
+# (and a little before it, for clock skew), so a captured one cannot be replayed for years.
+MAX_AGE_SECONDS = 3600
+MAX_SKEW_SECONDS = 300
 
 
 class BadSignedRequest(Exception):
@@ -17,8 +23,9 @@ def _b64decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
-def parse_signed_request(signed_request: str, secret: str) -> dict:
-    """Verify (in constant time) and decode a signed_request; BadSignedRequest otherwise."""
+def parse_signed_request(signed_request: str, secret: str, *, now: float | None = None) -> dict:
+    """Verify (in constant time) and decode a signed_request; BadSignedRequest otherwise,
+    also when it was issued outside the replay window."""
     try:
         encoded_sig, payload = signed_request.split(".", 1)
         signature = _b64decode(encoded_sig)
@@ -32,4 +39,10 @@ def parse_signed_request(signed_request: str, secret: str) -> dict:
         raise BadSignedRequest("bad signature")
     if not data.get("user_id"):
         raise BadSignedRequest("no user_id")
+    issued_at = data.get("issued_at")
+    if not isinstance(issued_at, int | float) or isinstance(issued_at, bool):
+        raise BadSignedRequest("no issued_at")
+    age = (time.time() if now is None else now) - issued_at
+    if age > MAX_AGE_SECONDS or age < -MAX_SKEW_SECONDS:
+        raise BadSignedRequest("issued outside the replay window")
     return data

@@ -12,7 +12,9 @@ from accounts.models import TIME_ZONE_CHOICES, Agency
 
 def _logo_path(client: Client, filename: str) -> str:
     # A random name: uploads are served only through an agency-checked view, never by path.
-    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "png"
+    # The form names the file by its detected format; anything else is not trusted.
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    ext = ext if ext in ("png", "jpg", "webp") else "bin"
     return f"logos/{client.agency_id}/{secrets.token_hex(12)}.{ext}"
 
 

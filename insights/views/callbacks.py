@@ -10,6 +10,7 @@ import logging
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -33,10 +34,17 @@ def _secret(app: str) -> str:
 def _verified(request: HttpRequest, app: str) -> dict | HttpResponse:
     if app not in LoginPath.values or not _secret(app):
         raise Http404
-    if len(request.body) > MAX_BODY:
-        return JsonResponse({"error": "request too large"}, status=400)
+    too_large = JsonResponse({"error": "request too large"}, status=400)
     try:
-        return parse_signed_request(request.POST.get("signed_request", ""), _secret(app))
+        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY:
+            return too_large  # decided before reading a byte of it
+        if len(request.body) > MAX_BODY:
+            return too_large
+        signed = request.POST.get("signed_request", "")
+    except (ValueError, RequestDataTooBig):
+        return too_large
+    try:
+        return parse_signed_request(signed, _secret(app))
     except BadSignedRequest as error:
         log.warning("refused a %s callback: %s", app, error)
         return JsonResponse({"error": "invalid signed_request"}, status=400)

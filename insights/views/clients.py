@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import mimetypes
-
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -14,6 +12,7 @@ from accounts.tenancy import agency_view
 
 from ..access import get_client_for_agency, get_ig_account_for_agency, visible_clients
 from ..forms import ClientForm
+from ..images import private_image_response
 from ..meta import oauth
 from ..models import InstagramAccount
 
@@ -120,10 +119,4 @@ def account_picture(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _private_image(field) -> HttpResponse:
-    """An upload served only after the agency check (uploads have no public URL)."""
-    if not field:
-        raise Http404("No image.")
-    content_type = mimetypes.guess_type(field.name)[0] or "application/octet-stream"
-    response = FileResponse(field.open("rb"), content_type=content_type)
-    response["Cache-Control"] = "private, max-age=600"
-    return response
+    return private_image_response(field)

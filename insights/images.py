@@ -1,0 +1,43 @@
+"""Uploaded and cached images: only PNG, JPEG and WebP, told by their bytes, never by the name
+or the Content-Type someone else chose."""
+
+from __future__ import annotations
+
+from django.http import FileResponse, Http404, HttpResponse
+
+FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
+ALLOWED_LABEL = "PNG, JPEG or WebP"
+
+
+def sniff(head: bytes) -> str | None:
+    """The extension for these first bytes, or None when they are not an allowed image."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def private_image_response(field) -> HttpResponse:
+    """An upload served only after the agency check (uploads have no public URL). The type
+    comes from the file's bytes; the file can never be rendered as a document (attachment
+    disposition, nosniff, a sandboxing CSP). A missing file is a 404, not a 500."""
+    if not field:
+        raise Http404("No image.")
+    try:
+        handle = field.open("rb")
+    except (FileNotFoundError, OSError):
+        raise Http404("The image file is missing.") from None
+    head = handle.read(16)
+    handle.seek(0)
+    ext = sniff(head)
+    content_type = CONTENT_TYPES.get(ext, "application/octet-stream")
+    response = FileResponse(handle, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="image.{ext or "bin"}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=600"
+    return response
