@@ -6,10 +6,11 @@ from django.core.exceptions import ValidationError
 
 from .models import ROLE_RANK, TIME_ZONE_CHOICES, Agency, Membership, Role, User
 from .services import create_agency
+from .text import NameField, clean_name
 
 
 class AgencyFieldsMixin(forms.Form):
-    agency_name = forms.CharField(
+    agency_name = NameField(
         label="Agency name",
         max_length=120,
         help_text="Your team sees this name; you can change it.",
@@ -21,7 +22,7 @@ class AgencyFieldsMixin(forms.Form):
     )
 
     def clean_agency_name(self) -> str:
-        name = self.cleaned_data["agency_name"].strip()
+        name = clean_name(self.cleaned_data["agency_name"])
         if not name:
             raise ValidationError("Give your agency a name.")
         return name
@@ -30,12 +31,12 @@ class AgencyFieldsMixin(forms.Form):
 class AgencySignupForm(AgencyFieldsMixin):
     """Extra fields on allauth's signup form: signing up creates an agency owned by the user."""
 
-    name = forms.CharField(label="Your name", max_length=150)
+    name = NameField(label="Your name", max_length=150)
 
     field_order = ["name", "email", "password1", "password2", "agency_name", "time_zone"]
 
     def signup(self, request, user: User) -> None:
-        user.name = self.cleaned_data["name"].strip()
+        user.name = clean_name(self.cleaned_data["name"])
         user.save(update_fields=["name"])
         create_agency(
             owner=user,
@@ -50,7 +51,7 @@ class AgencyForm(forms.ModelForm):
         fields = ["name", "time_zone"]
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
+        name = clean_name(self.cleaned_data["name"])
         if not name:
             raise ValidationError("Give the agency a name.")
         return name
@@ -123,7 +124,7 @@ class MembershipForm(ClientRestrictionMixin, forms.ModelForm):
 class AcceptInvitationSignupForm(forms.Form):
     """For invitees without an account: the invitation proves the email address."""
 
-    name = forms.CharField(label="Your name", max_length=150)
+    name = NameField(label="Your name", max_length=150)
     password1 = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
     password2 = forms.CharField(label="Password (again)", widget=forms.PasswordInput, strip=False)
 

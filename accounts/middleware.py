@@ -30,3 +30,31 @@ class SessionTimeoutMiddleware:
                 # Written at most every 30 s, so a page of requests costs one session save.
                 request.session[_SEEN] = now
         return self.get_response(request)
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse bodies over MAX_REQUEST_BYTES with a clear page, before anything reads them.
+    Django's DATA_UPLOAD_MAX_MEMORY_SIZE leaves out file parts, so without this a stray 10 MB
+    file field in any form would be written to disk and ignored. Meta's callbacks answer size
+    errors themselves (in JSON), and the sandbox emulates Meta's own limits."""
+
+    EXEMPT = ("/meta/", "/_sandbox/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.MAX_REQUEST_BYTES and not request.path.startswith(self.EXEMPT):
+            from django.shortcuts import render
+
+            return render(
+                request,
+                "413.html",
+                {"limit_mb": settings.MAX_REQUEST_BYTES // (1024 * 1024)},
+                status=413,
+            )
+        return self.get_response(request)

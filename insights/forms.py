@@ -2,11 +2,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import TIME_ZONE_CHOICES
+from accounts.text import clean_name
 
 from .images import ALLOWED_LABEL, FORMATS
 from .models import Client
 
 MAX_LOGO_BYTES = 1024 * 1024
+MAX_NOTES_CHARS = 5000
 
 
 class LogoField(forms.ImageField):
@@ -23,6 +25,14 @@ class ClientForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
         choices=TIME_ZONE_CHOICES, help_text="Reports for this client use its time zone."
     )
+    notes = forms.CharField(
+        required=False,
+        max_length=MAX_NOTES_CHARS,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={
+            "max_length": "Keep notes under 5,000 characters (these have %(show_value)s)."
+        },
+    )
     logo = LogoField(
         required=False,
         help_text=f"{ALLOWED_LABEL}, up to 1 MB. Shown on this client's reports.",
@@ -34,7 +44,7 @@ class ClientForm(forms.ModelForm):
         widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
+        name = clean_name(self.cleaned_data["name"])
         if not name:
             raise ValidationError("Give the client a name.")
         return name

@@ -17,6 +17,11 @@ _PATTERNS = [
     ),
     re.compile(r"(?i)((?:bearer|oauth)\s+)[^\s'\"&,}]+"),
     re.compile(r"(?i)(['\"](?:access_token|client_secret|token)['\"]\s*:\s*['\"])[^'\"]+"),
+    # Bearer secrets in paths (access logs print them): invitation links, reconnect links, share
+    # links. Any long segment after such a prefix; short words ("done") are routes, not secrets.
+    re.compile(
+        r"(/(?:invitations|reconnect|share|shared|r|s)/)[A-Za-z0-9_\-.:~%]{16,}", re.IGNORECASE
+    ),
 ]
 
 
