@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import callbacks, clients, connect
+from .views import callbacks, clients, connect, reports
 
 A = "a/<slug:agency_slug>/"
 
@@ -13,6 +13,29 @@ urlpatterns = [
     path(A + "clients/<int:pk>/edit/", clients.client_edit, name="client_edit"),
     path(A + "clients/<int:pk>/archive/", clients.client_archive, name="client_archive"),
     path(A + "clients/<int:pk>/logo/", clients.client_logo, name="client_logo"),
+    path(A + "clients/<int:pk>/report/", reports.client_report, name="client_report"),
+    path(A + "clients/<int:pk>/report.pdf", reports.client_report_pdf, name="client_report_pdf"),
+    path(A + "clients/<int:pk>/report.csv", reports.client_report_csv, name="client_report_csv"),
+    path(
+        A + "clients/<int:pk>/report-posts.csv",
+        reports.client_report_posts_csv,
+        name="client_report_posts_csv",
+    ),
+    path(A + "clients/<int:pk>/report.xlsx", reports.client_report_xlsx, name="client_report_xlsx"),
+    path(
+        A + "clients/<int:pk>/report/settings/",
+        reports.client_report_settings,
+        name="client_report_settings",
+    ),
+    path(A + "clients/<int:pk>/report/notes/", reports.report_note_add, name="report_note_add"),
+    path(
+        A + "report-notes/<int:pk>/delete/", reports.report_note_delete, name="report_note_delete"
+    ),
+    path(
+        A + "media/<int:pk>/thumbnail/",
+        reports.report_media_thumbnail,
+        name="report_media_thumbnail",
+    ),
     path(
         A + "clients/<int:pk>/connect/<str:login_path>/",
         connect.connect_start,

@@ -15,6 +15,14 @@ from .accounts import (
 from .clients import Client, ClientQuerySet, _logo_path
 from .media import InsightsStatus, Media, MediaSample, StoryState
 from .oauth import DeletionRequest, OAuthState, PendingConnection, ReconnectLink
+from .reports import (
+    ENGAGEMENT_FORMULA_HELP,
+    Compare,
+    EngagementFormula,
+    RangePreset,
+    ReportNote,
+    ReportSettings,
+)
 from .snapshots import (
     AccountDaily,
     ApiThrottle,
@@ -28,6 +36,12 @@ from .snapshots import (
 )
 
 __all__ = [
+    "ENGAGEMENT_FORMULA_HELP",
+    "Compare",
+    "EngagementFormula",
+    "RangePreset",
+    "ReportNote",
+    "ReportSettings",
     "AccountDaily",
     "ApiThrottle",
     "BackfillWindow",

@@ -262,13 +262,15 @@ def line_chart(
     desc: str = "",
     markers: Sequence[Marker] = (),
     gaps: Sequence[Gap] = (),
-    width: int = 720,
-    height: int = 260,
+    width: int = 520,
+    height: int = 230,
     palette: Sequence[str] = PALETTE,
     value_format=compact,
+    zero_based: bool = True,
 ) -> SafeString:
     """Daily series over `days`; a `dashed` series is the comparison period, aligned by index
-    (day 1 of the comparison under day 1 of the period)."""
+    (day 1 of the comparison under day 1 of the period). `zero_based=False` fits the y axis to
+    the data (follower counts, where the change is the story)."""
     _check_id(chart_id)
     series = _colored(series, palette)
     values = [v for s in series for v in s.values if v is not None]
@@ -277,8 +279,12 @@ def line_chart(
         return _empty(svg)
 
     legend_bottom = _legend(svg, series, 8, 14, width - 8)
-    low = min(0.0, min(values))
-    ticks = nice_ticks(low, max(values) if max(values) > low else low + 1)
+    low = min(0.0, min(values)) if zero_based else min(values)
+    high = max(values)
+    if not zero_based:
+        pad = max((high - low) * 0.15, 1.0)
+        low, high = max(0.0, low - pad), high + pad
+    ticks = nice_ticks(low, high if high > low else low + 1)
     label_w = max(text_width(value_format(t), 11) for t in ticks)
     left, right = 12 + label_w, width - 14
     top, bottom = legend_bottom + 14, height - 26
@@ -312,12 +318,20 @@ def line_chart(
         if x1 - x0 > text_width(gap.label, 10) + 6:
             svg.add(_text((x0 + x1) / 2, top + 12, gap.label, anchor="middle", size=10))
 
-    # x labels, spaced by their measured width.
-    label_width = max(text_width(short_date(d), 11) for d in days) + 14
+    # x labels, spaced by their measured width; the last day is always labelled.
+    label_width = max(text_width(short_date(d), 11) for d in days) + 12
     step = max(1, math.ceil(label_width / ((right - left) / span))) if span else 1
-    for i in range(0, len(days), step):
-        anchor = "start" if i == 0 and len(days) > 1 else "middle"
-        if i == len(days) - 1 and i > 0:
+    last = len(days) - 1
+    picks = [
+        i for i in range(0, len(days), step) if last - i == 0 or x_at(last) - x_at(i) >= label_width
+    ]
+    if last not in picks:
+        picks.append(last)
+    for i in picks:
+        anchor = "middle"
+        if i == 0 and last > 0 and x_at(0) - text_width(short_date(days[0]), 11) / 2 < 2:
+            anchor = "start"
+        if i == last and last > 0:
             anchor = "end"
         svg.add(_text(x_at(i), height - 8, short_date(days[i]), anchor=anchor))
     svg.add(
@@ -425,8 +439,8 @@ def stacked_bars(
     categories: Sequence[str],
     series: Sequence[Series],
     desc: str = "",
-    width: int = 720,
-    height: int = 240,
+    width: int = 520,
+    height: int = 230,
     palette: Sequence[str] = PALETTE,
     value_format=compact,
 ) -> SafeString:

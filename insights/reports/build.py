@@ -1,0 +1,1089 @@
+"""The one report model: a client's numbers for a date range and its comparison, built from
+snapshots only (never from Meta), and rendered as the page, the PDF and the exports.
+
+Rules this module keeps (see insights.models.snapshots for the storage side):
+
+- Missing data stays None and is shown as "—"; a sum over a period with some days missing says how
+  many days it covers. Nothing missing is ever turned into 0.
+- Reach is never a sum of daily reach. The reach tile shows Meta's de-duplicated window figure when
+  the period is one Meta gives (7 or 28 days ending on the period's last day, or a calendar
+  month); otherwise it shows the *average daily* reach, labelled as daily.
+- Daily figures are Meta's days, which end at midnight Pacific time; the report says so. Posting
+  times and "best hours" are shown in the client's own time zone.
+- A fixed number of queries whatever the range, the number of accounts and the data (the page's
+  count is pinned in tests/test_reports.py): every number in the range is read in one UNION query.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import CharField, DateField, F, OuterRef, Subquery, Value
+from django.utils import timezone
+
+from ..models import (
+    ENGAGEMENT_FORMULA_HELP,
+    AccountDaily,
+    Client,
+    Compare,
+    DemographicBucket,
+    DemographicSnapshot,
+    EngagementFormula,
+    Health,
+    InstagramAccount,
+    Media,
+    ProfileSnapshot,
+    RangePreset,
+    ReportNote,
+    ReportSettings,
+    StoryState,
+    WindowKind,
+    WindowMetric,
+)
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+MAX_DAYS = 731  # a custom range may cover two years (Meta keeps media metrics that long)
+
+# Account metrics the report reads (AccountDaily), all additive per-day totals except reach.
+DAILY_METRICS = (
+    "reach",
+    "views",
+    "total_interactions",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "replies",
+    "profile_links_taps",
+    "profile_views",
+    "follower_count",
+    "online_followers",
+)
+BREAKDOWN_PREFIX = "media_product_type="
+TOP_POSTS = 6  # top posts and top reels shown per account
+
+# Meta's metric changes, shown as annotations on the charts (graph-api.md §4.2, §5.2).
+META_CHANGES = (
+    (date(2025, 1, 8), "Meta removes video_views; views counts plays and displays"),
+    (date(2025, 4, 21), "Meta removes impressions for every API version; views replaces it"),
+    (date(2025, 12, 1), "Meta adds reposts to interactions"),
+)
+
+PRODUCT_LABELS = {
+    "FEED": "Posts",
+    "POST": "Posts",
+    "CAROUSEL_CONTAINER": "Carousels",
+    "CAROUSEL_ALBUM": "Carousels",
+    "REELS": "Reels",
+    "REEL": "Reels",
+    "STORY": "Stories",
+    "AD": "Ads",
+    "IGTV": "Videos",
+}
+
+
+# --- Periods ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+
+    @property
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+    @property
+    def length(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def label(self) -> str:
+        if self.start == self.end:
+            return _long(self.start)
+        if self.start.year == self.end.year:
+            head = f"{self.start.day} {self.start.strftime('%b')}"
+            return f"{head} – {_long(self.end)}"
+        return f"{_long(self.start)} – {_long(self.end)}"
+
+    def __contains__(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+def _long(day: date) -> str:
+    return f"{day.day} {day.strftime('%b')} {day.year}"
+
+
+def client_today(client: Client, now: datetime | None = None) -> date:
+    return (now or timezone.now()).astimezone(ZoneInfo(client.time_zone)).date()
+
+
+def preset_range(preset: str, today: date) -> Period:
+    """A preset's days. Ranges end yesterday: today is not over, and Meta has no day for it."""
+    yesterday = today - timedelta(days=1)
+    if preset in (RangePreset.LAST_7, RangePreset.LAST_28, RangePreset.LAST_90):
+        length = int(preset.split("_")[1])
+        return Period(yesterday - timedelta(days=length - 1), yesterday)
+    if preset == RangePreset.THIS_MONTH:
+        start = today.replace(day=1)
+        return Period(start, max(start, yesterday))
+    if preset == RangePreset.LAST_MONTH:
+        end = today.replace(day=1) - timedelta(days=1)
+        return Period(end.replace(day=1), end)
+    raise ValueError(f"unknown range preset {preset!r}")
+
+
+def _year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def comparison_period(period: Period, compare: str) -> Period | None:
+    if compare == Compare.NONE:
+        return None
+    if compare == Compare.PREVIOUS:
+        end = period.start - timedelta(days=1)
+        return Period(end - timedelta(days=period.length - 1), end)
+    if compare == Compare.YEAR:
+        return Period(_year_before(period.start), _year_before(period.end))
+    raise ValueError(f"unknown comparison {compare!r}")
+
+
+def is_calendar_month(period: Period) -> bool:
+    last = calendar.monthrange(period.end.year, period.end.month)[1]
+    return (
+        period.start.day == 1
+        and period.end.day == last
+        and (period.start.year, period.start.month) == (period.end.year, period.end.month)
+    )
+
+
+# --- The report model -------------------------------------------------------------------------
+
+
+@dataclass
+class Kpi:
+    key: str
+    label: str
+    value: float | None
+    previous: float | None = None
+    unit: str = "count"  # count | percent
+    note: str = ""  # what the figure is, e.g. "de-duplicated, 28 days" or the formula
+    coverage: str = ""  # e.g. "26 of 28 days": some days had no data
+
+    @property
+    def delta(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+    @property
+    def delta_percent(self) -> float | None:
+        """Relative change for counts; rates compare in percentage points (see `delta`)."""
+        if self.unit != "count" or self.delta is None or not self.previous:
+            return None
+        return self.delta / abs(self.previous) * 100
+
+
+@dataclass
+class DailySeries:
+    metric: str
+    label: str
+    values: list[float | None]
+    previous: list[float | None] | None = None
+
+
+@dataclass
+class PostRow:
+    media_pk: int
+    media_id: str
+    account_id: int
+    account: str
+    published: datetime  # in the client's zone
+    kind: str  # Posts, Reels, Carousels...
+    media_type: str
+    caption: str
+    permalink: str
+    thumbnail: str  # the stored file's name, '' when none
+    metrics: dict[str, float | None]
+    sampled_at: datetime | None
+    engagement_rate: float | None
+
+    @property
+    def short_caption(self) -> str:
+        text = " ".join(self.caption.split())
+        return text if len(text) <= 90 else text[:88].rstrip() + "…"
+
+
+@dataclass
+class StoryRow:
+    media_pk: int
+    account: str
+    published: datetime
+    thumbnail: str
+    state: str  # captured | late | missed | pending
+    state_label: str
+    metrics: dict[str, float | None]
+    replies_zeroed: bool  # Meta's EU/Japan rule: replies reported as 0 are not real zeros
+
+
+@dataclass
+class Marker:
+    day: date
+    text: str
+    kind: str  # note | prism | meta
+    number: int = 0
+
+
+@dataclass
+class Gap:
+    start: date
+    end: date
+    label: str
+
+
+@dataclass
+class Section:
+    """One account's report, or the roll-up of all the client's accounts (`account` None)."""
+
+    title: str
+    account: InstagramAccount | None
+    kpis: list[Kpi]
+    daily: dict[str, DailySeries]
+    followers: DailySeries
+    content_split: list[tuple[str, dict[str, float | None]]]  # (week label, {type: views})
+    content_types: list[str]
+    online_followers: list[list[float | None]] | None  # 7 × 24 in the client's zone
+    top_posts: list[PostRow]
+    top_reels: list[PostRow]
+    stories: list[StoryRow]
+    demographics: dict[str, list[tuple[str, float]]]
+    demographics_as_of: date | None
+    markers: list[Marker]
+    gaps: list[Gap]
+    data_as_of: datetime | None
+    replies_zeroed: bool = False
+    slug: str = ""
+    post_rates: list[float] = field(default_factory=list)  # per-post engagement, this period
+    previous_post_rates: list[float] = field(default_factory=list)
+
+    def comparison_interval(self, report: Report) -> str:
+        if report.comparison is None:
+            return ""
+        return f"{report.comparison.start.isoformat()}/{report.comparison.end.isoformat()}"
+
+
+@dataclass
+class Report:
+    client: Client
+    period: Period
+    comparison: Period | None
+    compare: str
+    time_zone: str
+    engagement_formula: str
+    engagement_help: str
+    sections: list[Section]
+    rollup: Section | None
+    generated_at: datetime
+    data_as_of: datetime | None
+    notes: list[ReportNote] = field(default_factory=list)
+
+    @property
+    def compare_label(self) -> str:
+        return Compare(self.compare).label
+
+    @property
+    def all_sections(self) -> list[Section]:
+        return ([self.rollup] if self.rollup else []) + self.sections
+
+    @property
+    def has_data(self) -> bool:
+        return any(k.value is not None for s in self.sections for k in s.kpis)
+
+
+# --- Reading snapshots ------------------------------------------------------------------------
+
+
+@dataclass
+class _Numbers:
+    """Everything read for one account in the range, keyed for lookups."""
+
+    daily: dict[tuple[str, str], dict[date, int]] = field(default_factory=lambda: defaultdict(dict))
+    followers: dict[date, int] = field(default_factory=dict)
+    windows: dict[tuple[str, date, date], int] = field(default_factory=dict)
+
+
+def _read_numbers(account_ids: list[int], first: date, last: date) -> dict[int, _Numbers]:
+    """Daily metrics, follower counts and window reach for the accounts, in one UNION query."""
+    text, day = CharField(), DateField()
+    daily = (
+        AccountDaily.objects.filter(
+            account_id__in=account_ids, day__range=(first, last), metric__in=DAILY_METRICS
+        )
+        .exclude(dimension__contains="|")
+        .order_by()
+        .annotate(src=Value("d", output_field=text), kind=Value("", output_field=text))
+        .annotate(first_day=F("day"), last_day=F("day"))
+        .values_list(
+            "src", "account_id", "metric", "dimension", "kind", "first_day", "last_day", "value"
+        )
+    )
+    profile = (
+        ProfileSnapshot.objects.filter(
+            account_id__in=account_ids, day__range=(first, last), followers_count__isnull=False
+        )
+        .order_by()
+        .annotate(
+            src=Value("p", output_field=text),
+            metric=Value("followers_count", output_field=text),
+            dimension=Value("", output_field=text),
+            kind=Value("", output_field=text),
+            first_day=F("day"),
+            last_day=Value(None, output_field=day),
+        )
+        .values_list(
+            "src",
+            "account_id",
+            "metric",
+            "dimension",
+            "kind",
+            "first_day",
+            "last_day",
+            "followers_count",
+        )
+    )
+    windows = (
+        WindowMetric.objects.filter(
+            account_id__in=account_ids, metric="reach", dimension="", end__range=(first, last)
+        )
+        .order_by()
+        .annotate(src=Value("w", output_field=text), first_day=F("start"), last_day=F("end"))
+        .values_list(
+            "src", "account_id", "metric", "dimension", "kind", "first_day", "last_day", "value"
+        )
+    )
+    out: dict[int, _Numbers] = {pk: _Numbers() for pk in account_ids}
+    for src, account_id, metric, dimension, kind, first_day, last_day, value in daily.union(
+        profile, windows, all=True
+    ):
+        numbers = out[account_id]
+        if src == "d":
+            numbers.daily[(metric, dimension)][_as_date(first_day)] = value
+        elif src == "p":
+            numbers.followers[_as_date(first_day)] = value
+        else:
+            numbers.windows[(kind, _as_date(first_day), _as_date(last_day))] = value
+    return out
+
+
+def _as_date(value) -> date:
+    # SQLite hands UNION columns back as text.
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _read_media(account_ids: list[int], since: datetime, until: datetime) -> list[dict]:
+    return list(
+        Media.objects.filter(
+            account_id__in=account_ids, timestamp__gte=since, timestamp__lt=until
+        ).values(
+            "pk",
+            "account_id",
+            "media_id",
+            "media_type",
+            "product_type",
+            "caption",
+            "permalink",
+            "timestamp",
+            "thumbnail",
+            "is_story",
+            "story_state",
+            "replies_zeroed_by_region",
+            "latest_metrics",
+            "last_sampled_at",
+        )
+    )
+
+
+def _read_demographics(account_ids: list[int], as_of: date) -> dict[int, dict]:
+    """The newest follower-demographics snapshot of each breakdown on or before `as_of`, with
+    its buckets, in one query. Snapshots are never merged (Meta returns only the top 45)."""
+    newest = (
+        DemographicSnapshot.objects.filter(
+            account_id=OuterRef("snapshot__account_id"),
+            metric="follower_demographics",
+            breakdown=OuterRef("snapshot__breakdown"),
+            captured_on__lte=as_of,
+        )
+        .order_by("-captured_on", "-pk")
+        .values("pk")[:1]
+    )
+    rows = (
+        DemographicBucket.objects.filter(
+            snapshot__account_id__in=account_ids,
+            snapshot__metric="follower_demographics",
+            snapshot_id=Subquery(newest),
+        )
+        .order_by("-value", "key")
+        .values_list(
+            "snapshot__account_id", "snapshot__breakdown", "snapshot__captured_on", "key", "value"
+        )
+    )
+    out: dict[int, dict] = defaultdict(lambda: {"as_of": None, "buckets": defaultdict(list)})
+    for account_id, breakdown, captured_on, key, value in rows:
+        entry = out[account_id]
+        entry["buckets"][breakdown].append((key, value))
+        entry["as_of"] = max(filter(None, [entry["as_of"], captured_on]))
+    return out
+
+
+# --- Building ---------------------------------------------------------------------------------
+
+
+def build_report(client: Client, start: date, end: date, compare: str = "previous") -> Report:
+    """The report of `client` for the days `start`..`end` (inclusive), compared with the previous
+    period, the same period a year before, or nothing (`compare` in previous/year/none)."""
+    if end < start:
+        raise ValueError("the range ends before it starts")
+    if (end - start).days + 1 > MAX_DAYS:
+        raise ValueError(f"a report covers at most {MAX_DAYS} days")
+    Compare(compare)  # ValueError for anything else
+    period = Period(start, end)
+    comparison = comparison_period(period, compare)
+    zone = ZoneInfo(client.time_zone)
+
+    accounts = list(
+        InstagramAccount.objects.filter(client=client).order_by("disconnected_at", "username")
+    )
+    settings = ReportSettings.objects.filter(client=client).first()
+    formula = settings.engagement_formula if settings else EngagementFormula.FOLLOWERS
+    notes = list(
+        ReportNote.objects.filter(client=client, day__range=(start, end)).order_by("day", "pk")
+    )
+
+    first = min(start, comparison.start if comparison else start) - timedelta(days=1)
+    ids = [a.pk for a in accounts]
+    numbers = _read_numbers(ids, first, end) if ids else {}
+    since = datetime.combine(first, time.min, zone)
+    until = datetime.combine(end + timedelta(days=1), time.min, zone)
+    media = _read_media(ids, since, until) if ids else []
+    demographics = _read_demographics(ids, end) if ids else {}
+
+    media_by_account: dict[int, list[dict]] = defaultdict(list)
+    for row in media:
+        media_by_account[row["account_id"]].append(row)
+
+    sections = [
+        _account_section(
+            account,
+            numbers[account.pk],
+            media_by_account[account.pk],
+            demographics.get(account.pk),
+            period,
+            comparison,
+            zone,
+            formula,
+            notes,
+        )
+        for account in accounts
+    ]
+    rollup = _rollup(sections, period, comparison, formula, notes) if len(sections) > 1 else None
+    as_of = [s.data_as_of for s in sections if s.data_as_of]
+    return Report(
+        client=client,
+        period=period,
+        comparison=comparison,
+        compare=compare,
+        time_zone=client.time_zone,
+        engagement_formula=formula,
+        engagement_help=ENGAGEMENT_FORMULA_HELP[EngagementFormula(formula)],
+        sections=sections,
+        rollup=rollup,
+        generated_at=timezone.now(),
+        data_as_of=min(as_of) if as_of else None,
+        notes=notes,
+    )
+
+
+def _sum(values: dict[date, int], period: Period) -> tuple[float | None, str]:
+    present = [values[d] for d in period.days if d in values]
+    if not present:
+        return None, ""
+    coverage = "" if len(present) == period.length else f"{len(present)} of {period.length} days"
+    return float(sum(present)), coverage
+
+
+def _series(values: dict[date, int], period: Period | None) -> list[float | None] | None:
+    if period is None:
+        return None
+    return [float(values[d]) if d in values else None for d in period.days]
+
+
+def _window_reach(numbers: _Numbers, period: Period) -> tuple[float | None, str]:
+    """Meta's de-duplicated reach for exactly this period, if it is a window Meta answers."""
+    candidates = []
+    if period.length == 7:
+        candidates.append((WindowKind.DAYS_7, "de-duplicated, 7 days"))
+    if period.length == 28:
+        candidates.append((WindowKind.DAYS_28, "de-duplicated, 28 days"))
+    if is_calendar_month(period):
+        candidates.append((WindowKind.MONTH, "de-duplicated, calendar month"))
+    for kind, note in candidates:
+        value = numbers.windows.get((kind.value, period.start, period.end))
+        if value is not None:
+            return float(value), note
+    return None, ""
+
+
+def _followers_at(followers: dict[date, int], day: date, not_before: date) -> int | None:
+    """The follower count on `day`, or on the closest earlier day down to `not_before`."""
+    current = day
+    while current >= not_before:
+        if current in followers:
+            return followers[current]
+        current -= timedelta(days=1)
+    return None
+
+
+def _followers_kpis(numbers: _Numbers, period: Period, comparison: Period | None) -> list[Kpi]:
+    def at_end(p: Period) -> int | None:
+        return _followers_at(numbers.followers, p.end, p.start)
+
+    def growth(p: Period) -> int | None:
+        before = _followers_at(
+            numbers.followers, p.start - timedelta(days=1), p.start - timedelta(1)
+        )
+        if before is None:  # no count the day before: from the first count inside the period
+            inside = [d for d in p.days if d in numbers.followers]
+            before = numbers.followers[inside[0]] if inside else None
+        after = at_end(p)
+        return after - before if after is not None and before is not None else None
+
+    end_value, net = at_end(period), growth(period)
+    return [
+        Kpi(
+            "followers",
+            "Followers",
+            _f(end_value),
+            _f(at_end(comparison)) if comparison else None,
+            note=f"on {_long(period.end)}",
+        ),
+        Kpi(
+            "net_growth",
+            "Net follower growth",
+            _f(net),
+            _f(growth(comparison)) if comparison else None,
+            note="followers at the end minus the day before the period",
+        ),
+    ]
+
+
+def _f(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _post_metric(metrics: dict, name: str) -> float | None:
+    value = metrics.get(name)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _interactions(metrics: dict) -> float | None:
+    value = _post_metric(metrics, "total_interactions")
+    if value is not None:
+        return value
+    parts = [_post_metric(metrics, m) for m in ("likes", "comments", "saved", "shares")]
+    known = [p for p in parts if p is not None]
+    return float(sum(known)) if known else None
+
+
+def _rate(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator * 100
+
+
+def _engagement(
+    formula: str,
+    interactions: float | None,
+    followers: float | None,
+    reach: float | None,
+    views: float | None,
+    posts: list[PostRow],
+) -> float | None:
+    if formula == EngagementFormula.FOLLOWERS:
+        return _rate(interactions, followers)
+    if formula == EngagementFormula.REACH:
+        return _rate(interactions, reach)
+    if formula == EngagementFormula.VIEWS:
+        return _rate(interactions, views)
+    rates = [p.engagement_rate for p in posts if p.engagement_rate is not None]
+    return sum(rates) / len(rates) if rates else None
+
+
+def _post_row(row: dict, account: InstagramAccount, zone: ZoneInfo) -> PostRow:
+    metrics = row["latest_metrics"] or {}
+    values = {
+        "reach": _post_metric(metrics, "reach"),
+        "views": _post_metric(metrics, "views"),
+        "likes": _post_metric(metrics, "likes"),
+        "comments": _post_metric(metrics, "comments"),
+        "saved": _post_metric(metrics, "saved"),
+        "shares": _post_metric(metrics, "shares"),
+        "interactions": _interactions(metrics),
+    }
+    kind = row["product_type"] or row["media_type"]
+    if row["media_type"] == "CAROUSEL_ALBUM":
+        kind = "CAROUSEL_ALBUM"
+    return PostRow(
+        media_pk=row["pk"],
+        media_id=row["media_id"],
+        account_id=account.pk,
+        account=f"@{account.username}",
+        published=row["timestamp"].astimezone(zone),
+        kind=PRODUCT_LABELS.get(kind, kind.title() or "Posts"),
+        media_type=row["media_type"],
+        caption=row["caption"] or "",
+        permalink=row["permalink"] or "",
+        thumbnail=row["thumbnail"] or "",
+        metrics=values,
+        sampled_at=row["last_sampled_at"],
+        engagement_rate=_rate(values["interactions"], values["reach"]),
+    )
+
+
+STORY_STATE_LABELS = {
+    StoryState.CAPTURED: "Captured",
+    StoryState.LATE: "Captured late",
+    StoryState.MISSED: "Missed",
+    StoryState.PENDING: "Live",
+}
+
+
+def _story_row(row: dict, account: InstagramAccount, zone: ZoneInfo) -> StoryRow:
+    metrics = row["latest_metrics"] or {}
+    zeroed = bool(row["replies_zeroed_by_region"])
+    state = row["story_state"] or StoryState.MISSED
+    return StoryRow(
+        media_pk=row["pk"],
+        account=f"@{account.username}",
+        published=row["timestamp"].astimezone(zone),
+        thumbnail=row["thumbnail"] or "",
+        state=state,
+        state_label=STORY_STATE_LABELS.get(state, state),
+        metrics={
+            "reach": _post_metric(metrics, "reach"),
+            "views": _post_metric(metrics, "views"),
+            "replies": None if zeroed else _post_metric(metrics, "replies"),
+            "shares": _post_metric(metrics, "shares"),
+            "navigation": _post_metric(metrics, "navigation"),
+        },
+        replies_zeroed=zeroed,
+    )
+
+
+def _in_period(when: datetime, period: Period | None) -> bool:
+    return period is not None and when.date() in period
+
+
+def _account_section(
+    account: InstagramAccount,
+    numbers: _Numbers,
+    media: list[dict],
+    demographics: dict | None,
+    period: Period,
+    comparison: Period | None,
+    zone: ZoneInfo,
+    formula: str,
+    notes: list[ReportNote],
+) -> Section:
+    daily = numbers.daily
+
+    def total(metric: str, p: Period | None) -> tuple[float | None, str]:
+        return _sum(daily.get((metric, ""), {}), p) if p else (None, "")
+
+    posts = [_post_row(m, account, zone) for m in media if not m["is_story"]]
+    current_posts = [p for p in posts if _in_period(p.published, period)]
+    previous_posts = [p for p in posts if _in_period(p.published, comparison)]
+    stories = [
+        _story_row(m, account, zone)
+        for m in media
+        if m["is_story"] and _in_period(m["timestamp"].astimezone(zone), period)
+    ]
+
+    kpis = _followers_kpis(numbers, period, comparison)
+    followers_end, followers_prev = kpis[0].value, kpis[0].previous
+
+    reach, reach_note = _window_reach(numbers, period)
+    prev_reach = _window_reach(numbers, comparison)[0] if comparison else None
+    if reach is not None or prev_reach is not None:
+        kpis.append(Kpi("reach", "Reach", reach, prev_reach, note=reach_note))
+    else:
+        daily_reach = daily.get(("reach", ""), {})
+        avg = _average(daily_reach, period)
+        kpis.append(
+            Kpi(
+                "reach_daily",
+                "Average daily reach",
+                avg[0],
+                _average(daily_reach, comparison)[0] if comparison else None,
+                note="the average of Meta's daily reach; daily reach cannot be added up, and "
+                "Meta gives de-duplicated reach only for 7 and 28 days and calendar months",
+                coverage=avg[1],
+            )
+        )
+
+    views, views_cov = total("views", period)
+    prev_views = total("views", comparison)[0]
+    interactions, inter_cov = total("total_interactions", period)
+    prev_interactions = total("total_interactions", comparison)[0]
+    kpis.append(Kpi("views", "Views", views, prev_views, coverage=views_cov))
+    kpis.append(
+        Kpi(
+            "interactions",
+            "Interactions",
+            interactions,
+            prev_interactions,
+            note="likes, comments, saves, shares, replies and reposts",
+            coverage=inter_cov,
+        )
+    )
+    kpis.append(
+        Kpi(
+            "engagement_rate",
+            "Engagement rate",
+            _engagement(formula, interactions, followers_end, reach, views, current_posts),
+            _engagement(
+                formula, prev_interactions, followers_prev, prev_reach, prev_views, previous_posts
+            )
+            if comparison
+            else None,
+            unit="percent",
+            note=EngagementFormula(formula).label,
+        )
+    )
+    profile_views, pv_cov = total("profile_views", period)
+    kpis.append(
+        Kpi(
+            "profile_activity",
+            "Profile visits",
+            profile_views,
+            total("profile_views", comparison)[0],
+            note="" if profile_views is not None else "Meta no longer reports profile visits",
+            coverage=pv_cov,
+        )
+    )
+    taps, taps_cov = total("profile_links_taps", period)
+    kpis.append(
+        Kpi(
+            "link_taps",
+            "Link taps",
+            taps,
+            total("profile_links_taps", comparison)[0],
+            note="taps on the profile's contact and link buttons",
+            coverage=taps_cov,
+        )
+    )
+    kpis.append(
+        Kpi(
+            "posts",
+            "Posts published",
+            float(len(current_posts)),
+            float(len(previous_posts)) if comparison else None,
+            note=f"and {len(stories)} stories" if stories else "",
+        )
+    )
+
+    series = {}
+    for metric, label in (
+        ("reach", "Daily reach"),
+        ("views", "Views"),
+        ("total_interactions", "Interactions"),
+    ):
+        values = daily.get((metric, ""), {})
+        series[metric] = DailySeries(
+            metric, label, _series(values, period), _series(values, comparison)
+        )
+    followers = DailySeries(
+        "followers",
+        "Followers",
+        _series(numbers.followers, period),
+        _series(numbers.followers, comparison),
+    )
+
+    split, types = _content_split(daily, period)
+    gaps = _gaps(account, numbers, period, zone)
+    markers = _markers(account, notes, period, gaps, zone)
+    top = sorted(
+        current_posts, key=lambda p: (p.metrics["interactions"] or -1, p.published), reverse=True
+    )
+    demo = demographics or {"as_of": None, "buckets": {}}
+    as_of = account.data_as_of.astimezone(zone) if account.data_as_of else None
+    return Section(
+        title=f"@{account.username}",
+        account=account,
+        kpis=kpis,
+        daily=series,
+        followers=followers,
+        content_split=split,
+        content_types=types,
+        online_followers=_online_followers(daily, period, zone),
+        top_posts=[p for p in top if p.kind != "Reels"][:TOP_POSTS],
+        top_reels=[p for p in top if p.kind == "Reels"][:TOP_POSTS],
+        stories=sorted(stories, key=lambda s: s.published),
+        demographics={k: v[:10] for k, v in demo["buckets"].items()},
+        demographics_as_of=demo["as_of"],
+        markers=markers,
+        gaps=gaps,
+        data_as_of=as_of,
+        replies_zeroed=any(s.replies_zeroed for s in stories),
+        slug=f"a{account.pk}",
+        post_rates=[p.engagement_rate for p in current_posts if p.engagement_rate is not None],
+        previous_post_rates=[
+            p.engagement_rate for p in previous_posts if p.engagement_rate is not None
+        ],
+    )
+
+
+def _average(values: dict[date, int], period: Period | None) -> tuple[float | None, str]:
+    if period is None:
+        return None, ""
+    present = [values[d] for d in period.days if d in values]
+    if not present:
+        return None, ""
+    coverage = "" if len(present) == period.length else f"{len(present)} of {period.length} days"
+    return sum(present) / len(present), coverage
+
+
+def _content_split(
+    daily: dict[tuple[str, str], dict[date, int]], period: Period
+) -> tuple[list[tuple[str, dict[str, float | None]]], list[str]]:
+    """Views by content type per week (Meta's per-day totals with the media_product_type
+    breakdown are additive)."""
+    by_type: dict[str, dict[date, int]] = defaultdict(dict)
+    for (metric, dimension), values in daily.items():
+        if metric == "views" and dimension.startswith(BREAKDOWN_PREFIX):
+            label = PRODUCT_LABELS.get(dimension.removeprefix(BREAKDOWN_PREFIX), "Other")
+            for day, value in values.items():
+                if day in period:
+                    by_type[label][day] = by_type[label].get(day, 0) + value
+    if not by_type:
+        return [], []
+    types = sorted(by_type, key=lambda t: -sum(by_type[t].values()))
+    step = 7 if period.length > 14 else 1
+    buckets = []
+    for offset in range(0, period.length, step):
+        days = period.days[offset : offset + step]
+        label = f"{days[0].day} {days[0].strftime('%b')}"
+        values = {}
+        for t in types:
+            present = [by_type[t][d] for d in days if d in by_type[t]]
+            values[t] = float(sum(present)) if present else None
+        buckets.append((label, values))
+    return buckets, types
+
+
+def _online_followers(daily, period: Period, zone: ZoneInfo) -> list[list[float | None]] | None:
+    """Meta's online followers (hour keys in Pacific time, stored as `hour=H` dimensions),
+    averaged per weekday and hour in the client's zone. None when Meta gave none."""
+    cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for (metric, dimension), values in daily.items():
+        if metric != "online_followers" or not dimension.startswith("hour="):
+            continue
+        hour = int(dimension.removeprefix("hour="))
+        for day, value in values.items():
+            if day not in period:
+                continue
+            local = datetime.combine(day, time(hour), PACIFIC).astimezone(zone)
+            cells[(local.weekday(), local.hour)].append(value)
+    if not cells:
+        return None
+    return [
+        [
+            (sum(cells[(d, h)]) / len(cells[(d, h)])) if cells.get((d, h)) else None
+            for h in range(24)
+        ]
+        for d in range(7)
+    ]
+
+
+def _gaps(account: InstagramAccount, numbers: _Numbers, period: Period, zone) -> list[Gap]:
+    """Runs of days inside the period with no daily data at all, labelled with what Prism knows:
+    the account disconnected, Meta's data not in yet, or simply nothing from Meta."""
+    covered = set()
+    for (metric, dimension), values in numbers.daily.items():
+        if not dimension and metric in ("reach", "views", "total_interactions"):
+            covered.update(values)
+    if not covered:
+        return []
+    as_of_day = account.data_as_of.astimezone(PACIFIC).date() if account.data_as_of else None
+    broken_since = (
+        account.health_changed_at.astimezone(PACIFIC).date()
+        if account.health
+        in (Health.NEEDS_RECONNECT, Health.MISSING_PERMISSION, Health.NOT_PROFESSIONAL)
+        else None
+    )
+    gaps: list[Gap] = []
+    run: list[date] = []
+    for day in period.days + [None]:
+        if day is not None and day not in covered:
+            run.append(day)
+            continue
+        if run:
+            if as_of_day and run[0] > as_of_day:
+                label = "Not in from Meta yet"
+            elif broken_since and run[-1] >= broken_since:
+                label = "Disconnected"
+            elif run[0] < min(covered):
+                label = "Before Prism's history"
+            else:
+                label = "No data from Meta"
+            gaps.append(Gap(run[0], run[-1], label))
+            run = []
+    return gaps
+
+
+def _markers(
+    account: InstagramAccount | None,
+    notes: Iterable[ReportNote],
+    period: Period,
+    gaps: list[Gap],
+    zone,
+) -> list[Marker]:
+    markers = [
+        Marker(n.day, n.text, "note")
+        for n in notes
+        if account is None or n.account_id in (None, account.pk)
+    ]
+    markers += [Marker(day, text, "meta") for day, text in META_CHANGES if day in period]
+    if account is not None:
+        for gap in gaps:
+            if gap.label == "Disconnected":
+                markers.append(
+                    Marker(
+                        gap.start,
+                        f"@{account.username} disconnected: no data until it is reconnected",
+                        "prism",
+                    )
+                )
+        if account.connected_at and account.connected_at.astimezone(zone).date() in period:
+            markers.append(
+                Marker(
+                    account.connected_at.astimezone(zone).date(),
+                    f"@{account.username} connected to Prism",
+                    "prism",
+                )
+            )
+    markers.sort(key=lambda m: (m.day, m.kind))
+    for number, marker in enumerate(markers, 1):
+        marker.number = number
+    return markers
+
+
+def _rollup(
+    sections: list[Section],
+    period: Period,
+    comparison: Period | None,
+    formula: str,
+    notes: list[ReportNote],
+) -> Section:
+    """All the client's accounts together. Counts add up; reach does not (one person can follow
+    two accounts), so the roll-up shows none."""
+
+    def add(key: str, attr: str) -> float | None:
+        values = [getattr(k, attr) for s in sections for k in s.kpis if k.key == key]
+        known = [v for v in values if v is not None]
+        return float(sum(known)) if known else None
+
+    kpis = []
+    for key, label in (
+        ("followers", "Followers"),
+        ("net_growth", "Net follower growth"),
+        ("views", "Views"),
+        ("interactions", "Interactions"),
+        ("link_taps", "Link taps"),
+        ("posts", "Posts published"),
+    ):
+        kpis.append(Kpi(key, label, add(key, "value"), add(key, "previous")))
+    kpis.insert(
+        2,
+        Kpi(
+            "reach",
+            "Reach",
+            None,
+            None,
+            note="not added across accounts: the same person can be reached by several",
+        ),
+    )
+    values = {k.key: k for k in kpis}
+
+    def rate(attr: str, rates: list[float]) -> float | None:
+        interactions = getattr(values["interactions"], attr)
+        if formula == EngagementFormula.FOLLOWERS:
+            return _rate(interactions, getattr(values["followers"], attr))
+        if formula == EngagementFormula.VIEWS:
+            return _rate(interactions, getattr(values["views"], attr))
+        if formula == EngagementFormula.POST_REACH:
+            return sum(rates) / len(rates) if rates else None
+        return None  # by reach: no de-duplicated reach across accounts
+
+    kpis.insert(
+        5,
+        Kpi(
+            "engagement_rate",
+            "Engagement rate",
+            rate("value", [r for s in sections for r in s.post_rates]),
+            rate("previous", [r for s in sections for r in s.previous_post_rates])
+            if comparison
+            else None,
+            unit="percent",
+            note=EngagementFormula(formula).label,
+        ),
+    )
+
+    def add_series(getter) -> tuple[list[float | None], list[float | None] | None]:
+        def combine(lists):
+            lists = [lst for lst in lists if lst is not None]
+            if not lists:
+                return None
+            out = []
+            for values in zip(*lists, strict=True):
+                known = [v for v in values if v is not None]
+                out.append(float(sum(known)) if len(known) == len(values) else None)
+            return out
+
+        return combine([getter(s).values for s in sections]), combine(
+            [getter(s).previous for s in sections]
+        )
+
+    daily = {}
+    for metric, label in (("views", "Views"), ("total_interactions", "Interactions")):
+        current, previous = add_series(lambda s, m=metric: s.daily[m])
+        daily[metric] = DailySeries(metric, label, current, previous)
+    current, previous = add_series(lambda s: s.followers)
+    as_of = [s.data_as_of for s in sections if s.data_as_of]
+    return Section(
+        title="All accounts",
+        account=None,
+        kpis=kpis,
+        daily=daily,
+        followers=DailySeries("followers", "Followers", current, previous),
+        content_split=[],
+        content_types=[],
+        online_followers=None,
+        top_posts=[],  # each account's section lists its own
+        top_reels=[],
+        stories=[],
+        demographics={},
+        demographics_as_of=None,
+        markers=_markers(None, notes, period, [], None),
+        gaps=[],
+        data_as_of=min(as_of) if as_of else None,
+        slug="all",
+    )

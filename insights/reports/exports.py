@@ -1,0 +1,319 @@
+"""The report's data as files: tidy CSV (date, account, metric, value), a posts CSV, and XLSX.
+
+Same Report as the page and the PDF. Memory stays flat as data grows: CSV rows are streamed as
+they are produced, posts are read from the database in chunks, and openpyxl's write-only mode
+writes each row to its temporary file at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from django.http import FileResponse, StreamingHttpResponse
+from django.utils.text import slugify
+
+from ..models import Media
+from .build import PostRow, Report, StoryRow, _post_row, _story_row
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+METRIC_NAMES = {
+    "reach": "reach_daily",
+    "views": "views",
+    "total_interactions": "interactions",
+    "followers": "followers",
+}
+
+
+def safe_cell(value):
+    """Text a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is prefixed with a
+    quote (OWASP's CSV-injection advice). Numbers are written as numbers and left alone."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _plain(value: float | None):
+    if value is None:
+        return ""
+    return int(value) if float(value).is_integer() else round(value, 4)
+
+
+# --- Rows (shared by CSV and XLSX) ------------------------------------------------------------
+
+
+def tidy_rows(report: Report) -> Iterator[tuple]:
+    """(date, account, metric, value): one row per day and metric, then the period's KPIs with
+    the period as an ISO 8601 interval. Missing data has an empty value, never 0."""
+    interval = f"{report.period.start.isoformat()}/{report.period.end.isoformat()}"
+    for section in report.all_sections:
+        account = section.title
+        for series in [*section.daily.values(), section.followers]:
+            name = METRIC_NAMES.get(series.metric, series.metric)
+            for day, value in zip(report.period.days, series.values or [], strict=False):
+                yield day, account, name, value
+        for kpi in section.kpis:
+            yield interval, account, kpi.key, kpi.value
+        if section.comparison_interval(report):
+            for kpi in section.kpis:
+                yield section.comparison_interval(report), account, kpi.key, kpi.previous
+
+
+POST_HEADER = (
+    "account",
+    "published",
+    "type",
+    "permalink",
+    "caption",
+    "reach",
+    "views",
+    "likes",
+    "comments",
+    "saves",
+    "shares",
+    "interactions",
+    "engagement_rate_percent",
+    "story_capture",
+    "replies",
+    "metrics_as_of",
+)
+
+
+def iter_media(report: Report) -> Iterator[PostRow | StoryRow]:
+    """Every post and story published in the period, oldest first, read in chunks."""
+    zone = ZoneInfo(report.time_zone)
+    accounts = {s.account.pk: s.account for s in report.sections if s.account}
+    since = datetime.combine(report.period.start, time.min, zone)
+    until = datetime.combine(report.period.end + timedelta(days=1), time.min, zone)
+    rows = (
+        Media.objects.filter(account_id__in=accounts, timestamp__gte=since, timestamp__lt=until)
+        .order_by("timestamp", "pk")
+        .values(
+            "pk",
+            "account_id",
+            "media_id",
+            "media_type",
+            "product_type",
+            "caption",
+            "permalink",
+            "timestamp",
+            "thumbnail",
+            "is_story",
+            "story_state",
+            "replies_zeroed_by_region",
+            "latest_metrics",
+            "last_sampled_at",
+        )
+    )
+    for row in rows.iterator(chunk_size=500):
+        account = accounts[row["account_id"]]
+        if row["is_story"]:
+            yield _story_row(row, account, zone)
+        else:
+            yield _post_row(row, account, zone)
+
+
+def post_rows(report: Report) -> Iterator[tuple]:
+    for item in iter_media(report):
+        m = item.metrics
+        if isinstance(item, StoryRow):
+            yield (
+                item.account,
+                item.published.replace(tzinfo=None),
+                "Story",
+                "",
+                "",
+                m["reach"],
+                m["views"],
+                None,
+                None,
+                None,
+                m["shares"],
+                None,
+                None,
+                item.state_label,
+                m["replies"] if not item.replies_zeroed else "not given (EU/Japan rule)",
+                None,
+            )
+        else:
+            yield (
+                item.account,
+                item.published.replace(tzinfo=None),
+                item.kind,
+                item.permalink,
+                item.caption,
+                m["reach"],
+                m["views"],
+                m["likes"],
+                m["comments"],
+                m["saved"],
+                m["shares"],
+                m["interactions"],
+                round(item.engagement_rate, 4) if item.engagement_rate is not None else None,
+                "",
+                None,
+                item.sampled_at.replace(tzinfo=None) if item.sampled_at else None,
+            )
+
+
+# --- HTTP responses ---------------------------------------------------------------------------
+
+
+def filename(report: Report, kind: str, extension: str) -> str:
+    name = f"{report.client.name} {kind} {report.period.start} {report.period.end}"
+    return f"{name}.{extension}"
+
+
+def content_disposition(name: str) -> str:
+    """RFC 6266: an ASCII fallback plus the UTF-8 name (filename*)."""
+    ascii_name = slugify(name.rsplit(".", 1)[0]) or "report"
+    extension = name.rsplit(".", 1)[-1]
+    return (
+        f'attachment; filename="{ascii_name}.{extension}"; '
+        f"filename*=UTF-8''{quote(name, safe='')}"
+    )
+
+
+def _download_headers(response, name: str):
+    response["Content-Disposition"] = content_disposition(name)
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_lines(header: tuple, rows: Iterator[tuple]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(header)  # BOM: Excel then reads UTF-8
+    for row in rows:
+        yield writer.writerow([_csv_value(v) for v in row])
+
+
+def _csv_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return _plain(value)
+    return safe_cell(value)
+
+
+def tidy_csv_response(report: Report) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        _csv_lines(("date", "account", "metric", "value"), tidy_rows(report)),
+        content_type="text/csv; charset=utf-8",
+    )
+    return _download_headers(response, filename(report, "daily", "csv"))
+
+
+def posts_csv_response(report: Report) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        _csv_lines(POST_HEADER, post_rows(report)), content_type="text/csv; charset=utf-8"
+    )
+    return _download_headers(response, filename(report, "posts", "csv"))
+
+
+def write_xlsx(report: Report, out) -> None:
+    """The workbook, a sheet per table, typed cells (numbers, dates), into the file `out`."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
+
+    def sheet(title: str, header: tuple, rows: Iterator[tuple], widths: tuple = ()):
+        ws = book.create_sheet(title)
+        for i, width in enumerate(widths):
+            ws.column_dimensions[chr(65 + i)].width = width
+        cells = []
+        for name in header:
+            cell = WriteOnlyCell(ws, value=name)
+            cell.font = bold
+            cells.append(cell)
+        ws.append(cells)
+        for row in rows:
+            ws.append([_xlsx_cell(ws, WriteOnlyCell, v) for v in row])
+
+    sheet(
+        "Summary",
+        ("account", "metric", "label", "value", "previous", "unit", "note", "coverage"),
+        (
+            (s.title, k.key, k.label, k.value, k.previous, k.unit, k.note, k.coverage)
+            for s in report.all_sections
+            for k in s.kpis
+        ),
+        (18, 18, 22, 14, 14, 10, 50, 16),
+    )
+    sheet(
+        "Daily",
+        ("date", "account", "metric", "value"),
+        (row for row in tidy_rows(report) if isinstance(row[0], date)),
+        (12, 20, 16, 12),
+    )
+    sheet("Posts", POST_HEADER, post_rows(report), (18, 17, 10, 30, 40))
+    sheet(
+        "Audience",
+        ("account", "breakdown", "group", "followers", "as_of"),
+        (
+            (s.title, breakdown, key, value, s.demographics_as_of)
+            for s in report.sections
+            for breakdown, buckets in s.demographics.items()
+            for key, value in buckets
+        ),
+        (18, 12, 26, 12, 12),
+    )
+    sheet(
+        "About",
+        ("item", "value"),
+        iter(
+            [
+                ("client", report.client.name),
+                ("period start", report.period.start),
+                ("period end", report.period.end),
+                ("compared with", report.comparison.label if report.comparison else "none"),
+                ("time zone", report.time_zone),
+                ("engagement rate", report.engagement_help),
+                ("daily figures", "Meta's days, ending at midnight Pacific time"),
+                ("empty cells", "Meta gave no figure (never a zero)"),
+            ]
+        ),
+        (18, 60),
+    )
+    book.save(out)
+
+
+_DATE_FORMATS = {date: "yyyy-mm-dd", datetime: "yyyy-mm-dd hh:mm"}
+
+
+def _xlsx_cell(ws, cell_class, value):
+    if isinstance(value, str):
+        value = safe_cell(value)
+    cell = cell_class(ws, value=value)
+    if isinstance(value, datetime):
+        cell.number_format = _DATE_FORMATS[datetime]
+    elif isinstance(value, date):
+        cell.number_format = _DATE_FORMATS[date]
+    return cell
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(report: Report) -> FileResponse:
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
+    write_xlsx(report, out)
+    out.seek(0)
+    response = FileResponse(out, content_type=XLSX_TYPE)
+    return _download_headers(response, filename(report, "report", "xlsx"))

@@ -1,0 +1,310 @@
+"""What the report template shows: a `Report` turned into display strings and SVG charts.
+
+The page, the PDF and the shared-link page all render `templates/reports/_report.html` with
+`report_context(report, ...)`, so the three can never differ. Callers choose how thumbnails are
+addressed (`media_src`): an agency-checked URL on the page, a share-scoped URL on a shared page,
+a `prism-media:` reference the PDF's URL fetcher resolves inside MEDIA_ROOT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from . import charts
+from .build import Kpi, PostRow, Report, Section, StoryRow
+
+MediaSrc = Callable[[str, int], str | None]  # (stored thumbnail name, media pk) -> src or None
+
+
+@dataclass
+class Branding:
+    """White label for a report (filled by insights.reports.delivery from the agency's settings;
+    any object with these attributes will do)."""
+
+    name: str = "Prism"
+    primary: str = charts.PALETTE[0]
+    accent: str = charts.PALETTE[1]
+    logo_src: str = ""  # a URL the renderer may fetch (static, media, or data:)
+    footer: str = ""
+
+
+def number(value: float | None, decimals: int = 0) -> str:
+    """12,345 — Python's own formatting, never the active locale's. "—" for no data."""
+    if value is None:
+        return "—"
+    return f"{value:,.{decimals}f}"
+
+
+def percent(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.2f}%" if abs(value) < 10 else f"{value:.1f}%"
+
+
+@dataclass
+class KpiView:
+    key: str
+    label: str
+    value: str
+    previous: str
+    delta: str
+    trend: str  # up | down | flat | ""
+    note: str
+    coverage: str
+
+
+def kpi_view(kpi: Kpi) -> KpiView:
+    fmt = percent if kpi.unit == "percent" else number
+    delta, trend = "", ""
+    if kpi.delta is not None:
+        trend = "up" if kpi.delta > 0 else "down" if kpi.delta < 0 else "flat"
+        if kpi.unit == "percent":
+            delta = f"{kpi.delta:+.2f} pp"
+        elif kpi.delta_percent is not None and kpi.key != "net_growth":
+            delta = f"{kpi.delta_percent:+.1f}%"
+        else:
+            delta = f"{kpi.delta:+,.0f}"
+    return KpiView(
+        kpi.key,
+        kpi.label,
+        fmt(kpi.value),
+        fmt(kpi.previous),
+        delta,
+        trend,
+        kpi.note,
+        kpi.coverage,
+    )
+
+
+@dataclass
+class ChartView:
+    title: str
+    svg: str
+    kind: str  # line | bars | hbars | heatmap
+    caption: str = ""
+
+
+@dataclass
+class PostView:
+    row: PostRow
+    src: str | None
+    published: str
+    metrics: list[tuple[str, str]]
+    rate: str
+
+
+@dataclass
+class StoryView:
+    row: StoryRow
+    src: str | None
+    published: str
+    reach: str
+    views: str
+    replies: str
+    shares: str
+
+
+@dataclass
+class SectionView:
+    section: Section
+    title: str
+    kpis: list[KpiView]
+    charts: list[ChartView]
+    audience: list[ChartView]
+    heatmap: ChartView | None
+    markers: list
+    posts: list[PostView]
+    reels: list[PostView]
+    stories: list[StoryView]
+    data_as_of: str
+    health: str
+    gaps: list
+
+
+def _when(moment) -> str:
+    return f"{moment.day} {moment.strftime('%b %Y, %H:%M')}"
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day.strftime('%b %Y')}"
+
+
+def _line(
+    report: Report, section: Section, name: str, series, palette, zero_based: bool = True
+) -> ChartView:
+    period = report.period
+    days = period.days
+    items = [charts.Series("This period", series.values, area=True)]
+    if series.previous is not None and report.comparison is not None:
+        items.append(
+            charts.Series(
+                f"{report.compare_label} ({report.comparison.label})", series.previous, dashed=True
+            )
+        )
+    markers = [
+        charts.Marker((m.day - period.start).days, m.number, m.text, m.kind)
+        for m in section.markers
+        if m.day in period
+    ]
+    gaps = [
+        charts.Gap((g.start - period.start).days, (g.end - period.start).days, g.label)
+        for g in section.gaps
+    ]
+    svg = charts.line_chart(
+        f"{section.slug}-{name.replace('_', '-')}",
+        title=f"{series.label}, {period.label}",
+        days=days,
+        series=items,
+        markers=markers,
+        gaps=gaps,
+        palette=palette,
+        zero_based=zero_based,
+    )
+    return ChartView(series.label, svg, "line")
+
+
+def _rate_of(row: PostRow) -> float | None:
+    return row.engagement_rate
+
+
+def _post_view(row: PostRow, media_src: MediaSrc | None) -> PostView:
+    m = row.metrics
+    return PostView(
+        row=row,
+        src=media_src(row.thumbnail, row.media_pk) if media_src and row.thumbnail else None,
+        published=_when(row.published),
+        metrics=[
+            ("Reach", number(m["reach"])),
+            ("Views", number(m["views"])),
+            ("Interactions", number(m["interactions"])),
+            ("Eng. rate", percent(_rate_of(row))),
+            ("Likes", number(m["likes"])),
+            ("Comments", number(m["comments"])),
+            ("Saves", number(m["saved"])),
+            ("Shares", number(m["shares"])),
+        ],
+        rate=percent(row.engagement_rate),
+    )
+
+
+def _story_view(row: StoryRow, media_src: MediaSrc | None) -> StoryView:
+    m = row.metrics
+    return StoryView(
+        row=row,
+        src=media_src(row.thumbnail, row.media_pk) if media_src and row.thumbnail else None,
+        published=_when(row.published),
+        reach=number(m["reach"]),
+        views=number(m["views"]),
+        replies=number(m["replies"]),
+        shares=number(m["shares"]),
+    )
+
+
+DEMOGRAPHIC_TITLES = (
+    ("age", "Age"),
+    ("gender", "Gender"),
+    ("country", "Top countries"),
+    ("city", "Top cities"),
+)
+GENDER = {"F": "Women", "M": "Men", "U": "Not specified"}
+
+
+def section_view(
+    report: Report, section: Section, media_src: MediaSrc | None, palette
+) -> SectionView:
+    chart_list = []
+    for metric in ("reach", "views", "total_interactions"):
+        if metric in section.daily:
+            chart_list.append(_line(report, section, metric, section.daily[metric], palette))
+    chart_list.append(
+        _line(report, section, "followers", section.followers, palette, zero_based=False)
+    )
+    if section.content_split:
+        svg = charts.stacked_bars(
+            f"{section.slug}-split",
+            title=f"Views by content type, {report.period.label}",
+            categories=[label for label, _ in section.content_split],
+            series=[
+                charts.Series(t, [values[t] for _, values in section.content_split])
+                for t in section.content_types
+            ],
+            palette=palette,
+        )
+        step = "week" if report.period.length > 14 else "day"
+        chart_list.append(
+            ChartView("Views by content type", svg, "bars", f"Each bar is one {step}.")
+        )
+    heat = None
+    if section.account is not None:
+        if section.online_followers:
+            svg = charts.heatmap(
+                f"{section.slug}-hours",
+                title="When followers are online",
+                grid=section.online_followers,
+                color=palette[0],
+            )
+            heat = ChartView(
+                "Best posting hours",
+                svg,
+                "heatmap",
+                f"Average online followers per hour, in {report.time_zone} time.",
+            )
+        else:
+            heat = ChartView(
+                "Best posting hours",
+                "",
+                "heatmap",
+                "Meta gives no online-follower figures for this account (it stopped answering "
+                "them for most accounts in 2025, and never does under 100 followers).",
+            )
+    audience = []
+    for key, title in DEMOGRAPHIC_TITLES:
+        buckets = section.demographics.get(key)
+        if not buckets:
+            continue
+        items = [(GENDER.get(k, k) if key == "gender" else k, float(v)) for k, v in buckets]
+        if key == "age":
+            items.sort(key=lambda item: item[0])
+        svg = charts.hbars(f"{section.slug}-demo-{key}", title=title, items=items, color=palette[0])
+        audience.append(ChartView(title, svg, "hbars"))
+    account = section.account
+    return SectionView(
+        section=section,
+        title=section.title,
+        kpis=[kpi_view(k) for k in section.kpis],
+        charts=chart_list,
+        audience=audience,
+        heatmap=heat,
+        markers=[m for m in section.markers if m.day in report.period],
+        posts=[_post_view(p, media_src) for p in section.top_posts],
+        reels=[_post_view(p, media_src) for p in section.top_reels],
+        stories=[_story_view(s, media_src) for s in section.stories],
+        data_as_of=_when(section.data_as_of) if section.data_as_of else "",
+        health=account.get_health_display() if account else "",
+        gaps=section.gaps,
+    )
+
+
+def report_context(
+    report: Report,
+    *,
+    branding: Branding | None = None,
+    media_src: MediaSrc | None = None,
+    mode: str = "page",
+) -> dict:
+    """The template context of `reports/_report.html` (mode: page | pdf | shared)."""
+    branding = branding or Branding()
+    palette = (branding.primary, branding.accent, *charts.PALETTE[2:])
+    return {
+        "report": report,
+        "branding": branding,
+        "mode": mode,
+        "period_label": report.period.label,
+        "comparison_label": report.comparison.label if report.comparison else "",
+        "data_as_of": _when(report.data_as_of) if report.data_as_of else "",
+        "generated": _when(report.generated_at.astimezone(ZoneInfo(report.time_zone))),
+        "sections": [section_view(report, s, media_src, palette) for s in report.all_sections],
+    }
