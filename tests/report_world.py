@@ -89,8 +89,13 @@ def fill_account(
             total = sum(reach_by_day.get(start + timedelta(days=k), 0) for k in range(length))
             windows.append(
                 WindowMetric(
-                    account=account, metric="reach", kind=kind, start=start, end=end,
-                    value=int(total * 0.55), settled=True,
+                    account=account,
+                    metric="reach",
+                    kind=kind,
+                    start=start,
+                    end=end,
+                    value=int(total * 0.55),
+                    settled=True,
                 )
             )
         if (end + timedelta(days=1)).day == 1 and end.day >= 28:
@@ -101,8 +106,15 @@ def fill_account(
                     for k in range((end - start).days + 1)
                 )
                 windows.append(
-                    WindowMetric(account=account, metric="reach", kind="month", start=start,
-                                 end=end, value=int(total * 0.5), settled=True)
+                    WindowMetric(
+                        account=account,
+                        metric="reach",
+                        kind="month",
+                        start=start,
+                        end=end,
+                        value=int(total * 0.5),
+                        settled=True,
+                    )
                 )
     AccountDaily.objects.bulk_create(daily, batch_size=batch_size)
     ProfileSnapshot.objects.bulk_create(profile, batch_size=batch_size)
@@ -118,8 +130,11 @@ def fill_account(
         reach = rng.randint(200, 4000)
         metrics = {"reach": reach, "views": reach * 2}
         if is_story:
-            metrics |= {"replies": rng.randint(0, 9), "shares": rng.randint(0, 5),
-                        "navigation": reach}
+            metrics |= {
+                "replies": rng.randint(0, 9),
+                "shares": rng.randint(0, 5),
+                "navigation": reach,
+            }
         else:
             metrics |= {
                 "likes": rng.randint(5, 400),
@@ -164,7 +179,9 @@ def fill_account(
                 captured_on=last_day - timedelta(days=7 * weeks_back),
             )
             DemographicBucket.objects.bulk_create(
-                DemographicBucket(snapshot=snapshot, key=k, value=rng.randint(100, 2000) + weeks_back)
+                DemographicBucket(
+                    snapshot=snapshot, key=k, value=rng.randint(100, 2000) + weeks_back
+                )
                 for k in keys
             )
     account.data_as_of = end_time(last_day)

@@ -18,7 +18,15 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Agency, Invitation, Membership, Role
-from insights.models import Client, InstagramAccount, PendingConnection, ReconnectLink
+from insights.models import (
+    Client,
+    InstagramAccount,
+    Media,
+    PendingConnection,
+    ReconnectLink,
+    ReportNote,
+    ReportSettings,
+)
 
 from .factories import InstagramAccountFactory, far_future
 
@@ -60,6 +68,15 @@ TENANT_URLS = {
     ),
     "account_disconnect": dict(obj="account", role=Role.MEMBER, methods=("GET", "POST")),
     "account_picture": dict(obj="account", role=Role.VIEWER, methods=("GET",)),
+    "client_report": dict(obj="client", role=Role.VIEWER, methods=("GET",)),
+    "client_report_pdf": dict(obj="client", role=Role.VIEWER, methods=("GET",)),
+    "client_report_csv": dict(obj="client", role=Role.VIEWER, methods=("GET",)),
+    "client_report_posts_csv": dict(obj="client", role=Role.VIEWER, methods=("GET",)),
+    "client_report_xlsx": dict(obj="client", role=Role.VIEWER, methods=("GET",)),
+    "client_report_settings": dict(obj="client", role=Role.MEMBER, methods=("GET", "POST")),
+    "report_note_add": dict(obj="client", role=Role.MEMBER, methods=("POST",)),
+    "report_note_delete": dict(obj="note", role=Role.MEMBER, methods=("POST",)),
+    "report_media_thumbnail": dict(obj="media", role=Role.VIEWER, methods=("GET",)),
 }
 
 # Patterns outside any agency, with the reason they are safe to leave out of the matrix.
@@ -121,6 +138,12 @@ def fingerprint() -> tuple:
         ),
         list(PendingConnection.objects.order_by("pk").values_list("pk")),
         list(ReconnectLink.objects.order_by("pk").values_list("pk", "revoked_at", "used_at")),
+        list(ReportNote.objects.order_by("pk").values_list("pk", "text", "day")),
+        list(
+            ReportSettings.objects.order_by("pk").values_list(
+                "pk", "engagement_formula", "default_range"
+            )
+        ),
     )
 
 
@@ -162,6 +185,13 @@ def objects(world, settings, tmp_path):
         expires_at=far_future(),
     )
     link, _raw = ReconnectLink.issue(account=account, created_by=None, lifetime=timedelta(days=1))
+    note = ReportNote.objects.create(
+        agency=world.a, client=world.clients["a1"], day=far_future().date(), text="Launch"
+    )
+    media = Media.objects.create(
+        account=account, media_id="1790000000001", product_type="FEED", timestamp=far_future()
+    )
+    media.thumbnail.save("t.jpg", ContentFile(b"\xff\xd8\xff\xe0"), save=True)
     return {
         "link": link,
         "client": world.clients["a1"],
@@ -169,6 +199,8 @@ def objects(world, settings, tmp_path):
         "invitation": invitation,
         "account": account,
         "pending": pending,
+        "note": note,
+        "media": media,
     }
 
 
@@ -212,7 +244,7 @@ def test_access_matrix(world, objects, capsys):
                     leaks += 1
                     problems.append(f"{persona} {method} {url} shows a client outside its limit")
                 if fingerprint() != before:
-                    reset_world(world)
+                    reset_world(world, objects)
         # B's people asking for A's objects under B's own slug: refused, and refused exactly as
         # for an id that does not exist (a 403 or 405 decided before any lookup is fine).
         if spec["obj"]:
@@ -246,7 +278,7 @@ def expected_status(persona: str | None, spec: dict, method: str) -> set[int]:
     needed = spec.get("write_role", spec["role"]) if method == "POST" else spec["role"]
     if not world_role_allows(persona, needed):
         return {403}  # decided from the role alone, before any object is looked up
-    if persona == "a_limited" and spec["obj"] in ("client", "account", "pending"):
+    if persona == "a_limited" and spec["obj"] in ("client", "account", "pending", "note", "media"):
         return {404}
     if spec.get("session_bound"):
         return {404}
@@ -261,8 +293,15 @@ def world_role_allows(persona: str, needed: str) -> bool:
     return ROLE_RANK[ROLE_OF[persona]] >= ROLE_RANK[Role(needed)]
 
 
-def reset_world(world) -> None:
+def reset_world(world, objects) -> None:
     """A permitted POST by agency A's own people may change things; put them back."""
+    note = objects["note"]
+    ReportNote.objects.update_or_create(
+        pk=note.pk,
+        defaults={"agency": note.agency, "client": note.client, "day": note.day, "text": note.text},
+    )
+    ReportNote.objects.exclude(pk=note.pk).delete()
+    ReportSettings.objects.all().delete()
     for persona, membership in world.memberships.items():
         Membership.objects.update_or_create(
             pk=membership.pk,

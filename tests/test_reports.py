@@ -5,10 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from insights.models import ReportNote, ReportSettings
 from insights.reports.build import build_report, client_today
@@ -52,3 +51,262 @@ def test_the_report_page_shows_kpis_charts_and_posts(world, account):
     assert "Reach" in html and "de-duplicated, 28 days" in html
     assert "Engagement rate" in html
     assert "style=" not in html
+
+
+def test_reach_is_the_de_duplicated_window_never_a_sum_of_daily_reach(world, account):
+    from insights.models import AccountDaily, WindowMetric
+
+    client = world.clients["a1"]
+    end = client_today(client) - timedelta(days=1)
+    start = end - timedelta(days=27)
+    report = build_report(client, start, end, "previous")
+    kpis = {k.key: k for k in report.sections[0].kpis}
+    window = WindowMetric.objects.get(account=account, kind="28d", start=start, end=end)
+    assert kpis["reach"].value == window.value
+    daily = AccountDaily.objects.filter(
+        account=account, metric="reach", dimension="", day__range=(start, end)
+    ).values_list("value", flat=True)
+    assert kpis["reach"].value != sum(daily)
+
+    # 90 days: Meta gives no de-duplicated figure, so the tile is the daily average, labelled.
+    long = build_report(client, end - timedelta(days=89), end, "none")
+    tiles = {k.key: k for k in long.sections[0].kpis}
+    assert "reach" not in tiles
+    daily = list(
+        AccountDaily.objects.filter(
+            account=account, metric="reach", dimension="", day__range=(end - timedelta(89), end)
+        ).values_list("value", flat=True)
+    )
+    assert tiles["reach_daily"].label == "Average daily reach"
+    assert tiles["reach_daily"].value == pytest.approx(sum(daily) / len(daily))
+    assert tiles["reach_daily"].coverage == f"{len(daily)} of 90 days"
+
+
+def test_sums_cover_only_days_with_data_and_say_so(world, account):
+    from insights.models import AccountDaily
+
+    client = world.clients["a1"]
+    end = client_today(client) - timedelta(days=1)
+    report = build_report(client, end - timedelta(days=27), end, "none")
+    kpis = {k.key: k for k in report.sections[0].kpis}
+    views = AccountDaily.objects.filter(
+        account=account, metric="views", dimension="", day__range=(end - timedelta(27), end)
+    )
+    assert kpis["views"].value == sum(views.values_list("value", flat=True))
+    assert kpis["views"].coverage == "27 of 28 days"  # one skipped day in the fixture
+    assert [g.label for g in report.sections[0].gaps] == ["No data from Meta"]
+
+
+def test_no_data_is_a_dash_never_a_zero(world):
+    InstagramAccountFactory(agency=world.a, client=world.clients["a1"], username="empty.one")
+    html = world.client_for("a_owner").get(report_url(world)).content.decode()
+    values = re.findall(r'<p class="kpi-value">([^<]*)</p>', html)
+    assert values and all(v == "—" for v in values if v != "0") and "0" not in values[:7]
+    assert "No data for this period" in html
+
+
+def test_page_query_count_is_fixed_whatever_the_range_and_data(
+    world, account, django_assert_max_num_queries
+):
+    http = world.client_for("a_viewer")
+    http.get(report_url(world))  # the first visit also remembers the agency in the session
+    counts = []
+    for params in ({"range": "last_7"}, {"range": "last_90", "compare": "year"}):
+        with django_assert_max_num_queries(12) as captured:
+            assert http.get(report_url(world, **params)).status_code == 200
+        counts.append(len(captured.captured_queries))
+    second = InstagramAccountFactory(agency=world.a, client=world.clients["a1"])
+    fill_account(second, last_day=client_today(world.clients["a1"]), days=30, media=20, seed=2)
+    ReportNote.objects.create(
+        agency=world.a, client=world.clients["a1"], day=client_today(world.clients["a1"]), text="x"
+    )
+    with django_assert_max_num_queries(12) as captured:
+        assert http.get(report_url(world, range="last_28")).status_code == 200
+    counts.append(len(captured.captured_queries))
+    assert len(set(counts)) == 1, counts
+
+
+def test_bad_range_input_falls_back_to_the_default(world, account):
+    http = world.client_for("a_owner")
+    for params in (
+        {"range": "custom", "start": "2026-13-45", "end": "x"},
+        {"range": "custom", "start": "2026-05-01", "end": "2020-01-01"},
+        {"range": "nonsense", "compare": "never"},
+        {"range": "custom", "start": "2000-01-01", "end": "2026-01-01"},
+    ):
+        response = http.get(report_url(world, **params))
+        assert response.status_code == 200
+        assert b"form-errors" in response.content
+        assert response.context["report"].period.length == 28  # the default range
+
+
+def test_tidy_csv_is_streamed_escaped_and_named_per_rfc_6266(world, account):
+    response = world.client_for("a_viewer").get(report_url(world, "csv", range="last_28"))
+    assert response.status_code == 200 and response.streaming
+    assert response["Cache-Control"] == "no-store"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="acme-coffee-daily-')
+    assert "filename*=UTF-8''Acme%20Coffee%20daily%20" in disposition
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[0] == ["date", "account", "metric", "value"]
+    metrics = {r[2] for r in rows[1:]}
+    assert {"reach_daily", "views", "interactions", "followers", "reach"} <= metrics
+    assert "reach" not in {r[2] for r in rows[1:] if re.fullmatch(r"\d{4}-\d\d-\d\d", r[0])}
+    # A day without data is an empty value, not 0.
+    assert any(r[3] == "" for r in rows[1:] if r[2] == "views")
+
+
+def test_posts_csv_escapes_formulas(world, account):
+    response = world.client_for("a_viewer").get(report_url(world, "posts", range="last_90"))
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows
+    captions = [r["caption"] for r in rows if r["type"] != "Story"]
+    assert all(c.startswith("Post number") for c in captions)  # "=SUM(A1)" stays inside
+    from insights.reports.exports import safe_cell
+
+    for dangerous in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
+        assert safe_cell(dangerous) == "'" + dangerous
+    assert safe_cell(-5) == -5 and safe_cell("plain") == "plain"
+
+
+def test_xlsx_has_a_sheet_per_table_with_typed_cells(world, account):
+    from openpyxl import load_workbook
+
+    response = world.client_for("a_viewer").get(report_url(world, "xlsx", range="last_28"))
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert response["Cache-Control"] == "no-store"
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
+    assert book.sheetnames == ["Summary", "Daily", "Posts", "Audience", "About"]
+    daily = list(book["Daily"].iter_rows(min_row=2, values_only=True))
+    assert daily and all(hasattr(row[0], "year") for row in daily)
+    assert any(isinstance(row[3], int) for row in daily)
+    posts = list(book["Posts"].iter_rows(min_row=2, values_only=True))
+    assert posts and hasattr(posts[0][1], "hour")
+
+
+def test_pdf_renders_the_report_with_the_vendored_font(world, account):
+    from pypdf import PdfReader
+
+    response = world.client_for("a_viewer").get(report_url(world, "pdf", range="last_7"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.content))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "Acme Coffee" in text and "@acme.coffee" in text
+    fonts = set()
+    for page in reader.pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            fonts.add(str(font.get_object()["/BaseFont"]))
+    # Only the vendored font, by its @font-face name: nothing fell back to a system font.
+    assert fonts and all("Prism-Sans" in f for f in fonts), fonts
+
+
+def test_pdf_fetcher_reads_only_prisms_own_files(settings, tmp_path):
+    from insights.reports import pdf
+
+    (tmp_path / "media").mkdir(exist_ok=True)
+    (tmp_path / "media" / "thumb.jpg").write_bytes(b"x")
+    settings.MEDIA_ROOT = tmp_path / "media"
+    assert pdf.resolve(pdf.BASE_URL + "static/prism/report.css")
+    assert pdf.resolve(pdf.MEDIA_SCHEME + "thumb.jpg")
+    for url in (
+        "file:///etc/passwd",
+        "http://169.254.169.254/latest/meta-data",
+        pdf.BASE_URL + "static/../../config/settings.py",
+        pdf.BASE_URL + "static/%2e%2e/%2e%2e/config/settings.py",
+        pdf.BASE_URL + "media-not-served/x",
+        pdf.MEDIA_SCHEME + "../../etc/passwd",
+        pdf.MEDIA_SCHEME + "/etc/passwd",
+    ):
+        assert pdf.resolve(url) is None, url
+
+
+def test_missing_pango_is_said_plainly(world, account, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pango(name, *args, **kwargs):
+        if name == "weasyprint":
+            raise OSError("cannot load library 'libpango-1.0-0'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pango)
+    response = world.client_for("a_viewer").get(report_url(world, "pdf"))
+    assert response.status_code == 503
+    assert b"libpango-1.0-0 libpangoft2-1.0-0" in response.content
+
+
+def test_notes_show_on_the_charts_and_only_members_of_the_agency_manage_them(world, account):
+    client = world.clients["a1"]
+    day = client_today(client) - timedelta(days=3)
+    http = world.client_for("a_member")
+    response = http.post(
+        f"/a/alpha/clients/{client.pk}/report/notes/",
+        {"day": day.isoformat(), "text": "Spring <campaign> starts"},
+    )
+    assert response.status_code == 302
+    note = ReportNote.objects.get()
+    html = http.get(report_url(world)).content.decode()
+    assert "Spring &lt;campaign&gt; starts" in html
+    assert 'class="chart-marker"' in html
+    # The other agency cannot remove it, and it is told nothing.
+    other = world.client_for("b_owner").post(f"/a/bravo/report-notes/{note.pk}/delete/")
+    assert other.status_code == 404 and ReportNote.objects.filter(pk=note.pk).exists()
+    assert http.post(f"/a/alpha/report-notes/{note.pk}/delete/").status_code == 302
+    assert not ReportNote.objects.exists()
+
+
+def test_engagement_formula_is_chosen_per_client(world, account):
+    client = world.clients["a1"]
+    http = world.client_for("a_admin")
+    response = http.post(
+        f"/a/alpha/clients/{client.pk}/report/settings/",
+        {"engagement_formula": "views", "default_range": "last_7", "default_compare": "year"},
+    )
+    assert response.status_code == 302
+    settings = ReportSettings.objects.get(client=client)
+    assert settings.engagement_formula == "views"
+    report = build_report(client, *_last_days(client, 7), "none")
+    kpis = {k.key: k for k in report.sections[0].kpis}
+    assert kpis["engagement_rate"].value == pytest.approx(
+        kpis["interactions"].value / kpis["views"].value * 100
+    )
+    html = http.get(report_url(world)).content.decode()
+    assert "Interactions in the period ÷ views in the period" in html
+    assert "same period last year" in html
+
+
+def _last_days(client, n):
+    end = client_today(client) - timedelta(days=1)
+    return end - timedelta(days=n - 1), end
+
+
+def test_ids_are_unique_across_the_whole_page(world, account):
+    InstagramAccountFactory(agency=world.a, client=world.clients["a1"], username="second")
+    html = world.client_for("a_owner").get(report_url(world)).content.decode()
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+
+
+def test_stories_show_capture_state_and_the_eu_replies_note(world, account):
+    from insights.models import Media
+
+    Media.objects.filter(account=account, is_story=True).update(replies_zeroed_by_region=True)
+    html = world.client_for("a_owner").get(report_url(world, range="last_90")).content.decode()
+    assert "Captured late" in html and "Missed" in html
+    assert "EU and Japan" in html
+
+
+def test_far_east_clients_get_their_own_yesterday(world, account):
+    client = world.clients["a1"]
+    client.time_zone = "Pacific/Kiritimati"  # UTC+14: its today is often Meta's tomorrow
+    client.save()
+    response = world.client_for("a_owner").get(report_url(world))
+    assert response.status_code == 200
+    report = response.context["report"]
+    assert report.period.end == client_today(client) - timedelta(days=1)
+    assert report.time_zone == "Pacific/Kiritimati"
+    assert "Pacific/Kiritimati" in response.content.decode()

@@ -447,9 +447,20 @@ def _read_demographics(account_ids: list[int], as_of: date) -> dict[int, dict]:
 # --- Building ---------------------------------------------------------------------------------
 
 
-def build_report(client: Client, start: date, end: date, compare: str = "previous") -> Report:
+_UNSET = object()
+
+
+def build_report(
+    client: Client,
+    start: date,
+    end: date,
+    compare: str = "previous",
+    *,
+    settings: ReportSettings | None = _UNSET,  # type: ignore[assignment]
+) -> Report:
     """The report of `client` for the days `start`..`end` (inclusive), compared with the previous
-    period, the same period a year before, or nothing (`compare` in previous/year/none)."""
+    period, the same period a year before, or nothing (`compare` in previous/year/none).
+    `settings`: the client's ReportSettings (or None) when the caller has read them already."""
     if end < start:
         raise ValueError("the range ends before it starts")
     if (end - start).days + 1 > MAX_DAYS:
@@ -462,7 +473,8 @@ def build_report(client: Client, start: date, end: date, compare: str = "previou
     accounts = list(
         InstagramAccount.objects.filter(client=client).order_by("disconnected_at", "username")
     )
-    settings = ReportSettings.objects.filter(client=client).first()
+    if settings is _UNSET:
+        settings = ReportSettings.objects.filter(client=client).first()
     formula = settings.engagement_formula if settings else EngagementFormula.FOLLOWERS
     notes = list(
         ReportNote.objects.filter(client=client, day__range=(start, end)).order_by("day", "pk")

@@ -6,12 +6,19 @@ helpers (404 for other agencies' clients) and builds the one Report from snapsho
 
 from __future__ import annotations
 
+import functools
 import logging
 import mimetypes
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -30,11 +37,35 @@ from ..reports.page import report_context
 log = logging.getLogger("prism.reports")
 
 
+class _ReadOnly(Exception):
+    pass
+
+
+def _readable_client(request: HttpRequest, pk: int) -> Client:
+    """The client, or 404; then 405 for anything but GET/HEAD (decided after the lookup, so
+    a member limited to other clients learns nothing from the method)."""
+    client = get_client_for_agency(request, pk)
+    if request.method not in ("GET", "HEAD"):
+        raise _ReadOnly
+    return client
+
+
+def _read_only(view):
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except _ReadOnly:
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+
+    return wrapper
+
+
 def _report_for(request: HttpRequest, client: Client) -> tuple[Report, RangeForm]:
     settings = ReportSettings.objects.filter(client=client).first()
     form = RangeForm(request.GET, today=client_today(client), settings=settings)
     period, compare = form.period()
-    return build_report(client, period.start, period.end, compare), form
+    return build_report(client, period.start, period.end, compare, settings=settings), form
 
 
 def _thumb_src(request: HttpRequest):
@@ -59,17 +90,16 @@ def _query(report: Report) -> str:
 
 
 @agency_view(Role.VIEWER)
+@_read_only
 def client_report(request: HttpRequest, pk: int) -> HttpResponse:
-    client = get_client_for_agency(request, pk)
+    client = _readable_client(request, pk)
     report, form = _report_for(request, client)
     context = report_context(report, media_src=_thumb_src(request))
     can_edit = request.membership.has_role(Role.MEMBER)
     context.update(
         form=form,
         query=_query(report),
-        notes=list(
-            ReportNote.objects.filter(client=client).select_related("account").order_by("-day")[:50]
-        ),
+        notes=report.notes,
         note_form=NoteForm(initial={"day": report.period.end}),
         can_edit=can_edit,
     )
@@ -77,8 +107,9 @@ def client_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @agency_view(Role.VIEWER)
+@_read_only
 def client_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    client = get_client_for_agency(request, pk)
+    client = _readable_client(request, pk)
     report, _ = _report_for(request, client)
     try:
         body = pdf.render_pdf(report)
@@ -94,20 +125,23 @@ def client_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @agency_view(Role.VIEWER)
+@_read_only
 def client_report_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    report, _ = _report_for(request, get_client_for_agency(request, pk))
+    report, _ = _report_for(request, _readable_client(request, pk))
     return exports.tidy_csv_response(report)
 
 
 @agency_view(Role.VIEWER)
+@_read_only
 def client_report_posts_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    report, _ = _report_for(request, get_client_for_agency(request, pk))
+    report, _ = _report_for(request, _readable_client(request, pk))
     return exports.posts_csv_response(report)
 
 
 @agency_view(Role.VIEWER)
+@_read_only
 def client_report_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
-    report, _ = _report_for(request, get_client_for_agency(request, pk))
+    report, _ = _report_for(request, _readable_client(request, pk))
     return exports.xlsx_response(report)
 
 
@@ -166,6 +200,7 @@ def _back(request: HttpRequest, client: Client) -> HttpResponse:
 
 
 @agency_view(Role.VIEWER)
+@_read_only
 def report_media_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     """A post's locally cached thumbnail (Meta's CDN links expire), after the agency check."""
     media = (
@@ -179,6 +214,8 @@ def report_media_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if media is None or not media.thumbnail:
         raise Http404("No thumbnail.")
+    if request.method not in ("GET", "HEAD"):
+        raise _ReadOnly
     content_type = mimetypes.guess_type(media.thumbnail.name)[0] or "image/jpeg"
     response = FileResponse(media.thumbnail.open("rb"), content_type=content_type)
     response["Cache-Control"] = "private, max-age=86400"
