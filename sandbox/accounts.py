@@ -57,6 +57,7 @@ def create_account(
     page_name: str | None = None,
     page_category: str = "Brand",
     business_owned: bool = False,
+    online_followers: bool = False,
     issue: bool = True,
 ) -> dict:
     """Create a professional (or personal) account, its owner and, for Facebook Login, its
@@ -86,6 +87,8 @@ def create_account(
         else None,
         active_stories=active_stories,
         call_budget=call_budget,
+        anchor_at=current,
+        online_followers=online_followers,
     )
     page = None
     if with_page or (with_page is None and login == "facebook"):

@@ -17,7 +17,8 @@ Endpoints (errors are 400/404 with {"error": "..."}):
     POST   accounts/<ig_user_id>/stories   a story now (viewers / reach_target) → 201 {media_id…}
     GET    faults  POST faults  DELETE faults  DELETE faults/<id>
     POST   tokens/revoke                   {access_token | ig_user_id, subcode}
-    GET    clock  POST clock  POST clock/reset
+    GET    clock  POST clock  POST clock/reset   move ({advance_seconds|advance_days|to}), freeze
+    GET    settings  POST settings         world switches for [UNC] behaviours (cautious defaults)
     POST   webhooks/send  POST webhooks/verify
     POST   signed-request/make  POST signed-request/send
     GET    stats  POST stats/reset
@@ -45,9 +46,9 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from . import core, oauth, seed, world
+from . import core, oauth, seed, world, world_settings
 from .accounts import FACEBOOK_SCOPES, INSTAGRAM_SCOPES, create_account
-from .models import CallLog, Fault, InstagramAccount, Media, Token
+from .models import CallLog, Clock, Fault, InstagramAccount, Media, Token
 
 OUTBOUND_TIMEOUT = (5, 15)  # connect, read: for webhooks and signed_request callbacks
 BODY_PREVIEW = 10_000  # characters of a receiver's answer echoed back
@@ -210,7 +211,8 @@ def account_json(account: InstagramAccount) -> dict:
         "username": account.username,
         "name": account.name,
         "account_type": account.account_type,
-        "followers": account.followers,
+        "followers": account.followers,  # at creation (the anchor)
+        "followers_count": world.followers_now(world.profile(account), core.now()),
         "follows": account.follows,
         "media_count": world.media_count(account),
         "history_days": account.history_days,
@@ -218,6 +220,7 @@ def account_json(account: InstagramAccount) -> dict:
         "converted_at": iso(account.converted_at),
         "active_stories": account.active_stories,
         "call_budget": account.call_budget,
+        "online_followers": account.online_followers,
         "seed": account.seed,
         "person_login": account.person.login,
         "fb_user_id": account.person.fb_user_id,
@@ -253,6 +256,7 @@ def create_from_body(body: Body) -> dict:
         "token_age_days",
         "business_owned",
         "seed",
+        "online_followers",
     )
     login = body.str("login", "facebook", choices=("facebook", "instagram"))
     kind = ACCOUNT_TYPES.get((body.str("account_type", "BUSINESS") or "").upper())
@@ -278,6 +282,7 @@ def create_from_body(body: Body) -> dict:
         "call_budget": body.int("call_budget", 20000, low=1),
         "token_age_days": body.number("token_age_days", 0, high=365),
         "business_owned": body.bool("business_owned", False),
+        "online_followers": body.bool("online_followers", False),
     }
     if "seed" in body.data:
         options["seed"] = body.int("seed", high=2**31 - 1)
@@ -568,6 +573,7 @@ def clock_json() -> dict:
         "meta_time": core.meta_time(current),
         "unix": int(current.timestamp()),
         "offset_seconds": round(offset),
+        "frozen": Clock.objects.filter(pk=1, frozen_at__isnull=False).exists(),
     }
 
 
@@ -575,16 +581,17 @@ def clock_json() -> dict:
 def clock(request: HttpRequest, body: Body | None = None) -> dict:
     if body is None:
         return clock_json()
-    body.allow("advance_seconds", "advance_days", "to")
+    body.allow("advance_seconds", "advance_days", "to", "freeze")
     given = [k for k in ("advance_seconds", "advance_days", "to") if k in body.data]
-    if len(given) != 1:
-        raise BadRequest("give exactly one of advance_seconds, advance_days or to")
+    freeze = body.bool("freeze") if "freeze" in body.data else None
+    if len(given) > 1 or (not given and freeze is None):
+        raise BadRequest("give one of advance_seconds, advance_days or to, and/or freeze")
     if "to" in body.data:
-        core.move_clock(to=parse_time(body.str("to")))
+        core.move_clock(to=parse_time(body.str("to")), freeze=freeze)
     else:
         seconds = body.number("advance_seconds", 0, low=-1e10, high=1e10)
         days = body.number("advance_days", 0, low=-36500, high=36500)
-        core.move_clock(seconds=seconds + days * 86400)
+        core.move_clock(seconds=seconds + days * 86400, freeze=freeze)
     return clock_json()
 
 
@@ -600,6 +607,21 @@ def parse_time(value: str | None) -> datetime:
 def clock_reset(request: HttpRequest, body: Body) -> dict:
     core.reset_clock()
     return clock_json()
+
+
+# --- World settings ---------------------------------------------------------------------------
+
+
+@endpoint("GET", "POST")
+def world_settings_view(request: HttpRequest, body: Body | None = None) -> dict:
+    """GET: every setting with its value and default. POST {"name": value, …}: change some
+    (unknown names and bad values are 400s); `reset` restores the defaults."""
+    if body is not None:
+        try:
+            world_settings.update(body.data)
+        except ValueError as error:
+            raise BadRequest(str(error))
+    return {"settings": world_settings.current(), "defaults": world_settings.DEFAULTS}
 
 
 # --- Webhooks -----------------------------------------------------------------------------------
@@ -850,7 +872,7 @@ def stats_reset(request: HttpRequest, body: Body) -> dict:
 @endpoint("POST")
 def reset(request: HttpRequest, body: Body) -> dict:
     """Everything back to the seed world: people, accounts, tokens, codes, added media, faults,
-    the clock and the call log."""
+    the clock, the call log and the world settings."""
     seed.reset_world()
     return {"reset": True, "accounts": InstagramAccount.objects.count(), **clock_json()}
 
@@ -872,6 +894,7 @@ urlpatterns = [
     route("tokens/revoke", revoke_tokens),
     route("clock", clock),
     route("clock/reset", clock_reset),
+    route("settings", world_settings_view),
     route("webhooks/send", webhooks_send),
     route("webhooks/verify", webhooks_verify),
     route("signed-request/make", signed_request_make),

@@ -61,8 +61,11 @@ def now() -> datetime:
     frozen = _frozen_now.get()
     if frozen is not None:
         return frozen
-    offset = Clock.objects.filter(pk=1).values_list("offset_seconds", flat=True).first() or 0
-    return timezone.now() + timedelta(seconds=offset)
+    row = Clock.objects.filter(pk=1).values_list("offset_seconds", "frozen_at").first()
+    if row is None:
+        return timezone.now()
+    offset, frozen_at = row
+    return frozen_at or timezone.now() + timedelta(seconds=offset or 0)
 
 
 @contextmanager
@@ -76,19 +79,29 @@ def frozen_clock() -> Iterator[datetime]:
         _frozen_now.reset(token)
 
 
-def move_clock(*, seconds: float | None = None, to: datetime | None = None) -> datetime:
+def move_clock(
+    *, seconds: float | None = None, to: datetime | None = None, freeze: bool | None = None
+) -> datetime:
+    """Move the clock (by `seconds` or `to` a moment) and/or freeze or unfreeze it. Unfrozen,
+    it runs on from where it stood."""
     with transaction.atomic():
-        clock, _ = Clock.objects.get_or_create(pk=1)
+        clock, _ = Clock.objects.select_for_update().get_or_create(pk=1)
+        current = clock.frozen_at or timezone.now() + timedelta(seconds=clock.offset_seconds)
         if to is not None:
-            clock.offset_seconds = (to - timezone.now()).total_seconds()
+            current = to
         elif seconds is not None:
-            clock.offset_seconds += seconds
+            current += timedelta(seconds=seconds)
+        frozen = freeze if freeze is not None else clock.frozen_at is not None
+        if frozen:
+            current = current.replace(microsecond=0)  # a whole second, as clients send since/until
+        clock.frozen_at = current if frozen else None
+        clock.offset_seconds = (current - timezone.now()).total_seconds()
         clock.save()
     return now()
 
 
 def reset_clock() -> None:
-    Clock.objects.update_or_create(pk=1, defaults={"offset_seconds": 0})
+    Clock.objects.update_or_create(pk=1, defaults={"offset_seconds": 0, "frozen_at": None})
 
 
 def meta_time(dt: datetime) -> str:

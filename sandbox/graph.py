@@ -266,7 +266,7 @@ USER_FIELDS: dict[str, FieldFn] = {
     "biography": lambda c, a, s: _optional(a.biography),
     "website": lambda c, a, s: _optional(a.website),
     "profile_picture_url": lambda c, a, s: profile_picture_url(a, c.req),
-    "followers_count": lambda c, a, s: a.followers,
+    "followers_count": lambda c, a, s: world.followers_now(world.profile(a), c.at),
     "follows_count": lambda c, a, s: a.follows,
     "media_count": lambda c, a, s: world.media_count(a, c.at),
     "has_profile_pic": lambda c, a, s: True,

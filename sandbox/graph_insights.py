@@ -461,8 +461,15 @@ def user_metric(ctx: Ctx, account, q: UserQuery, name: str, period: str) -> dict
         "id": f"{account.ig_user_id}/insights/{name}/{period}",
     }
     if spec.kind == "online":
-        return None  # online_followers: effectively gone on v22+ [OBS]; emulated as empty
-    if name in NEEDS_100_FOLLOWERS and account.followers < world.MIN_AUDIENCE:
+        # Effectively gone on v22+ for many accounts [OBS, §12.17]: empty unless the account
+        # has it (InstagramAccount.online_followers).
+        found = world.online_followers(account, q.since, q.until, at=ctx.at)
+        if not found:
+            return None
+        values = [{"value": v, "end_time": core.meta_time(end)} for end, v in found]
+        return {**head, "values": values, **tail}
+    followers = world.followers_now(world.profile(account), ctx.at)
+    if name in NEEDS_100_FOLLOWERS and followers < world.MIN_AUDIENCE:
         return None
     if spec.kind == "demographic":
         total = demographic_total(ctx, account, q, name)

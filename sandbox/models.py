@@ -12,9 +12,18 @@ from django.db import models
 
 
 class Clock(models.Model):
-    """Singleton (pk=1): the sandbox's time is the real time plus this offset."""
+    """Singleton (pk=1): the sandbox's time is the real time plus this offset, or, while
+    frozen, exactly `frozen_at` (tests and benchmarks that compare readings taken moments apart)."""
 
     offset_seconds = models.FloatField(default=0)
+    frozen_at = models.DateTimeField(null=True, blank=True)
+
+
+class WorldSettings(models.Model):
+    """Singleton (pk=1): behaviours graph-api.md marks uncertain [UNC], as switches. Absent keys
+    take the defaults in sandbox/settings_world.py (the more cautious choice)."""
+
+    values = models.JSONField(default=dict)
 
 
 class Person(models.Model):
@@ -56,7 +65,12 @@ class InstagramAccount(models.Model):
     active_stories = models.IntegerField(default=3)
     # Business Use Case budget: calls per rolling 24 h before 80002.
     call_budget = models.IntegerField(default=20000)
+    # Whether Meta still answers online_followers for this account (many get nothing on v22+).
+    online_followers = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)  # real time of creation
+    # Sandbox time of creation: the generated history ends here and the account lives on after
+    # it (None on rows from before this field: created_at stands in).
+    anchor_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"@{self.username}"

@@ -271,8 +271,8 @@ def create_person(spec: SeedPerson) -> Person:
 
 def reset_world() -> None:
     """Everything back to the seed world: people (and with them accounts, Pages, tokens,
-    codes, added media), faults, the clock and the call log."""
-    from . import core
+    codes, added media), faults, the clock, the call log and the world settings."""
+    from . import core, world_settings
     from .models import CallLog, Fault
 
     with transaction.atomic():
@@ -280,4 +280,5 @@ def reset_world() -> None:
         Fault.objects.all().delete()
         CallLog.objects.all().delete()
         core.reset_clock()
+        world_settings.reset()
     ensure_seed_world()

@@ -6,21 +6,25 @@ dates). Nothing is precomputed or stored: feed item `i` of an account is derived
 same question gets the same answer in any process, after any restart. (No `random` without a
 seed, no built-in `hash()` of strings: it is salted per process.)
 
-The shape of an account's history:
+The shape of an account's history (one world, consistent at every level):
 
-- Its generated life spans `history_days` and ends when the account was created in the sandbox
-  (`created_at`, the anchor). `media_count` feed items (images, videos, reels, carousels) are
-  spread evenly over that span with jitter, newest last; media added through the control API
-  (`Media` rows) are merged in by time.
-- Followers grow along a curve from a small start to `account.followers` on the anchor day and
-  stay there afterwards, so `followers_count` always equals the stored value and past days do not
-  change when the sandbox clock moves.
-- Daily account metrics exist for every Pacific day from the start of history to today, but no
-  more than two years back (Meta's user-metric retention).
+- Its generated history spans `history_days` and reaches the anchor, the sandbox time the
+  account was created (`anchor_at`). `media_count` feed items (images, videos, reels, carousels)
+  are spread evenly over that span with jitter, and the account keeps posting at the same pace
+  after the anchor; media added through the control API (`Media` rows) are merged in by time.
 - Stories are generated continuously: `active_stories` slots per 24 hours, so at any sandbox time
   exactly that many generated stories are live.
-- Lifetime media metrics grow after posting along a saturating curve (fast in the first day,
-  levelling off over weeks; stories within their 24 hours).
+- Every media item grows towards its final values along one saturating curve (fast in the first
+  hours, levelling off over weeks; a story within its 24 hours), so its lifetime metrics are the
+  sum of its daily increments and grow as the clock moves.
+- Account metrics of any day or window are built from the increments of the media alive in it
+  plus the account's own non-media activity (see "Account metrics" below), so account, media and
+  stories reconcile: likes of a window are exactly its media's new likes, and so on.
+- Followers follow a trajectory that reaches `followers` at the anchor and keeps growing (or
+  shrinking) after it; each day's follows minus unfollows is exactly that day's change, and
+  `followers_count` is the value at sandbox time now.
+- Daily account metrics exist for every Pacific day from the start of history to today, but no
+  more than two years back.
 """
 
 from __future__ import annotations
@@ -33,13 +37,14 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import product
 
 from django.conf import settings
 
+from . import world_settings
 from .core import PACIFIC
 from .core import now as sandbox_now
 from .models import InstagramAccount, Media
@@ -135,21 +140,40 @@ def day_end(day: date) -> datetime:
 
 
 @dataclass(frozen=True)
+class RowSpec:
+    """A control-API media row as the world sees it (hashable: part of the account's Profile)."""
+
+    pk: int
+    media_id: str
+    media_type: str
+    product_type: str
+    posted_ts: int
+    reach_target: int | None
+    seed: int
+    children: int
+    caption: str
+
+
+@dataclass(frozen=True)
 class Profile:
-    """The stored properties of an account that the world depends on (hashable, cacheable)."""
+    """The stored properties of an account that the world depends on (hashable, cacheable).
+    `rows` are the media added through the control API: adding one changes the Profile, so
+    every cache keyed by it sees the new media at once."""
 
     world_seed: int  # settings.SANDBOX_SEED, so caches never mix two worlds
     pk: int
     ig_user_id: str
     username: str
     seed: int
-    followers: int
-    media_count: int
+    followers: int  # followers at the anchor (the moment the account entered the sandbox)
+    media_count: int  # generated feed media posted before the anchor
     history_days: int
     anchor: datetime
     converted_at: datetime | None
     region: str
     active_stories: int
+    online_followers: bool = False
+    rows: tuple[RowSpec, ...] = ()
 
     @property
     def start(self) -> datetime:
@@ -163,8 +187,46 @@ class Profile:
     def anchor_day(self) -> date:
         return pacific_day(self.anchor)
 
+    @cached_property
+    def bare(self) -> Profile:
+        """The same account without its control-API rows: the key of caches of generated
+        activity, which rows never change."""
+        return replace(self, rows=()) if self.rows else self
+
+
+def _row_specs(account: InstagramAccount) -> tuple[RowSpec, ...]:
+    """The account's control-API media, loaded once per account object (one query)."""
+    cached = getattr(account, "_sandbox_rows", None)
+    if cached is not None:
+        return cached
+    if account.pk is None or account._state.adding:
+        specs: tuple[RowSpec, ...] = ()
+    else:
+        specs = tuple(
+            RowSpec(
+                pk=row.pk,
+                media_id=row.media_id,
+                media_type=row.media_type,
+                product_type=row.product_type,
+                posted_ts=int(row.posted_at.timestamp()),
+                reach_target=row.reach_target,
+                seed=row.seed,
+                children=row.children if row.media_type == "CAROUSEL_ALBUM" else 0,
+                caption=row.caption,
+            )
+            for row in Media.objects.filter(account_id=account.pk).order_by("pk")
+        )
+    account._sandbox_rows = specs
+    return specs
+
+
+def forget_rows(account: InstagramAccount) -> None:
+    """After adding media to `account` in this process, let its next Profile see them."""
+    account.__dict__.pop("_sandbox_rows", None)
+
 
 def profile(account: InstagramAccount) -> Profile:
+    anchor = account.anchor_at or account.created_at
     return Profile(
         world_seed=settings.SANDBOX_SEED,
         pk=account.pk,
@@ -174,10 +236,12 @@ def profile(account: InstagramAccount) -> Profile:
         followers=max(0, account.followers),
         media_count=max(0, account.media_count),
         history_days=max(1, account.history_days),
-        anchor=account.created_at.replace(microsecond=0),
+        anchor=anchor.replace(microsecond=0),
         converted_at=account.converted_at,
         region=(account.region or "US").upper(),
         active_stories=max(0, min(MAX_STORY_SLOTS, account.active_stories)),
+        online_followers=bool(getattr(account, "online_followers", False)),
+        rows=_row_specs(account),
     )
 
 
@@ -199,6 +263,11 @@ class Traits:
     gender: tuple[float, float, float]
     countries: tuple[tuple[str, float], ...]
     contact: tuple[float, ...]
+    yearly_growth: float  # follower growth per year after the anchor (may be negative)
+    ad_share: float  # paid reach on ad days / organic daily reach (0: never runs ads)
+    ad_days: float  # share of days with an ad running
+    tap_rate: float  # profile link taps per profile visit
+    overlap: float  # share of a second same-day media's reach that is new to the account
 
 
 def traits(seed: int, region: str) -> Traits:
@@ -233,6 +302,11 @@ def _traits_for(world_seed: int, seed: int, region: str) -> Traits:
         gender=(f, (1 - f) * 0.93, (1 - f) * 0.07),
         countries=countries,
         contact=tuple(r.uniform(0.1, 1.0) for _ in CONTACT_BUTTONS),
+        yearly_growth=r.uniform(-0.08, 0.5),
+        ad_share=0.0 if r.random() < 0.5 else r.uniform(0.1, 0.6),
+        ad_days=r.uniform(0.2, 0.7),
+        tap_rate=r.uniform(0.02, 0.08),
+        overlap=r.uniform(0.55, 0.8),
     )
 
 
@@ -240,16 +314,36 @@ def _traits(p: Profile) -> Traits:
     return _traits_for(p.world_seed, p.seed, p.region)
 
 
-def followers_on(p: Profile, day: date) -> int:
-    """Followers at the end of a Pacific day: a curve that reaches today's value at the anchor."""
-    if day >= p.anchor_day:
-        return p.followers
-    x = (day - p.first_day).days
-    if x < 0:
-        return 0
+def curve(p: Profile, at: datetime | float) -> float:
+    """The account's generated follower trajectory at a moment: from a small start up to
+    `followers` at the anchor (a convex curve), then compounding at the account's yearly growth
+    (positive or negative) ever after. Media added through the control API add their `follows`
+    on top (followers_on)."""
+    ts = at if isinstance(at, float | int) else at.timestamp()
+    anchor = p.anchor.timestamp()
     t = _traits(p)
+    if ts >= anchor:
+        return p.followers * (1 + t.yearly_growth) ** ((ts - anchor) / (365 * 86400))
+    span = anchor - p.start.timestamp()
+    x = (ts - p.start.timestamp()) / span
+    if x < 0:
+        return 0.0
     start = p.followers * t.start_fraction
-    return round(start + (p.followers - start) * (x / p.history_days) ** t.growth_gamma)
+    return start + (p.followers - start) * x**t.growth_gamma
+
+
+def followers_on(p: Profile, day: date) -> int:
+    """Followers at the end of a Pacific day (0 before the account's history starts)."""
+    end = day_end(day)
+    return round(curve(p, end)) + sum(_row_value(p, row, K_FOLLOWS, end) for row in p.rows)
+
+
+def followers_now(p: Profile, at: datetime) -> int:
+    """`followers_count` at sandbox time `at`: the day's start plus today's follows minus
+    unfollows so far, so the profile field always agrees with follows_and_unfollows."""
+    if at <= p.start:
+        return 0
+    return round(curve(p, at)) + sum(_row_value(p, row, K_FOLLOWS, at) for row in p.rows)
 
 
 def followers_at(account: InstagramAccount, day: date) -> int:
@@ -340,6 +434,126 @@ CAPTION_WORDS = (
 HASHTAGS = ("#instagood", "#smallbusiness", "#reels", "#photooftheday", "#love", "#shoplocal")
 
 
+# --- Media life: finals and growth ----------------------------------------------------------------
+#
+# Every media item has a final value per metric (its audience at full growth times its rates) and
+# one growth curve: its lifetime value at time t is floor(final × growth(t)). The account's
+# activity on any span [s, e) is the sum over its media of value(e) − value(s), so lifetime
+# metrics are exactly the sum of their daily increments, and the account's likes (comments,
+# saves, shares, replies…) over any window are exactly what its media gained in that window.
+
+# Metrics every media item accumulates (the account's daily values are built from these).
+KEYS = (
+    "reach",
+    "views",
+    "likes",
+    "comments",
+    "saved",
+    "shares",
+    "reposts",
+    "replies",
+    "follows",
+    "profile_visits",
+)
+K_REACH, K_VIEWS, K_LIKES, K_COMMENTS, K_SAVED, K_SHARES, K_REPOSTS = range(7)
+K_REPLIES, K_FOLLOWS, K_VISITS = 7, 8, 9
+# …and media-only ones (not part of account metrics).
+EXTRA = ("profile_activity", "navigation", "facebook_views", "impressions")
+K_ACTIVITY, K_NAVIGATION, K_FACEBOOK, K_IMPRESSIONS = 10, 11, 12, 13
+# How long a media item keeps gaining: a story its 24 hours, a feed post a month, a reel two.
+LIFE_HOURS = {"STORY": 24.0, "FEED": 30 * 24.0, "REELS": 60 * 24.0}
+MAX_LIFE = 60 * 86400
+# IGTV merged into feed video in October 2021: older feed videos carry the IGTV label in
+# account breakdowns (graph-api.md §4.2 lists IGTV among the observed labels).
+IGTV_MERGED = datetime(2021, 10, 5, tzinfo=UTC).timestamp()
+
+
+def _raw_growth(hours: float, product_type: str) -> float:
+    if product_type == "STORY":
+        return 1 - math.exp(-hours / 4)
+    if product_type == "REELS":
+        return 0.6 * (1 - math.exp(-hours / 20)) + 0.4 * (1 - math.exp(-hours / 240))
+    return 0.75 * (1 - math.exp(-hours / 10)) + 0.25 * (1 - math.exp(-hours / 120))
+
+
+_GROWTH_END = {k: _raw_growth(v, k) for k, v in LIFE_HOURS.items()}
+
+
+def growth(hours: float, product_type: str) -> float:
+    """Share of a media item's final audience reached `hours` after posting: fast in the first
+    hours, levelling off, and exactly 1 at the end of its life (then it stops changing)."""
+    if hours <= 0:
+        return 0.0
+    life = LIFE_HOURS.get(product_type, LIFE_HOURS["FEED"])
+    if hours >= life:
+        return 1.0
+    return _raw_growth(hours, product_type) / _GROWTH_END.get(product_type, _GROWTH_END["FEED"])
+
+
+@dataclass(frozen=True)
+class Core:
+    """What the account-level arithmetic needs of one media item."""
+
+    ts: int  # posted, unix seconds
+    product_type: str  # FEED | REELS | STORY
+    media_type: str
+    label: str  # its media_product_type label in account breakdowns (POST, REEL, …)
+    finals: tuple[float, ...]  # KEYS + EXTRA at full growth
+
+    def value(self, k: int, ts: float) -> int:
+        return int(self.finals[k] * growth((ts - self.ts) / 3600, self.product_type))
+
+
+def breakdown_label(product_type: str, media_type: str, ts: float) -> str:
+    """Meta's observed labels (§4.2, §12.11), not the documented FEED/REELS."""
+    if product_type == "STORY":
+        return "STORY"
+    if product_type == "REELS":
+        return "REEL"
+    if media_type == "CAROUSEL_ALBUM":
+        return "CAROUSEL_CONTAINER"
+    if media_type == "VIDEO" and ts < IGTV_MERGED:
+        return "IGTV"
+    return "POST"
+
+
+def _finals(
+    rand_key: tuple, product_type: str, media_type: str, target: int, no_replies: bool, fb: bool
+) -> tuple[float, ...]:
+    r = _rates(rand_key, product_type, media_type)
+    t = float(target)
+    views = t * r.views
+    if product_type == "STORY":
+        likes = comments = saved = 0.0
+        shares = t * r.reply * r.share
+        replies = 0.0 if no_replies else t * r.reply
+        reposts = shares * r.repost
+    else:
+        likes = t * r.like
+        comments, saved, shares = likes * r.comment, likes * r.save, likes * r.share
+        reposts, replies = shares * r.repost, 0.0
+    visits = t * r.visit
+    return (
+        t,
+        views,
+        likes,
+        comments,
+        saved,
+        shares,
+        reposts,
+        replies,
+        t * r.follow,
+        visits,
+        visits * r.activity,
+        views * r.navigation,
+        views * r.facebook if fb else 0.0,
+        views * 1.1,
+    )
+
+
+# --- Media items ----------------------------------------------------------------------------------
+
+
 @dataclass
 class MediaItem:
     """One IG media object, generated or added through the control API."""
@@ -358,7 +572,8 @@ class MediaItem:
     copyright_flagged: bool = False  # media_url omitted
     comments_enabled: bool = True
     rand_key: tuple = ()
-    row: Media | None = None
+    row: RowSpec | None = None
+    core: Core | None = None  # None on album children (no insights of their own)
 
     @property
     def key(self) -> tuple[int, str]:
@@ -380,6 +595,13 @@ class MediaItem:
     @property
     def is_child(self) -> bool:
         return self.parent_id is not None
+
+    @property
+    def kind(self) -> str:
+        """FEED_VIDEO, CAROUSEL_ALBUM, IMAGE, REELS or STORY (world_settings.MEDIA_KINDS)."""
+        if self.product_type in ("REELS", "STORY"):
+            return self.product_type
+        return "FEED_VIDEO" if self.media_type == "VIDEO" else self.media_type
 
     @property
     def pre_conversion(self) -> bool:
@@ -421,8 +643,15 @@ class MediaItem:
         return [_child(self, j) for j in range(self.children_count)]
 
 
+# Generated feed items are spread evenly over the history (slot i of `media_count` slots, with
+# jitter) and keep coming at the same pace after the anchor: a living account posts on.
+MAX_GENERATED = 10**6  # the id scheme holds a million generated items per account
+
+
 def _feed_times(p: Profile) -> tuple[float, float]:
-    """(start, slot): generated item i is posted inside [start + i·slot, start + (i+1)·slot)."""
+    """(start, slot): generated item i is posted inside [start + i·slot, start + (i+1)·slot)
+    (plus an hour for items after the anchor, so none lands between the last pre-anchor slot
+    and the anchor)."""
     start = p.start.timestamp()
     end = p.anchor.timestamp() - 3600
     return start, (end - start) / max(1, p.media_count)
@@ -430,14 +659,46 @@ def _feed_times(p: Profile) -> tuple[float, float]:
 
 def _feed_ts(p: Profile, i: int) -> int:
     start, slot = _feed_times(p)
-    return int(start + (i + 0.1 + 0.8 * _u(p.seed, "t", i)) * slot)
+    late = 3600 if i >= p.media_count else 0
+    return int(start + (i + 0.1 + 0.8 * _u(p.seed, "t", i)) * slot + late)
 
 
-def _feed_item(account: InstagramAccount, p: Profile, i: int) -> MediaItem:
+def _generates(p: Profile) -> bool:
+    return p.media_count > 0
+
+
+@dataclass(frozen=True)
+class _Gen:
+    media_type: str
+    product_type: str
+    children: int
+    reach_target: int
+    shared_to_facebook: bool
+    copyright_flagged: bool
+    comments_enabled: bool
+    core: Core
+
+
+@lru_cache(maxsize=1024)
+def _gen_table(p: Profile) -> dict:
+    """Per (bare) Profile, the generated items computed so far: one dict lookup per item instead
+    of hashing the Profile for every item of a day."""
+    return {}
+
+
+def _gen(p: Profile, i: int) -> _Gen:
+    table = _gen_table(p)
+    found = table.get(i)
+    if found is None:
+        found = table[i] = _make_gen(p, i)
+    return found
+
+
+def _make_gen(p: Profile, i: int) -> _Gen:
+    """Generated feed item i without its caption."""
     r = _rng(p.seed, "m", i)
     t = _traits(p)
     ts = _feed_ts(p, i)
-    posted = datetime.fromtimestamp(ts, UTC)
     x = r.random()
     image, video, reel, _ = t.mix
     if x < image:
@@ -448,24 +709,36 @@ def _feed_item(account: InstagramAccount, p: Profile, i: int) -> MediaItem:
         media_type, product, children = "VIDEO", "REELS", 0
     else:
         media_type, product, children = "CAROUSEL_ALBUM", "FEED", r.randint(2, 10)
-    base = followers_on(p, pacific_day(posted))
+    base = round(curve(p, ts))
     rate = t.reel_reach if product == "REELS" else t.feed_reach
     # A heavy tail: most posts land near the account's usual reach, a few go far beyond it.
     factor = math.exp(r.gauss(0, 0.45)) * (r.uniform(2, 6) if r.random() < 0.03 else 1.0)
+    target = max(1, int(base * rate * factor) + r.randint(0, 3))
+    shared = r.random() < (0.4 if product == "REELS" else 0.2)
+    flagged = media_type == "VIDEO" and r.random() < 0.02
+    enabled = r.random() < 0.97
+    finals = _finals((p.seed, "m", i), product, media_type, target, False, shared)
+    core = Core(ts, product, media_type, breakdown_label(product, media_type, ts), finals)
+    return _Gen(media_type, product, children, target, shared, flagged, enabled, core)
+
+
+def _feed_item(account: InstagramAccount, p: Profile, i: int) -> MediaItem:
+    g = _gen(p.bare, i)
     return MediaItem(
         id=encode_id(P_FEED, p.pk * 10**6 + i),
         account=account,
-        media_type=media_type,
-        product_type=product,
-        posted_at=posted,
-        caption=_caption(r),
-        children_count=children,
+        media_type=g.media_type,
+        product_type=g.product_type,
+        posted_at=datetime.fromtimestamp(g.core.ts, UTC),
+        caption=_caption(_rng(p.seed, "caption", i)),
+        children_count=g.children,
         index=i,
-        reach_target=max(1, int(base * rate * factor) + r.randint(0, 3)),
-        shared_to_facebook=r.random() < (0.4 if product == "REELS" else 0.2),
-        copyright_flagged=media_type == "VIDEO" and r.random() < 0.02,
-        comments_enabled=r.random() < 0.97,
+        reach_target=g.reach_target,
+        shared_to_facebook=g.shared_to_facebook,
+        copyright_flagged=g.copyright_flagged,
+        comments_enabled=g.comments_enabled,
         rand_key=(p.seed, "m", i),
+        core=g.core,
     )
 
 
@@ -494,26 +767,72 @@ def _child(parent: MediaItem, j: int) -> MediaItem:
     )
 
 
-def _row_item(row: Media, account: InstagramAccount | None = None) -> MediaItem:
-    account = account or row.account
+@dataclass(frozen=True)
+class _RowGen:
+    reach_target: int
+    shared_to_facebook: bool
+    core: Core
+
+
+@lru_cache(maxsize=20_000)
+def _row_gen(p: Profile, row: RowSpec) -> _RowGen:
     r = _rng("row", row.pk, row.seed)
-    t = traits(account.seed, (account.region or "US").upper())
+    t = _traits(p)
     rate = {"REELS": t.reel_reach, "STORY": t.story_reach}.get(row.product_type, t.feed_reach)
     target = row.reach_target
+    noise = math.exp(r.gauss(0, 0.3))
     if target is None:
-        target = max(1, int(account.followers * rate * math.exp(r.gauss(0, 0.3))))
+        target = max(1, int(round(curve(p, row.posted_ts)) * rate * noise))
+    target = max(0, target)
+    shared = r.random() < 0.3
+    no_replies = p.region in NO_REPLIES_REGIONS
+    key = ("row", row.pk, row.seed)
+    finals = _finals(key, row.product_type, row.media_type, target, no_replies, shared)
+    label = breakdown_label(row.product_type, row.media_type, row.posted_ts)
+    core = Core(row.posted_ts, row.product_type, row.media_type, label, finals)
+    return _RowGen(target, shared, core)
+
+
+def _row_value(p: Profile, row: RowSpec, k: int, at: datetime | float) -> int:
+    ts = at if isinstance(at, float | int) else at.timestamp()
+    if ts <= row.posted_ts:
+        return 0
+    return _row_gen(p.bare, row).core.value(k, ts)
+
+
+def _row_spec(row: Media) -> RowSpec:
+    return RowSpec(
+        pk=row.pk,
+        media_id=row.media_id,
+        media_type=row.media_type,
+        product_type=row.product_type,
+        posted_ts=int(row.posted_at.timestamp()),
+        reach_target=row.reach_target,
+        seed=row.seed,
+        children=row.children if row.media_type == "CAROUSEL_ALBUM" else 0,
+        caption=row.caption,
+    )
+
+
+def _row_item(row: Media | RowSpec, account: InstagramAccount | None = None) -> MediaItem:
+    if isinstance(row, Media):
+        account = account or row.account
+        row = _row_spec(row)
+    p = profile(account)
+    g = _row_gen(p.bare, row)
     return MediaItem(
         id=row.media_id,
         account=account,
         media_type=row.media_type,
         product_type=row.product_type,
-        posted_at=row.posted_at.replace(microsecond=0),
+        posted_at=datetime.fromtimestamp(row.posted_ts, UTC),
         caption=row.caption,
-        children_count=row.children if row.media_type == "CAROUSEL_ALBUM" else 0,
-        reach_target=max(0, target),
-        shared_to_facebook=r.random() < 0.3,
+        children_count=row.children,
+        reach_target=g.reach_target,
+        shared_to_facebook=g.shared_to_facebook,
         rand_key=("row", row.pk, row.seed),
         row=row,
+        core=g.core,
     )
 
 
@@ -528,51 +847,69 @@ def _story_slots(p: Profile) -> tuple[float, float] | None:
     return _u(p.seed, "phase") * spacing, spacing
 
 
-def _story_item(account: InstagramAccount, p: Profile, k: int) -> MediaItem | None:
-    slots = _story_slots(p)
-    if slots is None or k < 0:
-        return None
-    phase, spacing = slots
-    posted = EPOCH + timedelta(seconds=int(phase + k * spacing))
+@lru_cache(maxsize=50_000)
+def _story_gen(p: Profile, k: int) -> tuple[str, int, bool, Core]:
+    """(media_type, reach_target, shared_to_facebook, core) of generated story k."""
+    phase, spacing = _story_slots(p)
+    ts = int(EPOCH.timestamp() + phase + k * spacing)
     r = _rng(p.seed, "s", k)
     t = _traits(p)
     quiet = r.random() < 0.2  # some stories reach fewer than 5 accounts: (#10) on insights
     if quiet:
         target = r.randint(1, 4)
     else:
-        target = int(
-            followers_on(p, pacific_day(posted)) * t.story_reach * math.exp(r.gauss(0, 0.3))
-        )
+        target = int(round(curve(p, ts)) * t.story_reach * math.exp(r.gauss(0, 0.3)))
+    media_type = "VIDEO" if r.random() < 0.3 else "IMAGE"
+    shared = r.random() < 0.15
+    no_replies = p.region in NO_REPLIES_REGIONS
+    finals = _finals((p.seed, "s", k), "STORY", media_type, max(0, target), no_replies, shared)
+    return media_type, max(0, target), shared, Core(ts, "STORY", media_type, "STORY", finals)
+
+
+def _story_item(account: InstagramAccount, p: Profile, k: int) -> MediaItem | None:
+    if _story_slots(p) is None or k < 0:
+        return None
+    media_type, target, shared, core = _story_gen(p.bare, k)
     return MediaItem(
         id=encode_id(P_STORY, p.pk * 10**7 + k),
         account=account,
-        media_type="VIDEO" if r.random() < 0.3 else "IMAGE",
+        media_type=media_type,
         product_type="STORY",
-        posted_at=posted,
+        posted_at=datetime.fromtimestamp(core.ts, UTC),
         index=k,
-        reach_target=max(0, target),
-        shared_to_facebook=r.random() < 0.15,
+        reach_target=target,
+        shared_to_facebook=shared,
         rand_key=(p.seed, "s", k),
+        core=core,
     )
+
+
+def _story_range(p: Profile, lo_ts: float, hi_ts: float) -> range:
+    """Generated story slots posted in [lo_ts, hi_ts) and not before the history's start."""
+    slots = _story_slots(p)
+    if slots is None:
+        return range(0)
+    phase, spacing = slots
+    base = EPOCH.timestamp() + phase
+    lo_ts = max(lo_ts, p.start.timestamp())
+    first = max(0, math.ceil((lo_ts - base) / spacing))
+    last = math.ceil((hi_ts - base) / spacing)  # exclusive
+    return range(first, max(first, last))
 
 
 def active_stories(account: InstagramAccount, at: datetime | None = None) -> list[MediaItem]:
     """Stories live at sandbox time `at` (posted within the last 24 hours), newest first."""
     at = at or sandbox_now()
     p = profile(account)
+    now_ts = at.timestamp()
     items: list[MediaItem] = []
-    slots = _story_slots(p)
-    if slots is not None:
-        phase, spacing = slots
-        newest = math.floor(((at - EPOCH).total_seconds() - phase) / spacing)
-        for k in range(newest, newest - p.active_stories, -1):
-            item = _story_item(account, p, k)
-            if item is not None and item.posted_at >= p.start:
-                items.append(item)
-    rows = Media.objects.filter(
-        account=account, product_type="STORY", posted_at__gt=at - STORY_LIFETIME, posted_at__lte=at
-    )
-    items.extend(_row_item(row, account) for row in rows)
+    for k in _story_range(p, now_ts - STORY_LIFETIME.total_seconds() + 1e-6, now_ts + 1e-6):
+        item = _story_item(account, p, k)
+        if item is not None and at - item.posted_at < STORY_LIFETIME:
+            items.append(item)
+    for row in p.rows:
+        if row.product_type == "STORY" and now_ts - 86400 < row.posted_ts <= now_ts:
+            items.append(_row_item(row, account))
     return sorted(items, key=lambda m: m.key, reverse=True)
 
 
@@ -620,7 +957,7 @@ def _decode_item(prefix: str, body: int) -> MediaItem | None:
     if prefix == P_FEED or prefix[:2] == "17":
         pk, i = divmod(body, 10**6)
         account = _account(pk)
-        if account is None or i >= account.media_count:
+        if account is None or not _visible(profile(account), i):
             return None
         item = _feed_item(account, profile(account), i)
         if prefix == P_FEED:
@@ -643,34 +980,46 @@ def _decode_item(prefix: str, body: int) -> MediaItem | None:
 # --- The feed (newest first) ----------------------------------------------------------------------
 
 
+def _gen_key(p: Profile, i: int) -> tuple[int, str]:
+    return (_feed_ts(p, i), encode_id(P_FEED, p.pk * 10**6 + i))
+
+
+def _visible(p: Profile, i: int) -> bool:
+    """Whether generated item i exists now: posted before the anchor, or since then."""
+    if not _generates(p) or not 0 <= i < MAX_GENERATED:
+        return False
+    return i < p.media_count or _feed_ts(p, i) <= sandbox_now().timestamp()
+
+
 def _gen_below(p: Profile, key: tuple[int, str] | None) -> int:
-    """The largest generated index whose key is < `key` (-1 if none)."""
-    n = p.media_count
+    """The largest generated index whose key is < `key` (-1 if none). Items after the anchor
+    sit an hour later than their slot, so the walk down may take a few more steps there."""
+    if not _generates(p):
+        return -1
     if key is None:
-        return n - 1
+        return p.media_count - 1
     start, slot = _feed_times(p)
-    j = min(n - 1, max(-1, math.floor((key[0] - start) / slot)))
-    # Item j-1 and older are strictly earlier than key's second; only j, j+1 need a look.
-    i = min(n - 1, j + 1)
-    while i >= 0 and (_feed_ts(p, i), encode_id(P_FEED, p.pk * 10**6 + i)) >= key:
+    i = min(MAX_GENERATED - 1, max(-1, math.floor((key[0] - start) / slot) + 1))
+    while i >= 0 and _gen_key(p, i) >= key:
         i -= 1
     return i
 
 
 def _gen_above(p: Profile, key: tuple[int, str]) -> int:
-    """The smallest generated index whose key is > `key` (media_count if none)."""
-    n = p.media_count
+    """The smallest generated index whose key is > `key` (MAX_GENERATED if none)."""
+    if not _generates(p):
+        return MAX_GENERATED
     start, slot = _feed_times(p)
-    j = min(n, max(0, math.floor((key[0] - start) / slot)))
-    i = max(0, j - 1)
-    while i < n and (_feed_ts(p, i), encode_id(P_FEED, p.pk * 10**6 + i)) <= key:
+    i = min(MAX_GENERATED, max(0, math.floor((key[0] - 3600 - start) / slot) - 1))
+    while i < MAX_GENERATED and _gen_key(p, i) <= key:
         i += 1
     return i
 
 
 def feed_rows(account: InstagramAccount, at: datetime) -> list[MediaItem]:
     """Control-API feed media (not stories) visible at `at`, newest first."""
-    rows = Media.objects.filter(account=account, posted_at__lte=at).exclude(product_type="STORY")
+    ts = at.timestamp()
+    rows = [r for r in profile(account).rows if r.product_type != "STORY" and r.posted_ts <= ts]
     return sorted((_row_item(r, account) for r in rows), key=lambda m: m.key, reverse=True)
 
 
@@ -689,8 +1038,8 @@ def iter_media(
     at = at or sandbox_now()
     p = profile(account)
     if before_index is not None:
-        before_index = max(0, min(before_index, p.media_count))
-        ts = _feed_ts(p, before_index) if before_index < p.media_count else None
+        before_index = max(0, min(before_index, MAX_GENERATED))
+        ts = _feed_ts(p, before_index) if before_index < MAX_GENERATED else None
         if ts is not None:
             below = (ts, encode_id(P_FEED, p.pk * 10**6 + before_index))
     ceiling = (int(at.timestamp()), "~")  # "~" sorts after every digit: includes `at` itself
@@ -714,10 +1063,9 @@ def _iter_media_up(
     """Feed media older-to-newer starting just above `above` (for `before` cursors)."""
     pending = sorted((r for r in rows if above < r.key <= ceiling), key=lambda m: m.key)
     i = _gen_above(p, above)
-    n = p.media_count
 
     def gen(i: int) -> MediaItem | None:
-        if i >= n:
+        if i >= MAX_GENERATED or not _generates(p):
             return None
         item = _feed_item(account, p, i)
         return item if item.key <= ceiling else None
@@ -822,27 +1170,18 @@ def page_media(
 
 
 def media_count(account: InstagramAccount, at: datetime | None = None) -> int:
-    """`media_count` of the profile: generated feed items plus control-API feed media."""
+    """`media_count` of the profile: feed items posted so far (generated ones keep coming after
+    the anchor) plus control-API feed media."""
     at = at or sandbox_now()
-    rows = Media.objects.filter(account=account, posted_at__lte=at).exclude(product_type="STORY")
-    return account.media_count + rows.count()
+    p = profile(account)
+    generated = _gen_below(p, (int(at.timestamp()) + 1, "")) + 1
+    return generated + len(feed_rows(account, at))
 
 
 # --- Media metrics --------------------------------------------------------------------------------
 
 ACTION_TYPES = ("bio_link_clicked", "call", "direction", "email", "other", "text")
 NAVIGATION_TYPES = ("tap_forward", "tap_back", "tap_exit", "swipe_forward")
-
-
-def growth(hours: float, product_type: str) -> float:
-    """Share of a media item's final audience reached `hours` after posting (saturating)."""
-    if hours <= 0:
-        return 0.0
-    if product_type == "STORY":
-        return (1 - math.exp(-min(hours, 24) / 4)) / (1 - math.exp(-6))
-    if product_type == "REELS":
-        return 0.6 * (1 - math.exp(-hours / 20)) + 0.4 * (1 - math.exp(-hours / 240))
-    return 0.75 * (1 - math.exp(-hours / 10)) + 0.25 * (1 - math.exp(-hours / 120))
 
 
 @dataclass(frozen=True)
@@ -870,7 +1209,7 @@ def _rates(rand_key: tuple, product_type: str, media_type: str) -> _Rates:
     return _rates_for(settings.SANDBOX_SEED, rand_key, product_type, media_type)
 
 
-@lru_cache(maxsize=20000)
+@lru_cache(maxsize=50_000)
 def _rates_for(world_seed: int, rand_key: tuple, product_type: str, media_type: str) -> _Rates:
     r = _rng("rates", *rand_key)
     views = {
@@ -911,52 +1250,61 @@ def media_metrics(item: MediaItem, at: datetime) -> dict:
     """Lifetime metric values of a media item at sandbox time `at` ({} before it is posted).
 
     Scalar values per metric; `"breakdowns"` maps profile_activity / navigation to their parts
-    (lower-case labels, summing to the total). Every count is floor(final × growth), so values
-    only grow with time and keep their ratios: likes < reach ≤ views. Stories freeze at 24 h."""
-    if item.is_child:
+    (lower-case labels, summing to the total). Every count is floor(final × growth): values only
+    grow with time, keep their ratios (likes < reach ≤ views) and equal the sum of the media's
+    daily increments that the account's metrics are built from. Stories freeze at 24 h."""
+    core = item.core
+    if item.is_child or core is None:
         return {}
-    hours = (at - item.posted_at).total_seconds() / 3600
-    if hours <= 0:
+    ts = at.timestamp()
+    if ts <= core.ts:
         return {}
-    g = growth(hours, item.product_type)
+    v = [core.value(k, ts) for k in range(len(core.finals))]
     r = _rates(item.rand_key, item.product_type, item.media_type)
-    target = item.reach_target
-    reach = int(target * g)
-    views = int(target * r.views * g)
-    facebook = int(target * r.views * r.facebook * g) if item.shared_to_facebook else None
-    if item.is_story:
-        return _story_metrics(item, r, target, g, reach, views, facebook)
-    likes = int(target * r.like * g)
-    comments = int(target * r.like * r.comment * g)
-    saved = int(target * r.like * r.save * g)
-    shares = int(target * r.like * r.share * g)
-    reposts = int(target * r.like * r.share * r.repost * g)
+    fb = item.shared_to_facebook
     values: dict = {
-        "reach": reach,
-        "views": views,
-        "likes": likes,
-        "comments": comments,
-        "saved": saved,
-        "shares": shares,
-        "reposts": reposts,
-        "total_interactions": likes + comments + saved + shares,
-        "total_likes": likes + (int(likes * r.facebook) if facebook is not None else 0),
-        "total_comments": comments + (int(comments * r.facebook) if facebook is not None else 0),
-        "total_views": views + (facebook or 0),
+        "reach": v[K_REACH],
+        "views": v[K_VIEWS],
+        "shares": v[K_SHARES],
+        "reposts": v[K_REPOSTS],
+        "total_views": v[K_VIEWS] + (v[K_FACEBOOK] if fb else 0),
         "breakdowns": {},
     }
-    if facebook is not None:
-        values["facebook_views"] = facebook
+    if fb:
+        values["facebook_views"] = v[K_FACEBOOK]
+    if item.is_story:
+        values["replies"] = v[K_REPLIES]
+        values["total_interactions"] = v[K_REPLIES] + v[K_SHARES]
+        values["navigation"] = v[K_NAVIGATION]
+        values["breakdowns"]["navigation"] = allocate(
+            v[K_NAVIGATION], dict(zip(NAVIGATION_TYPES, r.nav_weights, strict=True))
+        )
+    else:
+        likes, comments = v[K_LIKES], v[K_COMMENTS]
+        values.update(
+            likes=likes,
+            comments=comments,
+            saved=v[K_SAVED],
+            total_interactions=likes + comments + v[K_SAVED] + v[K_SHARES],
+            total_likes=likes + (int(likes * r.facebook) if fb else 0),
+            total_comments=comments + (int(comments * r.facebook) if fb else 0),
+        )
     if item.is_reel:
+        views = v[K_VIEWS]
         values["ig_reels_avg_watch_time"] = r.watch_ms if views else 0
         values["ig_reels_video_view_total_time"] = int(views * r.watch_ms * r.replay)
         values["reels_skip_rate"] = r.skip_rate if views else 0.0
-        if facebook is not None:
-            values["crossposted_views"] = facebook
+        if fb:
+            values["crossposted_views"] = v[K_FACEBOOK]
     else:
-        _profile_metrics(values, target, r, g)
+        values["follows"] = v[K_FOLLOWS]
+        values["profile_visits"] = v[K_VISITS]
+        values["profile_activity"] = v[K_ACTIVITY]
+        values["breakdowns"]["profile_activity"] = allocate(
+            v[K_ACTIVITY], dict(zip(ACTION_TYPES, r.action_weights, strict=True))
+        )
         if item.posted_at <= IMPRESSIONS_CUTOFF:
-            values["impressions"] = int(target * r.views * 1.1 * g)
+            values["impressions"] = v[K_IMPRESSIONS]
     return values
 
 
@@ -964,47 +1312,22 @@ def media_metrics(item: MediaItem, at: datetime) -> dict:
 IMPRESSIONS_CUTOFF = datetime(2024, 7, 2, 7, 0, tzinfo=UTC)
 
 
-def _profile_metrics(values: dict, target: int, r: _Rates, g: float) -> None:
-    visits = int(target * r.visit * g)
-    activity = int(target * r.visit * r.activity * g)
-    values["follows"] = int(target * r.follow * g)
-    values["profile_visits"] = visits
-    values["profile_activity"] = activity
-    values["breakdowns"]["profile_activity"] = allocate(
-        activity, dict(zip(ACTION_TYPES, r.action_weights, strict=True))
-    )
+# --- Account metrics: built from the media alive each day -----------------------------------------
+#
+# A day's (or any span's) account metrics are the increments of every media item alive in it
+# (generated feed items, generated stories, control-API rows), plus the account's own non-media
+# activity: paid reach and views on ad days (label AD), profile link taps, unfollows. So:
+# - likes, comments, saves, shares, replies, reposts of any window are exactly what the media
+#   gained in it, split exactly by media_product_type label, and total_interactions is the sum
+#   of its parts;
+# - reach is de-duplicated: a day's reach is the best media's reach plus part of the others'
+#   (audiences overlap), a window's reach is at least its best day and at least what any one
+#   media reached in it, and at most the sum of its days;
+# - follows minus unfollows is exactly the day's change in followers.
+# Full past days are cached per (account, day); generated activity is cached apart from rows,
+# so adding media through the control API recomputes only the rows' share.
 
-
-def _story_metrics(item, r: _Rates, target, g, reach, views, facebook) -> dict:
-    replies = 0 if item.account.region.upper() in NO_REPLIES_REGIONS else int(target * r.reply * g)
-    shares = int(target * r.reply * r.share * g)
-    navigation = int(target * r.views * r.navigation * g)
-    values = {
-        "reach": reach,
-        "views": views,
-        "shares": shares,
-        "replies": replies,
-        "reposts": int(shares * r.repost),
-        "total_interactions": replies + shares,
-        "navigation": navigation,
-        "total_views": views + (facebook or 0),
-        "breakdowns": {
-            "navigation": allocate(
-                navigation, dict(zip(NAVIGATION_TYPES, r.nav_weights, strict=True))
-            )
-        },
-    }
-    if facebook is not None:
-        values["facebook_views"] = facebook
-    _profile_metrics(values, target, r, g)
-    if item.posted_at <= IMPRESSIONS_CUTOFF:
-        values["impressions"] = int(views * 1.15)
-    return values
-
-
-# --- Account daily metrics ------------------------------------------------------------------------
-
-MPT_LABELS = ("POST", "CAROUSEL_CONTAINER", "REEL", "STORY")
+MPT_LABELS = ("POST", "CAROUSEL_CONTAINER", "REEL", "STORY", "IGTV", "AD")
 FOLLOW_TYPES = ("FOLLOWER", "NON_FOLLOWER", "UNKNOWN")
 FOLLOWER_TYPES = ("FOLLOWER", "NON_FOLLOWER")
 CONTACT_BUTTONS = (
@@ -1016,94 +1339,220 @@ CONTACT_BUTTONS = (
     "TEXT",
     "UNDEFINED",
 )
-# Which media product types a metric's breakdown reports (stories have no likes, comments, saves).
-MPT_FOR = {
-    "likes": MPT_LABELS[:3],
-    "comments": MPT_LABELS[:3],
-    "saves": MPT_LABELS[:3],
+# Account count metrics and the media metric they add up.
+COUNTED = {
+    "views": K_VIEWS,
+    "likes": K_LIKES,
+    "comments": K_COMMENTS,
+    "saves": K_SAVED,
+    "shares": K_SHARES,
+    "replies": K_REPLIES,
+    "reposts": K_REPOSTS,
 }
+INTERACTION_PARTS = ("likes", "comments", "saves", "shares", "replies")
 # Reach is not additive: one person reached by a post and a reel counts once in the total.
 DEDUPLICATED = frozenset({"reach", "accounts_engaged"})
 REPEAT_AUDIENCE = 0.35  # share of a day's reach that is new when days are combined
-OVERLAP = 1.2  # reach per media product type sums to more than the total
+AD_OVERLAP = 0.8  # share of paid reach not also reached organically that day
+NK = len(KEYS)
+DAY = 86400
+
+
+@dataclass
+class _Agg:
+    """Media increments over a span: per label, the sum of each KEYS metric and the largest
+    single-media reach increment."""
+
+    sums: dict = field(default_factory=dict)
+    top: dict = field(default_factory=dict)
+
+    def add(self, core: Core, s: float, e: float) -> None:
+        gs = growth((s - core.ts) / 3600, core.product_type)
+        ge = growth((e - core.ts) / 3600, core.product_type)
+        if ge <= gs:
+            return
+        f = core.finals
+        row = self.sums.get(core.label)
+        if row is None:
+            row = self.sums[core.label] = [0] * NK
+        for k in range(NK):
+            row[k] += int(f[k] * ge) - int(f[k] * gs)
+        reach = int(f[0] * ge) - int(f[0] * gs)
+        if reach > self.top.get(core.label, -1):
+            self.top[core.label] = reach
+
+    def total(self, k: int) -> int:
+        return sum(row[k] for row in self.sums.values())
+
+
+def _alive_generated(p: Profile, s: float, e: float) -> Iterator[Core]:
+    """Cores of generated feed items and stories that gain anything in [s, e)."""
+    if _generates(p):
+        start, slot = _feed_times(p)
+        lo = max(0, math.floor((s - MAX_LIFE - 3600 - start) / slot) - 1)
+        hi = min(MAX_GENERATED, math.floor((e - start) / slot) + 2)
+        table = _gen_table(p)
+        for i in range(lo, hi):
+            found = table.get(i)
+            core = (found or _gen(p, i)).core
+            if core.ts >= e:
+                break
+            if core.ts + LIFE_HOURS[core.product_type] * 3600 > s:
+                yield core
+    for k in _story_range(p, s - DAY, e):
+        yield _story_gen(p, k)[3]
+
+
+def _span_agg(p: Profile, s: float, e: float) -> _Agg:
+    agg = _Agg()
+    for core in _alive_generated(p, s, e):
+        agg.add(core, s, e)
+    return agg
+
+
+@lru_cache(maxsize=100_000)
+def _day_agg(p: Profile, ordinal: int) -> _Agg:
+    """Generated media increments of a complete past day (p is a bare Profile)."""
+    day = date.fromordinal(ordinal)
+    return _span_agg(p, day_start(day).timestamp(), day_end(day).timestamp())
+
+
+def _rows_agg(p: Profile, s: float, e: float) -> _Agg:
+    agg = _Agg()
+    for row in p.rows:
+        core = _row_gen(p.bare, row).core
+        if core.ts < e and core.ts + LIFE_HOURS.get(core.product_type, 0) * 3600 > s:
+            agg.add(core, s, e)
+    return agg
 
 
 @dataclass(frozen=True)
-class DayMetrics:
-    """An account's metrics for one Pacific day, plus how they split by dimension."""
+class _DayExtra:
+    """The account's own (non-media) activity of a day and how its audience splits."""
 
-    day: date
-    followers: int  # at the end of the day
-    follows: int  # new followers that day (`follower_count`)
-    unfollows: int
-    values: dict
-    shares: dict  # dimension -> {label: weight}
-
-
-WEEKDAY = (1.0, 1.05, 1.08, 1.04, 0.98, 0.9, 0.92)
+    ad_reach: float
+    ad_views: float
+    unfollow_base: int
+    engaged_ratio: float
+    link_base: float
+    shares: dict
 
 
-@lru_cache(maxsize=65536)
-def _day(p: Profile, ordinal: int) -> DayMetrics:
+@lru_cache(maxsize=100_000)
+def _day_extra(p: Profile, ordinal: int) -> _DayExtra:
     day = date.fromordinal(ordinal)
     t = _traits(p)
     r = _rng(p.seed, "day", ordinal)
-    followers = followers_on(p, day)
-    net = followers - followers_on(p, day - timedelta(days=1)) if day > p.first_day else 0
-    unfollows = int(followers * 0.0006 * (0.5 + r.random()) + r.random())
-    posts = _posts_on(p, day)
-    noise = math.exp(r.gauss(0, 0.25)) * WEEKDAY[day.weekday()]
-    reach = int((followers * t.daily_reach + 3) * noise * (1 + 0.35 * min(posts, 3)))
-    likes = int(reach * t.like_rate * math.exp(r.gauss(0, 0.2)))
-    comments = int(likes * r.uniform(0.02, 0.08))
-    saves = int(likes * r.uniform(0.04, 0.14))
-    shares = int(likes * r.uniform(0.03, 0.13))
-    no_replies = p.region in NO_REPLIES_REGIONS
-    replies = 0 if no_replies else int(p.active_stories * followers * 0.0004 * r.random())
-    interactions = likes + comments + saves + shares + replies
-    values = {
-        "reach": reach,
-        "views": int(reach * r.uniform(1.7, 2.6)),
-        "likes": likes,
-        "comments": comments,
-        "saves": saves,
-        "shares": shares,
-        "replies": replies,
-        "reposts": int(shares * r.uniform(0.05, 0.25)),
-        "total_interactions": interactions,
-        "accounts_engaged": min(reach, int(interactions * r.uniform(0.55, 0.85))),
-        "profile_links_taps": int(reach * r.uniform(0.001, 0.008)),
-    }
-    image, video, reel, carousel = t.mix
-    story = 0.25 if p.active_stories else 0.0
+    followers = curve(p, day_end(day).timestamp())
+    organic = (followers * t.daily_reach + 3) * math.exp(r.gauss(0, 0.25))
+    on_ad = t.ad_share > 0 and r.random() < t.ad_days
+    ad_reach = organic * t.ad_share * r.uniform(0.5, 1.5) if on_ad else 0.0
     follower = min(0.95, t.follower_share * math.exp(r.gauss(0, 0.08)))
     unknown = r.uniform(0.005, 0.03)
-    shares_by = {
-        "media_product_type": _noisy(
-            r, zip(MPT_LABELS, (image + video, carousel, reel * 1.5, story), strict=True)
-        ),
+    shares = {
         "follow_type": {
             "FOLLOWER": follower,
             "NON_FOLLOWER": 1 - follower - unknown,
             "UNKNOWN": unknown,
         },
         "follower_type": {"FOLLOWER": follower * 0.9, "NON_FOLLOWER": 1 - follower * 0.9},
-        "contact_button_type": _noisy(r, zip(CONTACT_BUTTONS, t.contact, strict=True)),
+        "contact_button_type": {
+            k: w * r.uniform(0.8, 1.25) for k, w in zip(CONTACT_BUTTONS, t.contact, strict=True)
+        },
     }
-    return DayMetrics(day, followers, max(0, net) + unfollows, unfollows, values, shares_by)
+    return _DayExtra(
+        ad_reach=ad_reach,
+        ad_views=ad_reach * r.uniform(1.2, 1.8),
+        unfollow_base=int(followers * 0.0006 * (0.5 + r.random()) + r.random()),
+        engaged_ratio=r.uniform(0.55, 0.85),
+        link_base=r.uniform(0, 2.5),
+        shares=shares,
+    )
 
 
-def _noisy(r: random.Random, pairs) -> dict:
-    return {k: w * r.uniform(0.8, 1.25) for k, w in pairs}
+@dataclass(frozen=True)
+class DayMetrics:
+    """An account's metrics for one Pacific day (or the part [s, e) of it), unsettled."""
+
+    day: date
+    followers: int  # at the end of the span
+    follows: int  # new followers in the span (`follower_count`)
+    unfollows: int
+    values: dict  # metric -> value
+    by_label: dict  # metric -> {media_product_type label: value}
+    shares: dict  # dimension -> {label: weight} (follow_type, follower_type, contact_button)
+    s: float = 0.0
+    e: float = 0.0
 
 
-def _posts_on(p: Profile, day: date) -> int:
-    """Generated posts published during a Pacific day (O(1) from the even spread)."""
-    if p.media_count == 0:
-        return 0
-    lo = _gen_below(p, (int(day_start(day).timestamp()), ""))
-    hi = _gen_below(p, (int(day_end(day).timestamp()), ""))
-    return hi - lo
+def _part(value: float, f_s: float, f_e: float) -> int:
+    """The share of a day's non-media `value` between day fractions f_s and f_e (additive)."""
+    return int(value * f_e) - int(value * f_s)
+
+
+def _metrics(p: Profile, day: date, s: float, e: float) -> DayMetrics:
+    ordinal = day.toordinal()
+    lo, hi = day_start(day).timestamp(), day_end(day).timestamp()
+    full = s <= lo and e >= hi
+    bare = p.bare
+    gen = _day_agg(bare, ordinal) if full else _span_agg(bare, s, e)
+    rows = _rows_agg(p, s, e) if p.rows else _Agg()
+    extra = _day_extra(bare, ordinal)
+    t = _traits(p)
+    f_s, f_e = (s - lo) / (hi - lo), (e - lo) / (hi - lo)
+    labels = set(gen.sums) | set(rows.sums)
+
+    def label_sum(label: str, k: int) -> int:
+        return gen.sums.get(label, [0] * NK)[k] + rows.sums.get(label, [0] * NK)[k]
+
+    by_label: dict = {}
+    for metric, k in COUNTED.items():
+        by_label[metric] = {label: label_sum(label, k) for label in labels}
+    ad_views = _part(extra.ad_views, f_s, f_e)
+    ad_reach = _part(extra.ad_reach, f_s, f_e)
+    if ad_views:
+        by_label["views"]["AD"] = ad_views
+    by_label["total_interactions"] = {
+        label: sum(by_label[m].get(label, 0) for m in INTERACTION_PARTS) for label in labels
+    }
+    # Same-day reach: the best media's plus a share of the others' (their audiences overlap).
+    alpha = t.overlap
+    reach_by = {}
+    top_all, sum_all = 0, 0
+    for label in labels:
+        top = max(gen.top.get(label, 0), rows.top.get(label, 0))
+        total = label_sum(label, K_REACH)
+        reach_by[label] = int(top + alpha * (total - top))
+        top_all, sum_all = max(top_all, top), sum_all + total
+    reach = int(top_all + alpha * (sum_all - top_all) + AD_OVERLAP * ad_reach)
+    if ad_reach:
+        reach_by["AD"] = min(ad_reach, reach)
+    by_label["reach"] = reach_by
+    values = {m: sum(v.values()) for m, v in by_label.items() if m != "reach"}
+    values["reach"] = reach
+    interactions = values["total_interactions"]
+    values["accounts_engaged"] = min(reach, int(interactions * extra.engaged_ratio))
+    visits = gen.total(K_VISITS) + rows.total(K_VISITS)
+    values["profile_links_taps"] = int(visits * t.tap_rate) + _part(extra.link_base, f_s, f_e)
+    # Followers: the account's trajectory fixes follows − unfollows; media bring follows of
+    # their own, so a day with many media follows has that many unfollows more.
+    net = round(curve(bare, e)) - round(curve(bare, s))
+    unfollow_base = _part(extra.unfollow_base, f_s, f_e)
+    follows = max(gen.total(K_FOLLOWS), unfollow_base + net)
+    unfollows = follows - net
+    row_follows = rows.total(K_FOLLOWS)
+    followers = round(curve(bare, e)) + sum(_row_value(p, r, K_FOLLOWS, e) for r in p.rows)
+    return DayMetrics(
+        day=day,
+        followers=followers,
+        follows=follows + row_follows,
+        unfollows=unfollows,
+        values=values,
+        by_label=by_label,
+        shares=extra.shares,
+        s=s,
+        e=e,
+    )
 
 
 def has_day(account_or_profile, day: date, today: date) -> bool:
@@ -1117,52 +1566,28 @@ def has_day(account_or_profile, day: date, today: date) -> bool:
 
 
 def day_metrics(
-    account: InstagramAccount, day: date, *, today: date | None = None
+    account: InstagramAccount, day: date, *, today: date | None = None, at: datetime | None = None
 ) -> DayMetrics | None:
-    """An account's metrics for a Pacific day, or None where Meta has no data for it."""
+    """An account's metrics for a Pacific day (today: so far), or None where Meta has none."""
+    if at is None:
+        at = day_end(today) if today is not None else sandbox_now()
     p = profile(account)
-    today = today or pacific_day(sandbox_now())
-    return _day(p, day.toordinal()) if has_day(p, day, today) else None
+    today = today or pacific_day(at)
+    if not has_day(p, day, today):
+        return None
+    end = min(day_end(day).timestamp(), at.timestamp())
+    return _metrics(p, day, day_start(day).timestamp(), end)
 
 
-def breakdown_split(dm: DayMetrics, metric: str, value: float, dims: tuple[str, ...]) -> dict:
-    """Split a (possibly prorated) day value across the cross product of `dims`: {labels: value}."""
-    if metric == "follows_and_unfollows":
-        # follow_type here means followed vs. unfollowed (Meta's labels FOLLOWER / NON_FOLLOWER).
-        scale = value / max(1, dm.follows + dm.unfollows)
-        return {("FOLLOWER",): dm.follows * scale, ("NON_FOLLOWER",): dm.unfollows * scale}
-    weights = []
-    for dim in dims:
-        w = dm.shares[dim]
-        if dim == "media_product_type":
-            labels = MPT_FOR.get(metric, MPT_LABELS)
-            w = {k: v for k, v in w.items() if k in labels and v > 0}
-        norm = sum(w.values()) or 1.0
-        weights.append({k: v / norm for k, v in w.items()})
-    parts = {}
-    overlap = OVERLAP if metric in DEDUPLICATED and "media_product_type" in dims else 1.0
-    for combo in product(*(w.items() for w in weights)):
-        share = math.prod(s for _, s in combo)
-        parts[tuple(label for label, _ in combo)] = min(value, value * share * overlap)
-    return parts
-
-
-def day_value(dm: DayMetrics, metric: str) -> int:
-    if metric == "follower_count":
-        return dm.follows
-    if metric == "follows_and_unfollows":
-        return dm.follows + dm.unfollows
-    return dm.values[metric]
-
-
-def combine(metric: str, parts: list[float]) -> int:
-    """Combine per-day values over a window: sums, except reach-like metrics are de-duplicated."""
-    if not parts:
-        return 0
-    if metric in DEDUPLICATED:
-        top = max(parts)
-        return round(top + (sum(parts) - top) * REPEAT_AUDIENCE)
-    return round(sum(parts))
+def settle_factor(day: date, at: datetime, hours: float) -> float:
+    """How much of a day's final value Meta reports at `at` (graph-api.md §4.1: delayed up to
+    48 h): 85 % while the day is running, rising to 100 % `hours` after the day ended."""
+    if hours <= 0:
+        return 1.0
+    lag = (at - day_end(day)).total_seconds() / 3600
+    if lag >= hours:
+        return 1.0
+    return 0.85 + 0.15 * max(0.0, lag) / hours
 
 
 def window_days(since: datetime, until: datetime, at: datetime) -> list[tuple[date, float]]:
@@ -1178,6 +1603,65 @@ def window_days(since: datetime, until: datetime, at: datetime) -> list[tuple[da
     return days
 
 
+def _spans(p: Profile, since: datetime, until: datetime, at: datetime) -> list[DayMetrics]:
+    """Metrics of each Pacific day overlapping [since, min(until, at)) that Meta has data for;
+    the first and last may be partial (a window starting mid-day, today so far)."""
+    today = pacific_day(at)
+    end = min(until, at).timestamp()
+    out = []
+    day = pacific_day(since)
+    while day_start(day).timestamp() < end:
+        s = max(since.timestamp(), day_start(day).timestamp())
+        e = min(end, day_end(day).timestamp())
+        if e > s and has_day(p, day, today):
+            out.append(_metrics(p, day, s, e))
+        day += timedelta(days=1)
+    return out
+
+
+def _window_top(p: Profile, s: float, e: float) -> dict:
+    """Per label, the most any single media item reached within [s, e)."""
+    best: dict = {}
+    cores = list(_alive_generated(p.bare, s, e))
+    cores += [_row_gen(p.bare, row).core for row in p.rows if row.posted_ts < e]
+    for core in cores:
+        reach = core.value(K_REACH, e) - core.value(K_REACH, s)
+        if reach > best.get(core.label, 0):
+            best[core.label] = reach
+    return best
+
+
+def _dedup(parts: list[float]) -> float:
+    if not parts:
+        return 0.0
+    top = max(parts)
+    return top + (sum(parts) - top) * REPEAT_AUDIENCE
+
+
+def _window_reach(p: Profile, spans: list[DayMetrics]) -> tuple[int, dict]:
+    """(reach, reach by label) of a window, de-duplicated and before settling."""
+    best = _window_top(p, spans[0].s, spans[-1].e)
+    total = max(_dedup([d.values["reach"] for d in spans]), max(best.values(), default=0))
+    labels = {label for d in spans for label in d.by_label["reach"]}
+    by_label = {}
+    for label in labels:
+        days = [d.by_label["reach"].get(label, 0) for d in spans]
+        by_label[label] = int(max(_dedup(days), best.get(label, 0)))
+    return int(total), by_label
+
+
+def _weights(spans: list[DayMetrics], dim: str, metric: str) -> dict:
+    """A dimension's split over a window: each day's weights, weighted by its value."""
+    out: dict = {}
+    for d in spans:
+        w = d.shares[dim]
+        norm = sum(w.values()) or 1.0
+        value = d.values.get(metric, 0) or 1
+        for k, v in w.items():
+            out[k] = out.get(k, 0.0) + value * v / norm
+    return out
+
+
 def account_total(
     account: InstagramAccount,
     metric: str,
@@ -1186,29 +1670,78 @@ def account_total(
     dims: tuple[str, ...] = (),
     *,
     at: datetime | None = None,
+    settle_hours: float | None = None,
 ) -> tuple[int, dict] | None:
-    """One total for a window (total_value), with an optional cross-product breakdown.
-    Partial days count pro rata (today so far, or a window starting mid-day). None = no data."""
+    """One total for a window (total_value), with an optional cross-product breakdown
+    {labels tuple: value}. Today counts only its elapsed part; the last `settle_hours` are
+    reported lower (Meta revises them upward). None = no data."""
     at = at or sandbox_now()
+    if settle_hours is None:
+        settle_hours = world_settings.get("settle_hours")
     p = profile(account)
-    today = pacific_day(at)
-    per_day, per_label = [], {}
-    for day, fraction in window_days(since, until, at):
-        if not has_day(p, day, today):
-            continue
-        dm = _day(p, day.toordinal())
-        value = day_value(dm, metric) * fraction
-        per_day.append(value)
-        if dims:
-            for labels, part in breakdown_split(dm, metric, value, dims).items():
-                per_label.setdefault(labels, []).append(part)
-    if not per_day:
+    spans = _spans(p, since, until, at)
+    if not spans:
         return None
-    total = combine(metric, per_day)
+    factors = [settle_factor(d.day, at, settle_hours) for d in spans]
+    if metric == "follows_and_unfollows":
+        follows = sum(d.follows for d in spans)
+        unfollows = sum(d.unfollows for d in spans)
+        parts = {("FOLLOWER",): follows, ("NON_FOLLOWER",): unfollows} if dims else {}
+        return follows + unfollows, parts
     if metric in DEDUPLICATED:
-        return total, {k: combine(metric, v) for k, v in per_label.items()}
-    # Counts add up: the parts of likes, views, … sum exactly to the total.
-    return total, allocate(total, {k: sum(v) for k, v in per_label.items()}) if per_label else {}
+        last = factors[-1]
+        if metric == "reach":
+            total, by_label = _window_reach(p, spans)
+        else:
+            total = min(
+                _window_reach(p, spans)[0],
+                int(_dedup([d.values["accounts_engaged"] for d in spans])),
+            )
+            by_label = {}
+        total = int(total * last)
+        by_label = {k: int(v * last) for k, v in by_label.items()}
+    elif metric in COUNTED or metric == "total_interactions":
+        parts_of = INTERACTION_PARTS if metric == "total_interactions" else (metric,)
+        by_label = {}
+        for m in parts_of:
+            for d, f in zip(spans, factors, strict=True):
+                for label, v in d.by_label[m].items():
+                    by_label[label] = by_label.get(label, 0) + int(v * f)
+        total = sum(by_label.values())
+    else:
+        total = sum(int(d.values[metric] * f) for d, f in zip(spans, factors, strict=True))
+        by_label = {}
+    if not dims:
+        return total, {}
+    return total, _breakdown(spans, metric, total, by_label, dims)
+
+
+def _breakdown(spans: list[DayMetrics], metric: str, total: int, by_label: dict, dims) -> dict:
+    """Cross product of `dims`. media_product_type parts are the exact label values; partition
+    dimensions (follow_type, follower_type, contact_button_type) split each part so the split
+    sums exactly to it."""
+    others = [d for d in dims if d != "media_product_type"]
+    if "media_product_type" in dims:
+        bases = {(label,): v for label, v in by_label.items() if v > 0}
+    else:
+        bases = {(): total}
+    parts: dict = {}
+    for head, value in bases.items():
+        split = {(): value}
+        for dim in others:
+            weights = _weights(spans, dim, metric)
+            split = {
+                labels + (k,): n
+                for labels, v in split.items()
+                for k, n in allocate(v, weights).items()
+            }
+        for labels, n in split.items():
+            parts[head + labels] = n
+    if "media_product_type" in dims and dims[0] != "media_product_type":
+        # Keys follow the requested order of dimensions.
+        i = dims.index("media_product_type")
+        parts = {k[1 : i + 1] + k[:1] + k[i + 1 :]: v for k, v in parts.items()}
+    return parts
 
 
 PERIOD_DAYS = {"day": 1, "week": 7, "days_28": 28}
@@ -1222,10 +1755,13 @@ def account_series(
     until: datetime,
     *,
     at: datetime | None = None,
+    settle_hours: float | None = None,
 ) -> list[tuple[datetime, int]]:
     """Daily values (end_time, value) for complete Pacific days whose end lies in (since, until].
-    `week`/`days_28` give the de-duplicated value of the trailing 7 / 28 days."""
+    `week`/`days_28` give the value of the trailing 7 / 28 days (reach de-duplicated)."""
     at = at or sandbox_now()
+    if settle_hours is None:
+        settle_hours = world_settings.get("settle_hours")
     p = profile(account)
     today = pacific_day(at)
     span = PERIOD_DAYS[period]
@@ -1233,11 +1769,47 @@ def account_series(
     day = pacific_day(since - timedelta(seconds=1))
     while day_end(day) <= min(until, at):
         if day_end(day) > since and has_day(p, day, today):
-            days = [day - timedelta(days=k) for k in range(span)]
-            parts = [
-                day_value(_day(p, d.toordinal()), metric) for d in days if has_day(p, d, today)
-            ]
-            out.append((day_end(day), combine(metric, parts)))
+            if metric == "follower_count":
+                value = _metrics(p, day, day_start(day).timestamp(), day_end(day).timestamp())
+                out.append((day_end(day), value.follows))
+            else:
+                first = day_start(day - timedelta(days=span - 1))
+                found = account_total(
+                    account, metric, first, day_end(day), at=at, settle_hours=settle_hours
+                )
+                if found is not None:
+                    out.append((day_end(day), found[0]))
+        day += timedelta(days=1)
+    return out
+
+
+def online_followers(
+    account: InstagramAccount, since: datetime, until: datetime, *, at: datetime | None = None
+) -> list[tuple[datetime, dict]] | None:
+    """`online_followers` (§4.2): per complete day in (since, until], how many followers were
+    online in each Pacific hour "0"…"23"; {} for days beyond the last 30. None when the account
+    has no such data (many don't on v22+, §12.17) or fewer than 100 followers."""
+    at = at or sandbox_now()
+    p = profile(account)
+    if not p.online_followers or followers_now(p, at) < MIN_AUDIENCE:
+        return None
+    today = pacific_day(at)
+    out = []
+    day = pacific_day(since - timedelta(seconds=1))
+    while day_end(day) <= min(until, at):
+        if day_end(day) > since and has_day(p, day, today):
+            if day < today - timedelta(days=30):
+                out.append((day_end(day), {}))
+            else:
+                followers = followers_on(p, day)
+                r = _rng(p.seed, "online", day.toordinal())
+                hours = {}
+                for hour in range(24):
+                    # Evenings are busiest (Pacific hours; the timezone is undocumented [UNC]).
+                    wave = 0.55 + 0.45 * math.cos((hour - 20) / 24 * 2 * math.pi)
+                    share = 0.05 + 0.3 * wave * r.uniform(0.9, 1.1)
+                    hours[str(hour)] = min(followers, int(followers * share))
+                out.append((day_end(day), hours))
         day += timedelta(days=1)
     return out
 
@@ -1377,7 +1949,7 @@ def audience_size(
     p = profile(account)
     t = _traits(p)
     if audience == "follower":
-        return int(p.followers * t.known_demographics)
+        return int(followers_now(p, at) * t.known_demographics)
     metric = "accounts_engaged" if audience == "engaged" else "reach"
     days = TIMEFRAME_DAYS.get(timeframe, 30)
     today = day_start(pacific_day(at))
@@ -1396,8 +1968,9 @@ def demographics(
     """Top 45 buckets {labels tuple: count} of an audience over the cross product of `dims`
     (age, gender, country, city). None when Meta hides it (fewer than 100 followers /
     engagements). Only known demographics are counted, so the buckets sum below the audience."""
+    at = at or sandbox_now()
     p = profile(account)
-    if audience == "follower" and p.followers < MIN_AUDIENCE:
+    if audience == "follower" and followers_now(p, at) < MIN_AUDIENCE:
         return None
     size = audience_size(account, audience, timeframe, at=at)
     if audience != "follower" and size < MIN_AUDIENCE:

@@ -306,6 +306,34 @@ def test_clock_moves_and_resets(sandbox):
     assert abs(reset["offset_seconds"]) <= 1
 
 
+def test_clock_freezes_and_runs_on(sandbox):
+    """A frozen clock answers the same instant (a whole second) until moved or unfrozen; then it
+    runs on from where it stood."""
+    frozen = control(sandbox, "POST", "clock", freeze=True).json()
+    assert (
+        frozen["frozen"] is True and frozen["now"] == control(sandbox, "GET", "clock").json()["now"]
+    )
+    moved = control(sandbox, "POST", "clock", advance_seconds=90).json()
+    assert moved["unix"] - frozen["unix"] == 90 and moved["frozen"] is True
+    running = control(sandbox, "POST", "clock", freeze=False).json()
+    assert running["frozen"] is False and 0 <= running["unix"] - moved["unix"] <= 2
+    assert control(sandbox, "POST", "clock", freeze="yes").status_code == 400
+
+
+def test_world_settings_have_cautious_defaults_and_reset(sandbox):
+    """graph-api.md legend: [UNC] behaviours are switches; the defaults are the cautious side
+    (revisions for 48 h §4.1, no batch on graph.instagram.com §7.3)."""
+    current = control(sandbox, "GET", "settings").json()
+    assert current["settings"]["settle_hours"] == 48
+    assert current["settings"]["instagram_batch"] is False
+    changed = control(sandbox, "POST", "settings", settle_hours=0, instagram_batch=True).json()
+    assert changed["settings"]["settle_hours"] == 0 and changed["settings"]["instagram_batch"]
+    assert control(sandbox, "POST", "settings", colour="blue").status_code == 400
+    assert control(sandbox, "POST", "settings", settle_hours="soon").status_code == 400
+    control(sandbox, "POST", "reset")
+    assert control(sandbox, "GET", "settings").json()["settings"] == current["settings"]
+
+
 def test_clock_expires_tokens(sandbox):
     acct = control(sandbox, "POST", "accounts", login="instagram").json()
     control(sandbox, "POST", "clock", advance_days=61)

@@ -222,7 +222,7 @@ def test_total_value_is_one_window_total_and_reach_is_deduplicated(sandbox, make
 def test_breakdown_labels_and_sums(sandbox, make_account):
     """§4.2/§12.11: media_product_type uses Meta's real labels; count breakdowns sum to the total,
     reach breakdowns overlap (sum ≥ total)."""
-    acct = make_account(followers=20000, active_stories=3)
+    acct = make_account(followers=20000, active_stories=3, media_count=400, history_days=400)
     body = insights(
         sandbox,
         acct,
@@ -238,7 +238,9 @@ def test_breakdown_labels_and_sums(sandbox, make_account):
         breakdown = total["breakdowns"][0]
         assert breakdown["dimension_keys"] == ["media_product_type"]
         labels = {r["dimension_values"][0] for r in breakdown["results"]}
-        assert labels <= {"POST", "CAROUSEL_CONTAINER", "REEL", "STORY"} and "POST" in labels
+        # §4.2 [OBS] labels (AD: paid reach and views; IGTV: feed videos from before 2021).
+        observed = {"POST", "CAROUSEL_CONTAINER", "REEL", "STORY", "AD", "IGTV"}
+        assert labels <= observed and "POST" in labels
         parts = sum(r["value"] for r in breakdown["results"])
         if name == "reach":
             assert parts >= total["value"]

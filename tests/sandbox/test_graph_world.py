@@ -121,20 +121,23 @@ def test_media_ids_decode_to_their_items(db):
     assert world.get_media("180000000000000000") is None
 
 
-def test_followers_history_grows_to_today(db):
-    """DESIGN: followers grow towards today's count; each day's new followers minus unfollows
-    is that day's change; the history covers at least two years."""
+def test_followers_history_grows_to_the_anchor_and_lives_on(db):
+    """DESIGN: followers grow towards the count given at creation, which is followers_count at
+    that moment; each day's follows minus unfollows is that day's change, before and after."""
     account = make(db, followers=12000, history_days=900)
     p = world.profile(account)
     days = [p.first_day + timedelta(days=k) for k in range(0, 900, 1)]
     counts = [world.followers_on(p, d) for d in days]
     assert counts == sorted(counts) and counts[0] < counts[-1] <= 12000
-    assert world.followers_on(p, p.anchor_day) == 12000
-    today = p.anchor_day
-    for day in days[-400:]:
-        dm = world.day_metrics(account, day, today=today)
+    assert world.followers_now(p, p.anchor) == 12000
+    for day in days[-400:] + [p.anchor_day + timedelta(days=k) for k in range(1, 60)]:
+        dm = world.day_metrics(account, day, today=day + timedelta(days=1))
         previous = world.followers_on(p, day - timedelta(days=1))
         assert dm.follows - dm.unfollows == dm.followers - previous
+        assert dm.follows >= 0 and dm.unfollows >= 0
+    later = [world.followers_on(p, p.anchor_day + timedelta(days=k)) for k in (30, 200, 400)]
+    assert len(set(later)) > 1  # still moving long after creation
+    today = p.anchor_day
     assert world.day_metrics(account, today - timedelta(days=729), today=today) is not None
 
 

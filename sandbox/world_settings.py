@@ -1,0 +1,82 @@
+"""World settings: behaviours graph-api.md marks uncertain [UNC], or that vary between real
+accounts, as switches of the whole sandbox world. Each default is the more cautious choice for a
+client (the behaviour a client must survive), so code that works against the defaults also works
+against the kinder variants.
+
+Read and changed through the control API (GET/POST /_sandbox/control/settings); `reset` restores
+the defaults. Stored in one row, read from the database on use (no cache), so every process
+serving the sandbox sees a change at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import WorldSettings
+
+DEFAULTS: dict[str, Any] = {
+    # §4.1 "Data may be delayed up to 48 h": account-level values of the last `settle_hours`
+    # (counted from the end of each day) are reported lower and revised upward until then.
+    # 0 turns revisions off.
+    "settle_hours": 48,
+    # §7.3: batch on graph.instagram.com is not documented [UNC]: refused unless switched on.
+    "instagram_batch": False,
+    # §7.2: usage headers appear "once enough calls have been made": from this percentage of a
+    # budget on (X-App-Usage: the app's hourly budget; X-Business-Use-Case-Usage: the account's
+    # 24-hour budget). 0 sends them from the first call.
+    "usage_headers_min_percent": 1,
+    # §12.4 / airbyte#62902: `views` refused for some media ("The Media Insights API does not
+    # support the views metric for this media product type"). Kinds: FEED_VIDEO (non-reel
+    # feed videos), CAROUSEL_ALBUM, IMAGE, REELS, STORY. [] accepts views everywhere.
+    "views_refused_for": ["FEED_VIDEO"],
+    # §4.2 [UNC]: views/accounts_engaged/total_interactions without metric_type=total_value:
+    # "error" (the (#100) message) or "empty" ({"data": []}).
+    "total_value_required": "error",
+}
+CHOICES: dict[str, tuple] = {
+    "total_value_required": ("error", "empty"),
+}
+MEDIA_KINDS = ("FEED_VIDEO", "CAROUSEL_ALBUM", "IMAGE", "REELS", "STORY")
+
+
+def current() -> dict[str, Any]:
+    stored = WorldSettings.objects.filter(pk=1).values_list("values", flat=True).first() or {}
+    return {**DEFAULTS, **{k: v for k, v in stored.items() if k in DEFAULTS}}
+
+
+def get(name: str) -> Any:
+    return current()[name]
+
+
+def validate(changes: dict[str, Any]) -> dict[str, Any]:
+    """Check a partial update; returns it cleaned or raises ValueError with a clear message."""
+    clean: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in DEFAULTS:
+            raise ValueError(f"unknown setting {name}; known: {', '.join(DEFAULTS)}")
+        default = DEFAULTS[name]
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false")
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
+                raise ValueError(f"{name} must be an integer between 0 and 10000")
+        elif isinstance(default, list):
+            if not isinstance(value, list) or any(v not in MEDIA_KINDS for v in value):
+                raise ValueError(f"{name} must be a list of: {', '.join(MEDIA_KINDS)}")
+        elif name in CHOICES and value not in CHOICES[name]:
+            raise ValueError(f"{name} must be one of: {', '.join(CHOICES[name])}")
+        clean[name] = value
+    return clean
+
+
+def update(changes: dict[str, Any]) -> dict[str, Any]:
+    clean = validate(changes)
+    row, _ = WorldSettings.objects.get_or_create(pk=1)
+    row.values = {**{k: v for k, v in row.values.items() if k in DEFAULTS}, **clean}
+    row.save(update_fields=["values"])
+    return current()
+
+
+def reset() -> None:
+    WorldSettings.objects.filter(pk=1).delete()
