@@ -48,7 +48,25 @@ class AgencySignupForm(AgencyFieldsMixin):
 class AgencyForm(forms.ModelForm):
     class Meta:
         model = Agency
-        fields = ["name", "time_zone"]
+        fields = ["name", "time_zone", "require_mfa"]
+        labels = {"require_mfa": "Require two-factor sign-in"}
+        help_texts = {
+            "require_mfa": "Everyone must sign in with an authenticator app to open this agency."
+        }
+
+    def __init__(self, *args, actor: User | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.actor = actor
+
+    def clean_require_mfa(self) -> bool:
+        from .mfa import has_mfa
+
+        required = self.cleaned_data["require_mfa"]
+        if required and self.actor is not None and not has_mfa(self.actor):
+            raise ValidationError(
+                "Turn on two-factor sign-in for yourself first (Your profile → Two-factor)."
+            )
+        return required
 
     def clean_name(self) -> str:
         name = clean_name(self.cleaned_data["name"])
@@ -145,3 +163,16 @@ class AcceptInvitationSignupForm(forms.Form):
             except ValidationError as error:
                 self.add_error("password1", error)
         return data
+
+
+class ProfileForm(forms.ModelForm):
+    name = NameField(label="Your name", max_length=150, help_text="Shown to your team.")
+
+    class Meta:
+        model = User
+        fields = ["name"]
+
+    def clean_name(self) -> str:
+        if not self.cleaned_data["name"]:
+            raise ValidationError("Enter your name.")
+        return self.cleaned_data["name"]

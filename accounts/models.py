@@ -73,6 +73,8 @@ class Agency(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
+    # Owners can require two-factor sign-in of everyone who opens the agency.
+    require_mfa = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -219,3 +221,44 @@ class Invitation(models.Model):
         if self.expires_at <= timezone.now():
             return "expired"
         return "pending"
+
+
+class AuditEvent(models.Model):
+    """Who did what to an agency's connections and team, and when (shown to owners and admins).
+    The actor and subject are also kept as text, so the trail survives deleted people and
+    accounts."""
+
+    class Kind(models.TextChoices):
+        CONNECTED = "connected", "Connected an account"
+        RECONNECTED = "reconnected", "Reconnected an account"
+        DISCONNECTED = "disconnected", "Disconnected an account"
+        ACCESS_REMOVED = "access_removed", "Access removed in Meta's settings"
+        LINK_CREATED = "link_created", "Created a reconnect link"
+        LINK_EMAILED = "link_emailed", "Emailed a reconnect link"
+        LINK_REVOKED = "link_revoked", "Revoked a reconnect link"
+        INVITED = "invited", "Invited someone"
+        INVITATION_RESENT = "invitation_resent", "Resent an invitation"
+        INVITATION_REVOKED = "invitation_revoked", "Revoked an invitation"
+        JOINED = "joined", "Joined the agency"
+        DECLINED = "declined", "Declined an invitation"
+        ROLE_CHANGED = "role_changed", "Changed a role"
+        MEMBER_REMOVED = "member_removed", "Removed a member"
+        LEFT = "left", "Left the agency"
+        MFA_REQUIRED = "mfa_required", "Required two-factor sign-in"
+        MFA_NOT_REQUIRED = "mfa_not_required", "Stopped requiring two-factor sign-in"
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    subject = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["agency", "-created_at"], name="audit_agency_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label}: {self.get_kind_display()} {self.subject}"

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from . import audit
 from .models import Agency, Invitation, Membership, Role, User
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,12 @@ def invite(
         )
         invitation.clients.set(clients)
         send_invitation_later(invitation)
+        audit.record(
+            agency,
+            audit.Kind.INVITED,
+            actor=invited_by,
+            subject=f"{email} as {Role(role).label.lower()}",
+        )
     log.info("invitation %s created for agency %s", invitation.pk, agency.pk)
     return invitation
 
@@ -85,11 +92,14 @@ def send_invitation_later(invitation: Invitation) -> None:
     transaction.on_commit(lambda: send_invitation.delay(invitation.pk))
 
 
-def resend_invitation(invitation: Invitation) -> bool:
+def resend_invitation(invitation: Invitation, *, actor: User | None = None) -> bool:
     """Send a pending invitation again (a new link; the earlier one stops working)."""
     if invitation.state != "pending":
         return False
     send_invitation_later(invitation)
+    audit.record(
+        invitation.agency_id, audit.Kind.INVITATION_RESENT, actor=actor, subject=invitation.email
+    )
     return True
 
 
@@ -123,16 +133,22 @@ def _send(template: str, *, to: str, subject: str, context: dict) -> None:
     )
 
 
-def decline_invitation(invitation: Invitation) -> bool:
-    return bool(
-        Invitation.objects.pending().filter(pk=invitation.pk).update(declined_at=timezone.now())
-    )
+def decline_invitation(invitation: Invitation, *, user: User | None = None) -> bool:
+    declined = Invitation.objects.pending().filter(pk=invitation.pk)
+    if not declined.update(declined_at=timezone.now()):
+        return False
+    audit.record(invitation.agency_id, audit.Kind.DECLINED, actor=user, subject=invitation.email)
+    return True
 
 
-def revoke_invitation(invitation: Invitation) -> bool:
-    return bool(
-        Invitation.objects.pending().filter(pk=invitation.pk).update(revoked_at=timezone.now())
+def revoke_invitation(invitation: Invitation, *, actor: User | None = None) -> bool:
+    revoked = Invitation.objects.pending().filter(pk=invitation.pk)
+    if not revoked.update(revoked_at=timezone.now()):
+        return False
+    audit.record(
+        invitation.agency_id, audit.Kind.INVITATION_REVOKED, actor=actor, subject=invitation.email
     )
+    return True
 
 
 def accept_invitation(invitation: Invitation, user: User) -> Membership:
@@ -153,6 +169,12 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
         )
         if created and invitation.limited_to_clients:
             membership.clients.set(invitation.clients.filter(agency=invitation.agency))
+        audit.record(
+            invitation.agency,
+            audit.Kind.JOINED,
+            actor=user,
+            subject=f"as {membership.get_role_display().lower()}",
+        )
     return membership
 
 
@@ -163,7 +185,7 @@ def purge_old_invitations(now=None) -> int:
     return purged
 
 
-def remove_member(membership: Membership) -> None:
+def remove_member(membership: Membership, *, actor: User | None = None) -> None:
     with transaction.atomic():
         # Lock the agency's owner rows so two owners cannot remove each other at once.
         owners = list(
@@ -172,3 +194,10 @@ def remove_member(membership: Membership) -> None:
         if membership.role == Role.OWNER and len(owners) <= 1:
             raise TeamError("The last owner cannot leave. Make someone else an owner first.")
         membership.delete()
+        left = actor is not None and actor.pk == membership.user_id
+        audit.record(
+            membership.agency_id,
+            audit.Kind.LEFT if left else audit.Kind.MEMBER_REMOVED,
+            actor=actor,
+            subject="" if left else f"{membership.user.get_full_name()} ({membership.user.email})",
+        )

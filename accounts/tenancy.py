@@ -16,7 +16,9 @@ from collections.abc import Callable
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
+from django.shortcuts import render
 
+from .mfa import has_mfa
 from .models import Membership, Role
 
 log = logging.getLogger("prism.access")
@@ -58,6 +60,14 @@ def agency_view(min_role: str = Role.VIEWER, *, write_role: str | None = None) -
                     request.path,
                 )
                 raise PermissionDenied("Your role in this agency does not allow this.")
+            if membership.agency.require_mfa and not has_mfa(request.user):
+                # The owners require a second factor: set one up before anything else here.
+                return render(
+                    request,
+                    "accounts/mfa_required.html",
+                    {"required_by": membership.agency},
+                    status=403,
+                )
             request.agency = membership.agency
             request.membership = membership
             if request.session.get(CURRENT_AGENCY_SESSION_KEY) != agency_slug:

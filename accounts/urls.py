@@ -5,9 +5,11 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("agencies/new/", views.agency_create, name="agency_create"),
+    path("profile/", views.profile, name="profile"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("a/<slug:agency_slug>/settings/", views.agency_settings, name="agency_settings"),
     path("a/<slug:agency_slug>/members/", views.members, name="members"),
+    path("a/<slug:agency_slug>/activity/", views.activity, name="activity"),
     path("a/<slug:agency_slug>/members/<int:pk>/", views.member_edit, name="member_edit"),
     path(
         "a/<slug:agency_slug>/members/<int:pk>/remove/", views.member_remove, name="member_remove"

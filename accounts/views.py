@@ -3,19 +3,23 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from . import audit
 from .forms import (
     AcceptInvitationSignupForm,
     AgencyFieldsMixin,
     AgencyForm,
     InvitationForm,
     MembershipForm,
+    ProfileForm,
 )
+from .mfa import has_mfa
 from .models import ROLE_HELP, Invitation, Membership, Role, User
 from .services import (
     TeamError,
@@ -48,6 +52,18 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your name is saved.")
+        return redirect("profile")
+    return render(
+        request, "accounts/profile.html", {"form": form, "has_mfa": has_mfa(request.user)}
+    )
+
+
+@login_required
 def agency_create(request: HttpRequest) -> HttpResponse:
     form = AgencyFieldsMixin(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -63,9 +79,17 @@ def agency_create(request: HttpRequest) -> HttpResponse:
 
 @agency_view(Role.ADMIN, write_role=Role.OWNER)
 def agency_settings(request: HttpRequest) -> HttpResponse:
-    form = AgencyForm(request.POST or None, instance=request.agency)
+    was_required = request.agency.require_mfa
+    form = AgencyForm(request.POST or None, instance=request.agency, actor=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
+        if form.instance.require_mfa != was_required:
+            kind = (
+                audit.Kind.MFA_REQUIRED
+                if form.instance.require_mfa
+                else audit.Kind.MFA_NOT_REQUIRED
+            )
+            audit.record(request.agency, kind, actor=request.user)
         messages.success(request, "Agency settings saved.")
         return redirect("agency_settings", agency_slug=request.agency.slug)
     return render(request, "accounts/agency_settings.html", {"form": form})
@@ -108,6 +132,7 @@ def members(request: HttpRequest) -> HttpResponse:
 @agency_view(Role.OWNER)
 def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     membership = get_membership_for_agency(request, pk)
+    before = membership.role  # the form writes the new role into the instance as it validates
     form = MembershipForm(
         request.POST or None,
         instance=membership,
@@ -116,6 +141,14 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         form.save()
+        if form.has_changed():
+            limit = " (some clients)" if membership.is_limited else ""
+            audit.record(
+                request.agency,
+                audit.Kind.ROLE_CHANGED,
+                actor=request.user,
+                subject=f"{membership.user.get_full_name()}: {before} → {membership.role}{limit}",
+            )
         messages.success(
             request,
             f"{membership.user.get_full_name()} is now {membership.get_role_display().lower()}.",
@@ -131,7 +164,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     if membership.user_id == request.user.pk:
         return leave_agency(request, membership)
     try:
-        remove_member(membership)
+        remove_member(membership, actor=request.user)
     except TeamError as error:
         messages.error(request, str(error))
     else:
@@ -147,7 +180,7 @@ def leave(request: HttpRequest) -> HttpResponse:
 
 def leave_agency(request: HttpRequest, membership: Membership) -> HttpResponse:
     try:
-        remove_member(membership)
+        remove_member(membership, actor=request.user)
     except TeamError as error:
         messages.error(request, str(error))
         return redirect("agency_dashboard", agency_slug=request.agency.slug)
@@ -160,7 +193,7 @@ def leave_agency(request: HttpRequest, membership: Membership) -> HttpResponse:
 @require_POST
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_invitation_for_agency(request, pk)
-    if revoke_invitation(invitation):
+    if revoke_invitation(invitation, actor=request.user):
         messages.success(request, f"The invitation for {invitation.email} is revoked.")
     return redirect("members", agency_slug=request.agency.slug)
 
@@ -169,7 +202,7 @@ def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_invitation_for_agency(request, pk)
-    if resend_invitation(invitation):
+    if resend_invitation(invitation, actor=request.user):
         messages.success(
             request, f"Invitation sent again to {invitation.email}; the earlier link stops working."
         )
@@ -200,7 +233,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 status=403,
             )
         if request.method == "POST" and request.POST.get("action") == "decline":
-            decline_invitation(invitation)
+            decline_invitation(invitation, user=request.user)
             messages.info(request, f"You declined the invitation to {invitation.agency.name}.")
             return redirect("home")
         if request.method == "POST":
@@ -239,3 +272,11 @@ def _accept_and_go(request: HttpRequest, invitation: Invitation, user: User) -> 
         return redirect("home")
     messages.success(request, f"Welcome to {membership.agency.name}.")
     return redirect("agency_dashboard", agency_slug=membership.agency.slug)
+
+
+@agency_view(Role.ADMIN)
+def activity(request: HttpRequest) -> HttpResponse:
+    """The agency's audit trail, newest first, for owners and admins."""
+    events = request.agency.audit_events.select_related("actor")
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "accounts/activity.html", {"page": page})

@@ -60,11 +60,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "csp",
     "accounts",
     "insights",
-    "sandbox",
 ]
+# The Meta emulator (sandbox/) and its tables exist only where it is served: never in production.
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
+# "1" serves only the sandbox (standalone mode, e.g. `make sandbox` on its own port).
+SANDBOX_STANDALONE = env.bool("SANDBOX_STANDALONE", default=False)
+if SANDBOX_ENABLED or SANDBOX_STANDALONE:
+    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -149,6 +155,10 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# Two-factor sign-in (allauth MFA): an authenticator app (TOTP) with recovery codes.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Prism"
+MFA_RECOVERY_CODE_COUNT = 10
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -239,9 +249,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Meta and the sandbox -------------------------------------------------------------------
 # The sandbox (sandbox/) emulates Meta's hosts under /_sandbox/<host>/. Never on in production.
-SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
-# "1" serves only the sandbox (standalone mode, e.g. `make sandbox` on its own port).
-SANDBOX_STANDALONE = env.bool("SANDBOX_STANDALONE", default=False)
+# (SANDBOX_ENABLED and SANDBOX_STANDALONE are read above, beside INSTALLED_APPS.)
 if SANDBOX_STANDALONE:
     ROOT_URLCONF = "sandbox.standalone_urls"
 SANDBOX_SEED = env.int("SANDBOX_SEED", default=20260101)

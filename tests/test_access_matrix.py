@@ -41,6 +41,7 @@ TENANT_URLS = {
     ),
     "agency_leave": dict(obj=None, role=Role.VIEWER, methods=("POST",)),
     "members": dict(obj=None, role=Role.ADMIN, methods=("GET", "POST")),
+    "activity": dict(obj=None, role=Role.ADMIN, methods=("GET",)),
     "member_edit": dict(obj="membership", role=Role.OWNER, methods=("GET", "POST")),
     "member_remove": dict(obj="membership", role=Role.OWNER, methods=("POST",)),
     "invitation_revoke": dict(obj="invitation", role=Role.ADMIN, methods=("POST",)),
@@ -83,6 +84,7 @@ TENANT_URLS = {
 PUBLIC_URLS = {
     "home": "landing page, or a redirect to the user's own agency",
     "agency_create": "creates a new agency owned by the caller",
+    "profile": "the signed-in person's own name; login required (tests/test_profile_and_team)",
     "invitation_accept": "authorised by a 256-bit single-use token (tests/test_signup_and_team)",
     "healthz": "infrastructure status, no tenant data",
     "favicon": "a redirect to a static file",

@@ -15,6 +15,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from accounts import audit
+
 from .. import crypto
 from ..images import sniff
 from ..meta import oauth
@@ -329,6 +331,7 @@ def upsert_account(
             raise ConnectError("connected_elsewhere", account=account)
         if account is not None and account.disconnected_at and not revive:
             raise ConnectError("link_invalid")
+        created = account is None
         if account is None:
             account = InstagramAccount(
                 agency=client.agency, client=client, ig_user_id=ig_user_id, connected_at=now
@@ -354,6 +357,13 @@ def upsert_account(
             account.save()
         except IntegrityError:  # a concurrent callback created it first; a retry updates it
             raise ConnectError("meta_error", "This account was just connected; try again.")
+        audit.record(
+            client.agency,
+            audit.Kind.CONNECTED if created else audit.Kind.RECONNECTED,
+            actor=user,
+            actor_label="" if user else "The client, through a reconnect link",
+            subject=f"@{account.username} ({client.name})",
+        )
     if picture_url:
         cache_profile_picture(account, picture_url)
     log.info("connected %r through %s", account, login_path)

@@ -12,6 +12,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import audit
+
 from ..models import DeletionRequest, Health, InstagramAccount, ReconnectLink
 from .health import set_health
 
@@ -21,12 +23,18 @@ RECONNECT_LINK_LIFETIME = timedelta(days=7)
 
 
 def issue_reconnect_link(
-    account: InstagramAccount, *, created_by=None
+    account: InstagramAccount, *, created_by=None, emailed_to: str = ""
 ) -> tuple[ReconnectLink, str]:
     """A new single-use, expiring link that lets the client re-authorise this one account.
     Returns the link and its URL; the URL exists only now (only its hash is stored)."""
     link, raw = ReconnectLink.issue(
         account=account, created_by=created_by, lifetime=RECONNECT_LINK_LIFETIME
+    )
+    audit.record(
+        account.agency_id,
+        audit.Kind.LINK_EMAILED if emailed_to else audit.Kind.LINK_CREATED,
+        actor=created_by,
+        subject=f"@{account.username}" + (f" to {emailed_to}" if emailed_to else ""),
     )
     log.info("reconnect link %s issued for %r", link.pk, account)
     return link, settings.SITE_URL + reverse("reconnect_link", args=[raw])
@@ -36,7 +44,7 @@ def email_reconnect_link(account: InstagramAccount, email: str, *, created_by_id
     from accounts.models import User
 
     created_by = User.objects.filter(pk=created_by_id).first() if created_by_id else None
-    _link, url = issue_reconnect_link(account, created_by=created_by)
+    _link, url = issue_reconnect_link(account, created_by=created_by, emailed_to=email)
     context = {
         "account": account,
         "agency": account.agency,
@@ -84,16 +92,28 @@ def release_reconnect_link(link_id: int, claimed_at) -> None:
     ReconnectLink.objects.filter(pk=link_id, used_at=claimed_at).update(used_at=None)
 
 
-def revoke_reconnect_links(account: InstagramAccount, *, pk: int | None = None) -> int:
+def revoke_reconnect_links(account: InstagramAccount, *, pk: int | None = None, actor=None) -> int:
     links = ReconnectLink.objects.filter(account=account, used_at=None, revoked_at=None)
     if pk is not None:
         links = links.filter(pk=pk)
-    return links.update(revoked_at=timezone.now())
+    revoked = links.update(revoked_at=timezone.now())
+    if revoked and pk is not None:
+        audit.record(
+            account.agency_id, audit.Kind.LINK_REVOKED, actor=actor, subject=f"@{account.username}"
+        )
+    return revoked
 
 
-def disconnect(account: InstagramAccount, *, keep_history: bool) -> None:
+def disconnect(account: InstagramAccount, *, keep_history: bool, actor=None) -> None:
     """Drop the token. With keep_history the account stays (marked disconnected) so its history
     keeps showing in reports; without, the account and everything kept about it go."""
+    audit.record(
+        account.agency_id,
+        audit.Kind.DISCONNECTED,
+        actor=actor,
+        subject=f"@{account.username} ({account.client.name})"
+        + ("" if keep_history else ", history deleted"),
+    )
     if not keep_history:
         account.delete()
         return
@@ -126,6 +146,12 @@ def drop_tokens_of_meta_user(app: str, meta_user_id: str) -> int:
             account,
             Health.NEEDS_RECONNECT,
             "The app was removed from the account owner's Meta settings.",
+        )
+        audit.record(
+            account.agency_id,
+            audit.Kind.ACCESS_REMOVED,
+            actor_label="Meta (the account's owner removed Prism)",
+            subject=f"@{account.username}",
         )
         dropped += 1
     return dropped

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.tenancy import agency_view
+from accounts.text import clean_name
 
 from ..access import get_client_for_agency, get_ig_account_for_agency, visible_clients
 from ..forms import ClientForm
@@ -40,13 +42,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @agency_view(Role.VIEWER)
 def client_list(request: HttpRequest) -> HttpResponse:
     show_archived = request.GET.get("archived") == "1"
+    query = clean_name(request.GET.get("q", ""))[:120]
     clients = visible_clients(request)
     clients = clients.exclude(archived_at=None) if show_archived else clients.active()
+    if query:
+        clients = clients.filter(name__icontains=query)
+    accounts = InstagramAccount.objects.only(
+        "pk", "client_id", "username", "health", "disconnected_at"
+    ).order_by("disconnected_at", "username")
     return render(
         request,
         "insights/client_list.html",
         {
-            "clients": clients,
+            "clients": clients.prefetch_related(Prefetch("ig_accounts", queryset=accounts)),
+            "query": query,
             "show_archived": show_archived,
             "archived_count": visible_clients(request).exclude(archived_at=None).count(),
         },

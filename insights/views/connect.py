@@ -302,7 +302,7 @@ def account_reconnect_link_email(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def account_reconnect_link_revoke(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
     account = get_ig_account_for_agency(request, pk)
-    if removal.revoke_reconnect_links(account, pk=link_pk):
+    if removal.revoke_reconnect_links(account, pk=link_pk, actor=request.user):
         messages.success(request, "The link is revoked; it no longer works.")
     return redirect("account_reconnect_link", agency_slug=request.agency.slug, pk=account.pk)
 
@@ -315,7 +315,7 @@ def account_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
         if choice not in ("keep", "delete"):
             messages.error(request, "Choose whether to keep or delete the history.")
         else:
-            removal.disconnect(account, keep_history=choice == "keep")
+            removal.disconnect(account, keep_history=choice == "keep", actor=request.user)
             messages.success(
                 request,
                 f"@{account.username} is disconnected"

@@ -1,0 +1,113 @@
+"""Issue #8: the team and connection pages at desktop and phone widths, in a real browser.
+At 390 px nothing may overflow sideways, and no page may log a CSP or script error."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client as DjangoClient
+from django.utils import timezone
+
+from accounts.models import Role
+from accounts.services import invite
+from insights.connections import removal
+from insights.models import Health, InstagramAccount
+from tests.factories import (
+    AgencyFactory,
+    ClientFactory,
+    InstagramAccountFactory,
+    MembershipFactory,
+    UserFactory,
+)
+
+from .conftest import shot
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def agency_world(transactional_db):
+    agency = AgencyFactory(name="Northwind Creative Partners", slug="northwind")
+    owner = UserFactory(email="olivia.owner-with-a-long-address@northwind-creative.example.com")
+    owner.name = "Olivia Owner"
+    owner.save()
+    MembershipFactory(agency=agency, user=owner, role=Role.OWNER)
+    for n, role in enumerate([Role.ADMIN, Role.MEMBER, Role.VIEWER]):
+        MembershipFactory(
+            agency=agency,
+            user=UserFactory(email=f"teammate.number{n}@a-rather-long-domain.example.com"),
+            role=role,
+        )
+    invite(
+        agency=agency,
+        invited_by=owner,
+        email="a.very.long.invitee.address@another-long-domain.example.org",
+        role=Role.VIEWER,
+    )
+    clients = [ClientFactory(agency=agency, name=f"Client with a long name {n}") for n in range(3)]
+    accounts = []
+    for n, client in enumerate(clients):
+        account = InstagramAccountFactory(
+            agency=agency, client=client, username=f"brand_with_long_handle_{n}"
+        )
+        accounts.append(account)
+    InstagramAccount.objects.filter(pk=accounts[0].pk).update(
+        health=Health.NEEDS_RECONNECT,
+        health_changed_at=timezone.now() - timedelta(hours=3),
+        last_error="Error validating access token: The user has not authorized application "
+        "200000000000002. (code 190, subcode 460)",
+    )
+    InstagramAccount.objects.filter(pk=accounts[1].pk).update(health=Health.MISSING_PERMISSION)
+    removal.issue_reconnect_link(accounts[0], created_by=owner)
+    removal.disconnect(accounts[2], keep_history=True, actor=owner)
+    return agency, owner, clients, accounts
+
+
+def _login(page, live_server, user):
+    django = DjangoClient()
+    django.force_login(user)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": django.cookies["sessionid"].value, "url": live_server.url}]
+    )
+
+
+PAGES = [
+    ("team", "/a/northwind/members/"),
+    ("attention", "/a/northwind/attention/"),
+    ("clients", "/a/northwind/clients/"),
+    ("client", "/a/northwind/clients/{client}/"),
+    ("links", "/a/northwind/accounts/{account}/reconnect-link/"),
+    ("activity", "/a/northwind/activity/"),
+    ("settings", "/a/northwind/settings/"),
+    ("profile", "/profile/"),
+    ("emails", "/accounts/email/"),
+    ("two-factor", "/accounts/2fa/"),
+]
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_team_and_connection_pages_fit(live_server, browser, agency_world, width):
+    _agency, owner, clients, accounts = agency_world
+    context = browser.new_context(viewport={"width": width, "height": 860})
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    _login(page, live_server, owner)
+    for name, path in PAGES:
+        url = live_server.url + path.format(client=clients[0].pk, account=accounts[0].pk)
+        response = page.goto(url)
+        assert response.status == 200, (name, response.status)
+        shot(page, f"team-{name}-{width}")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{name} overflows by {overflow}px at {width}px"
+    # The reconnect link page: make one and copy it with the button (vendored JS, no inline).
+    page.goto(live_server.url + f"/a/northwind/accounts/{accounts[0].pk}/reconnect-link/")
+    page.get_by_role("button", name="Create a link to copy").click()
+    page.wait_for_load_state()
+    assert "/reconnect/" in page.input_value("#reconnect-link")
+    page.get_by_role("button", name="Copy").click()
+    page.wait_for_function("document.querySelector('[data-copy]').textContent === 'Copied'")
+    shot(page, f"team-link-made-{width}")
+    assert problems == [], problems
+    context.close()
