@@ -71,6 +71,7 @@ def _login(page, live_server, user):
 
 
 PAGES = [
+    ("overview", "/a/northwind/"),
     ("team", "/a/northwind/members/"),
     ("attention", "/a/northwind/attention/"),
     ("clients", "/a/northwind/clients/"),
