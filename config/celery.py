@@ -30,3 +30,9 @@ def ensure_broker_folders() -> None:
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
             os.makedirs(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key], exist_ok=True)
+
+
+# Log records of a task carry its task id (config/observability.py).
+from config.observability import bind_celery_task_ids  # noqa: E402
+
+bind_celery_task_ids()

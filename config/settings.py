@@ -10,6 +10,9 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.logconfig import FORMATS as LOG_FORMATS
+from config.logconfig import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)  # SQLite, the local broker and uploads live here
@@ -73,6 +76,8 @@ if SANDBOX_ENABLED or SANDBOX_STANDALONE:
     INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
+    # First, so every later log line of the request carries its id (config/observability.py).
+    "config.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -184,6 +189,9 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
+# SMTP through EMAIL_URL (smtp://, smtp+tls:// for STARTTLS on 587, smtp+ssl:// for 465). A
+# timeout, so a stuck mail server cannot hold a worker until its hard time limit.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Prism <prism@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -216,6 +224,32 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 # A whole request body, files included (accounts.middleware.RequestSizeLimitMiddleware).
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=3 * 1024 * 1024)
+
+# --- Media storage (ship) ---------------------------------------------------------------------
+# Logos, profile pictures, thumbnails and report PDFs go through Django's storage API only
+# (never filesystem paths), so they live on the filesystem (MEDIA_ROOT) by default, or in an
+# S3-compatible bucket when AWS_STORAGE_BUCKET_NAME is set (AWS, MinIO, R2, ...). The bucket is
+# private: no ACL is set on objects, and the rare `.url` is a short-lived signed one; Prism
+# itself serves every file through views that check the agency first.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("AWS_LOCATION", default="media"),
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "file_overwrite": False,
+            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
+            "signature_version": "s3v4",
+        },
+    }
 
 # --- Celery ---------------------------------------------------------------------------------
 # The database owns every schedule; broker messages are disposable. Locally the broker is a folder.
@@ -335,20 +369,27 @@ SILENCED_SYSTEM_CHECKS = [
 
 DEFAULT_EXCEPTION_REPORTER_FILTER = "insights.meta.redact.SafeReporterFilter"
 
-# --- Logging --------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "insights.meta.redact.RedactSecretsFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
-    },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        # runserver's access log prints query strings (OAuth codes): through the redacting handler.
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "django.db.backends": {"level": "INFO"},
-        "urllib3": {"level": "WARNING"},
-    },
-}
+# --- Logging (ship) -------------------------------------------------------------------------
+# LOG_FORMAT=plain (local default) or json (production, compose): one JSON object per line with
+# the request id (or Celery task id). The dict is in config/logconfig.py (gunicorn uses it too).
+LOG_FORMAT = env.str("LOG_FORMAT", default="") or "plain"
+if LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}.")
+# One line per request (method, path without query string, status, duration) from the
+# request-id middleware; runserver prints its own access log, so it is off by default locally.
+REQUEST_LOG = env.bool("REQUEST_LOG", default=not DEBUG)
+LOGGING = logging_config(LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"))
+
+# --- Error reporting (ship) -------------------------------------------------------------------
+# Sentry is optional: set SENTRY_DSN. Events are scrubbed before they leave (cookies, headers,
+# secret-named keys, token-shaped text; config/observability.py), and no PII is sent.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config.observability import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
