@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint sandbox install migrate clean
+.PHONY: run test lint sandbox install migrate clean demo bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,9 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 # Web server (threaded, it also serves the sandbox), a real Celery worker and beat. Ctrl-C stops all.
+# A first run seeds the demo agency (its login is printed); an existing database is left alone.
 run: migrate
+	@$(BIN)/python manage.py seed_demo
 	@echo "Prism on http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and beat)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
@@ -36,6 +38,14 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# The demo on its own (idempotent): `make demo` after `make clean` gives a fresh one.
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+# The load test (20 users on gunicorn and PostgreSQL; see bench/load.py).
+bench: install
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf var

@@ -1,0 +1,90 @@
+"""`manage.py seed_demo`: the first `make run` shows a demo agency with connected accounts."""
+
+import socket
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.test import Client as HttpClient
+from django.utils.html import escape
+
+from accounts.models import Agency
+from insights.demo import DEMO_CLIENTS, DEMO_EMAIL, DEMO_PASSWORD, DemoError, seed_demo
+from insights.models import Client, Health, InstagramAccount
+
+from .factories import AgencyFactory
+
+
+@pytest.fixture
+def sandbox_on_live_server(live_server, settings, transactional_db):
+    settings.META_HOSTS = {h: f"{live_server.url}/_sandbox/{h}" for h in settings.META_HOSTS}
+    return live_server
+
+
+def _sandbox_profile(live_server, ig_user_id: str) -> dict:
+    answer = requests.get(f"{live_server.url}/_sandbox/control/accounts/{ig_user_id}", timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_first_run_seeds_a_demo_agency_with_connected_accounts(sandbox_on_live_server, capsys):
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}" in out
+    agency = Agency.objects.get()
+    assert f"/a/{agency.slug}/" in out
+    accounts = InstagramAccount.objects.filter(agency=agency).select_related("client")
+    assert {a.client.name for a in accounts} == {c.name for c in DEMO_CLIENTS}
+    for spec in DEMO_CLIENTS:
+        account = accounts.get(ig_user_id=spec.ig_user_id)
+        # What Prism stored is what the sandbox says about the account...
+        profile = _sandbox_profile(sandbox_on_live_server, spec.ig_user_id)
+        assert account.username == profile["username"]
+        assert account.login_path == spec.login_path and account.health == Health.CONNECTED
+        # ...and the stored token works against the sandbox (the worker will use it).
+        from insights import connections
+
+        assert connections.check_account(account) == Health.CONNECTED
+    # The demo login works, and the dashboard lists the clients.
+    http = HttpClient()
+    assert http.login(email=DEMO_EMAIL, password=DEMO_PASSWORD)
+    page = http.get(f"/a/{agency.slug}/clients/")
+    assert page.status_code == 200
+    for spec in DEMO_CLIENTS:
+        assert escape(spec.name) in page.content.decode()
+
+
+def test_seed_demo_is_idempotent_and_leaves_existing_data_alone(sandbox_on_live_server, capsys):
+    first = seed_demo()
+    assert first.created and first.accounts == len(DEMO_CLIENTS)
+    again = seed_demo()
+    assert not again.created and again.agency == first.agency
+    assert InstagramAccount.objects.count() == len(DEMO_CLIENTS)
+    assert Client.objects.count() == len(DEMO_CLIENTS)
+
+
+def test_an_existing_database_gets_no_demo(sandbox_on_live_server, capsys):
+    AgencyFactory(name="Real Agency")
+    call_command("seed_demo")
+    assert "no demo added" in capsys.readouterr().out
+    assert Agency.objects.count() == 1 and not Client.objects.exists()
+
+
+def test_the_demo_never_runs_without_the_sandbox(settings, db):
+    settings.SANDBOX_ENABLED = False
+    with pytest.raises(DemoError):
+        seed_demo()
+    assert not Agency.objects.exists()
+
+
+def test_seeding_serves_the_sandbox_itself_when_no_server_runs(settings, transactional_db):
+    """Before `make run` starts the web server, nobody answers at SITE_URL: seeding serves the
+    app there for its own length, then lets go of the port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.META_HOSTS = {h: f"http://127.0.0.1:{port}/_sandbox/{h}" for h in settings.META_HOSTS}
+    result = seed_demo()
+    assert result.created and result.accounts == len(DEMO_CLIENTS)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # the temporary server is gone
