@@ -107,15 +107,15 @@ def run(command: list[str], env: dict, stdin: str | None = None) -> str:
     return result.stdout
 
 
-def wait_for(url: str, headers: dict, seconds: float = 30) -> None:
+def wait_for(url: str, headers: dict, seconds: float = 60) -> None:
     import requests
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            if requests.get(url, headers=headers, timeout=2).status_code == 200:
+            if requests.get(url, headers=headers, timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still booting its workers
             pass
         time.sleep(0.3)
     sys.exit(f"gunicorn did not answer {url}")
@@ -162,10 +162,15 @@ def main() -> None:
         "WEB_CONCURRENCY": args.workers,
         "GUNICORN_THREADS": args.threads,
     }
+    log_path = ROOT / "var" / "bench-gunicorn.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log = log_path.open("w")
+    # Production settings serve hashed static names from whitenoise's manifest.
+    run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], web_env)
     gunicorn = subprocess.Popen(
         [str(BIN / "gunicorn"), "config.wsgi", "--config", "python:config.gunicorn",
          "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT, env=web_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, env=web_env, stdout=subprocess.DEVNULL, stderr=log, text=True,
     )  # fmt: skip
     try:
         host = f"http://127.0.0.1:{port}"
@@ -194,7 +199,12 @@ def main() -> None:
             report(prefix)
     finally:
         gunicorn.terminate()
-        gunicorn.wait(timeout=30)
+        try:
+            gunicorn.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            gunicorn.kill()
+        log.close()
+        print(f"(gunicorn's log: {log_path.relative_to(ROOT)})")
 
 
 def login(host: str) -> str:
@@ -215,7 +225,7 @@ def login(host: str) -> str:
         timeout=10,
     )
     if answer.status_code != 302 or "sessionid" not in http.cookies:
-        sys.exit(f"login failed: {answer.status_code}")
+        sys.exit(f"login failed: {answer.status_code} {answer.text[-1500:]}")
     return http.cookies["sessionid"]
 
 

@@ -25,3 +25,6 @@ accesslog = None
 logconfig_dict = logging_config(
     os.environ.get("LOG_FORMAT") or "plain", os.environ.get("LOG_LEVEL") or "INFO"
 )
+# gunicorn's control socket (a fixed path under $HOME) is not used; several gunicorns on one
+# machine (tests, the load test) would fight over it.
+control_socket_disable = True
