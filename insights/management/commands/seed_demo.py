@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: the demo agency on a first `make run` (idempotent; see insights/demo.py)."""
+"""`manage.py seed_demo`: the demo agency on a first `make run` (see insights/demo.py)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
