@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.models import Agency, User
 from accounts.services import create_agency
 
-from . import connections
+from .connections import oauth as connect
 from .meta import oauth
 from .models import Client, LoginPath
 
@@ -114,7 +114,7 @@ def connect_sandbox_account(client: Client, spec: DemoClient, user: User):
     if spec.login_path == LoginPath.INSTAGRAM:
         profile = oauth.instagram_profile(token)
         expires_in = issued.get("expires_in")
-        return connections.upsert_account(
+        return connect.upsert_account(
             client=client,
             ig_user_id=str(profile.get("user_id") or spec.ig_user_id),
             login_path=LoginPath.INSTAGRAM,
@@ -133,7 +133,7 @@ def connect_sandbox_account(client: Client, spec: DemoClient, user: User):
     me = MetaClient("graph.facebook.com", token).get("me", {"fields": "id"})
     accounts, _bare_pages = oauth.facebook_pages(token)
     [candidate] = [a for a in accounts if a["ig_user_id"] == spec.ig_user_id]
-    return connections.upsert_account(
+    return connect.upsert_account(
         client=client,
         ig_user_id=candidate["ig_user_id"],
         login_path=LoginPath.FACEBOOK,

@@ -42,9 +42,9 @@ def test_first_run_seeds_a_demo_agency_with_connected_accounts(sandbox_on_live_s
         assert account.username == profile["username"]
         assert account.login_path == spec.login_path and account.health == Health.CONNECTED
         # ...and the stored token works against the sandbox (the worker will use it).
-        from insights import connections
+        from insights.connections import health
 
-        assert connections.check_account(account) == Health.CONNECTED
+        assert health.check_account(account) == Health.CONNECTED
     # The demo login works, and the dashboard lists the clients.
     http = HttpClient()
     assert http.login(email=DEMO_EMAIL, password=DEMO_PASSWORD)
