@@ -443,7 +443,7 @@ def test_gunicorn_serves_healthz_with_json_logs(migrated_sqlite):
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a busy CI machine boots gunicorn slowly
         response = None
         while time.monotonic() < deadline:
             try:
@@ -455,11 +455,11 @@ def test_gunicorn_serves_healthz_with_json_logs(migrated_sqlite):
                         "Host": "prism.example.com",
                         "X-Forwarded-Proto": "https",
                     },
-                    timeout=2,
+                    timeout=5,
                     allow_redirects=False,
                 )
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still booting
                 time.sleep(0.3)
         assert response is not None, "gunicorn did not answer"
         assert response.status_code == 200, response.text
@@ -472,7 +472,7 @@ def test_gunicorn_serves_healthz_with_json_logs(migrated_sqlite):
         )  # fmt: skip
         assert check.returncode == 0 and "web: healthy" in check.stdout, check.stdout
         # Without the proxy's header, the production settings redirect to https: not healthy.
-        plain = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2, allow_redirects=False)
+        plain = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10, allow_redirects=False)
         assert plain.status_code in (301, 400)
     finally:
         process.terminate()
