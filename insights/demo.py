@@ -174,6 +174,10 @@ def sandbox_reachable() -> Iterator[None]:
     try:
         yield
     finally:
+        # Meta's client keeps connections alive; close them so no handler thread outlives us.
+        from .meta.client import _shared_session
+
+        _shared_session().close()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
