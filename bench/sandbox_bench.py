@@ -79,7 +79,8 @@ def run(n: int) -> None:
     until = int(world.day_start(today).timestamp())
     since = until - 30 * 86400
     media = [m["id"] for m in get(mid, f"{mid['ig_user_id']}/media", limit=100)["data"]]
-    feed = [i for i in media if world.get_media(i).product_type == "FEED"]
+    # Feed posts that answer `views` (feed videos refuse it by default: views_refused_for).
+    feed = [i for i in media if world.get_media(i).kind in ("IMAGE", "CAROUSEL_ALBUM")]
     cursors = []
     page = get(big, f"{big['ig_user_id']}/media", limit=25)
     while len(cursors) < 150 and "next" in page["paging"]:
@@ -141,9 +142,9 @@ def run(n: int) -> None:
         ),
     )
     timed(
-        "media page of 100 with insights.metric(reach,views)",
+        "media page of 100 with insights.metric(reach,saved)",
         max(20, n // 5),
-        lambda i: get(mid, f"{user}/media", limit=100, fields="id,insights.metric(reach,views)"),
+        lambda i: get(mid, f"{user}/media", limit=100, fields="id,insights.metric(reach,saved)"),
     )
     metrics = "reach,views,likes,comments,saved,shares,total_interactions"
     timed(

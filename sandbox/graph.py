@@ -21,7 +21,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 
-from . import cdn, core, world
+from . import cdn, core, world, world_settings
 from .core import GRAPH_HOSTS, GraphError, SandboxRequest, node, resolver, route
 from .graph_insights import IG_HOST, Ctx, media_insights, parse_time, user_insights
 from .models import InstagramAccount, Page, Token
@@ -230,6 +230,10 @@ def _optional(value: Any) -> Any:
     return value if value not in (None, "") else ABSENT
 
 
+def legacy_user_id(account: InstagramAccount) -> int:
+    return 10**9 + world._h("legacy", account.ig_user_id) % (9 * 10**9)
+
+
 # --- IG user --------------------------------------------------------------------------------------
 
 
@@ -271,7 +275,10 @@ USER_FIELDS: dict[str, FieldFn] = {
     "media_count": lambda c, a, s: world.media_count(a, c.at),
     "has_profile_pic": lambda c, a, s: True,
     "is_published": lambda c, a, s: True,
-    "legacy_instagram_user_id": lambda c, a, s: str(world._h("legacy", a.ig_user_id) % 10**10),
+    # The account's id on the legacy Instagram API (a JSON number, as Meta sends it) and the
+    # same id as the Marketing API's Instagram ads endpoints name it (a string).
+    "ig_id": lambda c, a, s: legacy_user_id(a),
+    "legacy_instagram_user_id": lambda c, a, s: str(legacy_user_id(a)),
     "shopping_product_tag_eligibility": lambda c, a, s: False,
     "alt_text": lambda c, a, s: ABSENT,  # listed for IG users in the reference (sic); never set
     **{edge: _user_edge(edge) for edge in USER_EDGES},
@@ -473,7 +480,15 @@ MEDIA_FIELDS: dict[str, FieldFn] = {
     "is_comment_enabled": _feed_only(lambda m: m.comments_enabled),
     "is_shared_to_feed": _feed_only(lambda m: True if m.is_reel else ABSENT),
     "alt_text": lambda c, m, s: ABSENT,
-    "legacy_instagram_media_id": lambda c, m, s: str(world._h("legacy", m.id) % 10**19),
+    # Legacy Instagram media id "<media pk>_<owner pk>" and the Marketing API's id of the same
+    # media [DOC field list; values are plausible, not Meta's].
+    "ig_id": lambda c, m, s: f"{legacy_media_id(m)}_{legacy_user_id(m.account)}",
+    "legacy_instagram_media_id": lambda c, m, s: str(legacy_media_id(m)),
+    "view_count": lambda c, m, s: ABSENT,  # business discovery only [DOC]
+    "boost_eligibility_info": lambda c, m, s: (
+        ABSENT if m.is_child or m.is_story else {"eligible_to_boost": m.comments_enabled}
+    ),
+    "copyright_check_information": lambda c, m, s: copyright_check(m),
     "reposts_count": _facebook_only(_count("reposts", stories=True)),
     "saved_count": _facebook_only(_count("saved")),
     "shares_count": _facebook_only(_count("shares", stories=True)),
@@ -484,7 +499,21 @@ MEDIA_FIELDS: dict[str, FieldFn] = {
     "insights": _insights,
     "comments": lambda c, m, s: {"data": []},  # comments are not emulated
     "collaborators": lambda c, m, s: {"data": []},
+    "boost_ads_list": lambda c, m, s: {"data": []},
+    "product_tags": lambda c, m, s: {"data": []},
 }
+
+
+def legacy_media_id(item: world.MediaItem) -> int:
+    return 10**18 + world._h("legacy", item.id) % (9 * 10**18)
+
+
+def copyright_check(item: world.MediaItem) -> Any:
+    """Videos only: the copyright check's status (flagged videos have no media_url either)."""
+    if item.media_type != "VIDEO":
+        return ABSENT
+    status = {"status": "completed", "matches_found": item.copyright_flagged}
+    return {"status": status}
 
 
 def render_media(ctx: Ctx, item: world.MediaItem, specs: list[FieldSpec]) -> dict:
@@ -543,6 +572,15 @@ def sub_request(
 @route(GRAPH_HOSTS, r"", methods=("GET", "POST"))
 def root(req: SandboxRequest) -> Any:
     if req.method == "POST" and "batch" in req.params:
+        if req.host == IG_HOST and not world_settings.get("instagram_batch"):
+            # Undocumented on graph.instagram.com [UNC, §7.3]: a world setting, off by default,
+            # answering as Graph does a POST it does not support.
+            raise GraphError(
+                "Unsupported post request. Please read the Graph API documentation at "
+                "https://developers.facebook.com/docs/graph-api",
+                100,
+                type="GraphMethodException",
+            )
         return batch(req)
     if "ids" in req.params:
         return multi_ids(req, edge=None)
@@ -588,9 +626,8 @@ def batch(req: SandboxRequest) -> Any:
     access_token, else the batch's), own faults, own call-log row, so each counts separately
     toward the account's rate limit. Named dependencies (`{result=…}`) are not emulated.
 
-    On graph.instagram.com batch is undocumented [UNC]; the sandbox accepts it there with the
-    same semantics (and Instagram tokens), so one client code path works on both hosts. Clients
-    should not rely on it against Meta's graph.instagram.com."""
+    On graph.instagram.com batch is undocumented [UNC]: refused unless the world setting
+    instagram_batch is on (then with the same semantics and Instagram tokens)."""
     try:
         ops = json.loads(req.params["batch"])
     except ValueError:

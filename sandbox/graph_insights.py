@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from . import core, world
+from . import core, world, world_settings
 from .core import GraphError, SandboxRequest, parse_list
 from .models import InstagramAccount
 
@@ -31,6 +31,7 @@ class Ctx:
     req: SandboxRequest
     at: datetime
     _metrics: dict = field(default_factory=dict)
+    _settings: dict | None = None
 
     @classmethod
     def of(cls, req: SandboxRequest) -> Ctx:
@@ -45,6 +46,13 @@ class Ctx:
         """The major version asked for; unversioned calls get the app default (latest)."""
         raw = self.req.version or core.LATEST_VERSION
         return int(raw.lstrip("v").split(".")[0])
+
+    @property
+    def settings(self) -> dict:
+        """The world settings, read once per request."""
+        if self._settings is None:
+            self._settings = world_settings.current()
+        return self._settings
 
     def metrics(self, item: world.MediaItem) -> dict:
         if item.id not in self._metrics:
@@ -358,14 +366,16 @@ def parse_user_query(ctx: Ctx, params: dict) -> UserQuery:
                     f"({period})",  # modelled on the metric_type message [UNC]
                     100,
                 )
-    metric_type = check_metric_type(params.get("metric_type"), metrics)
+    metric_type = check_metric_type(
+        params.get("metric_type"), metrics, ctx.settings["total_value_required"]
+    )
     breakdowns = check_breakdowns(parse_list(params.get("breakdown")), metrics, metric_type)
     timeframe = check_timeframe(params.get("timeframe"), metrics)
     since, until, explicit = user_window(ctx, params, metrics)
     return UserQuery(metrics, periods, metric_type, breakdowns, timeframe, since, until, explicit)
 
 
-def check_metric_type(value: str | None, metrics: list[str]) -> str | None:
+def check_metric_type(value: str | None, metrics: list[str], needy_answer: str = "error"):
     if value not in (None, "", "default", "time_series", "total_value"):
         raise GraphError(
             "(#100) Param metric_type must be one of {default, time_series, total_value} - "
@@ -377,6 +387,8 @@ def check_metric_type(value: str | None, metrics: list[str]) -> str | None:
         # views, accounts_engaged, total_interactions, … exist only as one window total. [UNC:
         # one probe saw empty data instead; the error is the safer default.]
         needy = [m for m in metrics if USER_METRICS[m].types == TOTAL]
+        if needy and needy_answer == "empty":
+            return "needs_total_value"  # answered with empty data
         if needy:
             raise GraphError(
                 f"(#100) The following metrics ({', '.join(needy)}) should be specified with "
@@ -431,6 +443,9 @@ def user_window(ctx: Ctx, params: dict, metrics: list[str]) -> tuple[datetime, d
     since = parse_time(params.get("since"), "since")
     until = parse_time(params.get("until"), "until", is_until=True)
     explicit = since is not None or until is not None
+    if since is not None and since > ctx.at:
+        # Real clients observed a 400 for a future `since` (issue #7); the text is [UNC].
+        raise GraphError("(#100) The since parameter cannot be in the future", 100)
     # No since/until: roughly the last 24 hours [DOC].
     until = until or ctx.at
     since = since or until - timedelta(days=1)
@@ -454,6 +469,8 @@ def user_window(ctx: Ctx, params: dict, metrics: list[str]) -> tuple[datetime, d
 def user_metric(ctx: Ctx, account, q: UserQuery, name: str, period: str) -> dict | None:
     """One metric object, or None where Meta answers with no data (empty set, never 0)."""
     spec = USER_METRICS[name]
+    if q.metric_type == "needs_total_value" and spec.types == TOTAL:
+        return None  # world setting total_value_required = "empty" (one probe saw this, §4.2)
     head = {"name": name, "period": period}
     tail = {
         "title": spec.title,
@@ -475,15 +492,32 @@ def user_metric(ctx: Ctx, account, q: UserQuery, name: str, period: str) -> dict
         total = demographic_total(ctx, account, q, name)
         return None if total is None else {**head, **tail_before(tail, total)}
     if q.metric_type == "total_value":
-        found = world.account_total(account, name, q.since, q.until, tuple(q.breakdowns), at=ctx.at)
+        found = world.account_total(
+            account,
+            name,
+            q.since,
+            q.until,
+            tuple(q.breakdowns),
+            at=ctx.at,
+            settle_hours=ctx.settings["settle_hours"],
+        )
         if found is None:
             return None
         value, parts = found
         total: dict = {"value": value}
         if q.breakdowns:
-            total["breakdowns"] = [breakdown_object(q.breakdowns, parts)]
+            key = (account.ig_user_id, name, int(q.since.timestamp()), int(q.until.timestamp()))
+            total["breakdowns"] = [breakdown_object(q.breakdowns, parts, key)]
         return {**head, **tail_before(tail, total)}
-    series = world.account_series(account, name, period_of(period), q.since, q.until, at=ctx.at)
+    series = world.account_series(
+        account,
+        name,
+        period_of(period),
+        q.since,
+        q.until,
+        at=ctx.at,
+        settle_hours=ctx.settings["settle_hours"],
+    )
     if not series:
         return None
     values = [{"value": v, "end_time": core.meta_time(end)} for end, v in series]
@@ -504,12 +538,12 @@ def tail_before(tail: dict, total: dict) -> dict:
     }
 
 
-def breakdown_object(dims: list[str], parts: dict) -> dict:
-    results = [
-        {"dimension_values": list(labels), "value": value}
-        for labels, value in sorted(parts.items(), key=lambda kv: (-kv[1], kv[0]))
-        if value > 0
-    ]
+def breakdown_object(dims: list[str], parts: dict, order_key: tuple = ()) -> dict:
+    """Results in no guaranteed order, as Meta's: a deterministic shuffle per request, so code
+    that assumes "largest first" (or any order) fails here too."""
+    items = sorted((labels, value) for labels, value in parts.items() if value > 0)
+    items.sort(key=lambda kv: world._h("order", *order_key, *kv[0]))
+    results = [{"dimension_values": list(labels), "value": value} for labels, value in items]
     return {"dimension_keys": list(dims), "results": results}
 
 
@@ -524,7 +558,8 @@ def demographic_total(ctx: Ctx, account, q: UserQuery, name: str) -> dict | None
     if buckets is None:
         return None
     # No top-level value for demographics [DOC example]; only the requested keys [OBS fixtures].
-    return {"breakdowns": [breakdown_object(list(dims), buckets)]}
+    key = (account.ig_user_id, name, q.timeframe)
+    return {"breakdowns": [breakdown_object(list(dims), buckets, key)]}
 
 
 # --- Media insights (§5) -----------------------------------------------------------------------
@@ -660,6 +695,9 @@ def media_insights(ctx: Ctx, item: world.MediaItem, params: dict) -> dict:
     check_media_breakdowns(breakdowns, metrics)
     for name in metrics:
         check_product_type(item, name)
+        if name == "views" and item.kind in ctx.settings["views_refused_for"]:
+            # Observed for some media (airbyte#62902, §12.4); which ones is a world setting.
+            raise unsupported_for_product("views")
     if item.pre_conversion:
         raise pre_conversion_error(ctx.host)
     if not values or (not item.is_story and ctx.at - item.posted_at < FRESH):
@@ -684,16 +722,20 @@ def check_product_type(item: world.MediaItem, name: str) -> None:
         return
     spec = MEDIA_METRICS[name]
     if item.product_type not in spec.products:
-        raise GraphError(
-            f"(#100) The Media Insights API does not support the {name} metric for this media "
-            "product type.",
-            100,
-        )
+        raise unsupported_for_product(name)
     if spec.needs_facebook_share and not item.shared_to_facebook:
         raise GraphError(
             f"(#100) The {name} metric is only available for media shared to Facebook.",  # [UNC]
             100,
         )
+
+
+def unsupported_for_product(name: str) -> GraphError:
+    return GraphError(
+        f"(#100) The Media Insights API does not support the {name} metric for this media "
+        "product type.",
+        100,
+    )
 
 
 def pre_conversion_error(host: str) -> GraphError:

@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 # Handler modules register their routes on import.
-from . import core, graph, oauth  # noqa: F401,E402
+from . import core, graph, oauth, world_settings  # noqa: F401,E402
 
 
 def graph_json(data, status: int = 200) -> HttpResponse:
@@ -21,6 +21,12 @@ def graph_json(data, status: int = 200) -> HttpResponse:
 def host_view(request: HttpRequest, host: str, path: str = "") -> HttpResponse:
     if host not in core.HOSTS:
         raise Http404("The sandbox does not emulate this host.")
+    # One instant and one read of the world settings per request (and its batch operations).
+    with core.frozen_clock(), world_settings.shared():
+        return answer(request, host, path)
+
+
+def answer(request: HttpRequest, host: str, path: str) -> HttpResponse:
     path = path.strip("/")
     version = None
     match = core.VERSION_RE.match(path)

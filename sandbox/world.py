@@ -563,7 +563,7 @@ class MediaItem:
     media_type: str  # IMAGE | VIDEO | CAROUSEL_ALBUM
     product_type: str  # FEED | REELS | STORY
     posted_at: datetime
-    caption: str = ""
+    text: str | None = None  # the caption; None on generated items: drawn when first read
     children_count: int = 0
     index: int | None = None  # feed index (0 = oldest) or story slot; None for rows
     parent_id: str | None = None  # set on carousel children
@@ -574,6 +574,14 @@ class MediaItem:
     rand_key: tuple = ()
     row: RowSpec | None = None
     core: Core | None = None  # None on album children (no insights of their own)
+
+    @property
+    def caption(self) -> str:
+        if self.text is None:
+            generated = len(self.rand_key) == 3 and self.rand_key[1] == "m"  # a feed item
+            seed, i = self.rand_key[0], self.rand_key[-1]
+            self.text = _caption(_rng(seed, "caption", i)) if generated else ""
+        return self.text
 
     @property
     def key(self) -> tuple[int, str]:
@@ -730,7 +738,6 @@ def _feed_item(account: InstagramAccount, p: Profile, i: int) -> MediaItem:
         media_type=g.media_type,
         product_type=g.product_type,
         posted_at=datetime.fromtimestamp(g.core.ts, UTC),
-        caption=_caption(_rng(p.seed, "caption", i)),
         children_count=g.children,
         index=i,
         reach_target=g.reach_target,
@@ -826,7 +833,7 @@ def _row_item(row: Media | RowSpec, account: InstagramAccount | None = None) -> 
         media_type=row.media_type,
         product_type=row.product_type,
         posted_at=datetime.fromtimestamp(row.posted_ts, UTC),
-        caption=row.caption,
+        text=row.caption,
         children_count=row.children,
         reach_target=g.reach_target,
         shared_to_facebook=g.shared_to_facebook,
@@ -1490,7 +1497,20 @@ def _part(value: float, f_s: float, f_e: float) -> int:
     return int(value * f_e) - int(value * f_s)
 
 
+@lru_cache(maxsize=100_000)
+def _full_day(p: Profile, ordinal: int) -> DayMetrics:
+    day = date.fromordinal(ordinal)
+    return _compute(p, day, day_start(day).timestamp(), day_end(day).timestamp())
+
+
 def _metrics(p: Profile, day: date, s: float, e: float) -> DayMetrics:
+    """A complete past day comes from the cache; a part of a day is computed."""
+    if s <= day_start(day).timestamp() and e >= day_end(day).timestamp():
+        return _full_day(p, day.toordinal())
+    return _compute(p, day, s, e)
+
+
+def _compute(p: Profile, day: date, s: float, e: float) -> DayMetrics:
     ordinal = day.toordinal()
     lo, hi = day_start(day).timestamp(), day_end(day).timestamp()
     full = s <= lo and e >= hi
@@ -1639,7 +1659,10 @@ def _dedup(parts: list[float]) -> float:
 
 
 def _window_reach(p: Profile, spans: list[DayMetrics]) -> tuple[int, dict]:
-    """(reach, reach by label) of a window, de-duplicated and before settling."""
+    """(reach, reach by label) of a window, de-duplicated and before settling. (A one-day
+    window needs no look at single media: a day's reach already covers its best media.)"""
+    if len(spans) == 1:
+        return spans[0].values["reach"], dict(spans[0].by_label["reach"])
     best = _window_top(p, spans[0].s, spans[-1].e)
     total = max(_dedup([d.values["reach"] for d in spans]), max(best.values(), default=0))
     labels = {label for d in spans for label in d.by_label["reach"]}

@@ -10,6 +10,9 @@ serving the sandbox sees a change at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from .models import WorldSettings
@@ -39,9 +42,27 @@ CHOICES: dict[str, tuple] = {
 MEDIA_KINDS = ("FEED_VIDEO", "CAROUSEL_ALBUM", "IMAGE", "REELS", "STORY")
 
 
-def current() -> dict[str, Any]:
+_memo: ContextVar[dict | None] = ContextVar("sandbox_world_settings", default=None)
+
+
+@contextmanager
+def shared() -> Iterator[None]:
+    """Within one request (and its batch operations), read the settings once."""
+    token = _memo.set(_read())
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def _read() -> dict[str, Any]:
     stored = WorldSettings.objects.filter(pk=1).values_list("values", flat=True).first() or {}
     return {**DEFAULTS, **{k: v for k, v in stored.items() if k in DEFAULTS}}
+
+
+def current() -> dict[str, Any]:
+    memo = _memo.get()
+    return dict(memo) if memo is not None else _read()
 
 
 def get(name: str) -> Any:

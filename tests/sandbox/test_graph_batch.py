@@ -122,8 +122,10 @@ def test_batch_faults_apply_per_operation(sandbox, make_account):
 
 
 def test_batch_on_instagram_host(sandbox, make_account):
-    """§7.3 [UNC]: batch on graph.instagram.com is undocumented; the sandbox accepts it with
+    """§7.3 [UNC]: batch on graph.instagram.com is undocumented; with the world setting
+    instagram_batch on (off by default, test_graph_surface.py) the sandbox accepts it with
     Instagram tokens and the same semantics."""
+    sandbox.control("POST", "settings", json={"instagram_batch": True})
     acct = make_account(login="instagram", media_count=3)
     results = batch(sandbox, acct, [{"method": "GET", "relative_url": "me/media?limit=2"}]).json()
     assert results[0]["code"] == 200 and len(json.loads(results[0]["body"])["data"]) == 2
@@ -170,6 +172,7 @@ def test_ids_lookup_fails_whole_on_one_bad_id(sandbox, make_account):
 def test_usage_header_grows_with_calls(sandbox, make_account):
     """§7.2: X-Business-Use-Case-Usage call_count (percent of the budget) grows with use."""
     acct = make_account(call_budget=50)
+    sandbox.get(acct["host"], acct["ig_user_id"], acct["access_token"])  # headers from 1 % on
     seen = []
     for _ in range(6):
         response = sandbox.get(acct["host"], acct["ig_user_id"], acct["access_token"])

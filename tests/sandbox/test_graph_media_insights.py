@@ -8,6 +8,13 @@ from sandbox import core, world
 from sandbox.models import InstagramAccount, Media
 
 
+@pytest.fixture(autouse=True)
+def views_everywhere(sandbox):
+    """These tests walk every product type with `views`; feed videos refusing it (the world
+    setting views_refused_for, §12.4) is tested in test_graph_surface.py."""
+    sandbox.control("POST", "settings", json={"views_refused_for": []})
+
+
 def get(sandbox, acct, path, host=None, **params):
     return sandbox.get(host or acct["host"], path, acct["access_token"], **params)
 

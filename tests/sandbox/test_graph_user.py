@@ -179,8 +179,11 @@ def test_json_array_fields_as_meta_sdk_sends_them(sandbox, make_account):
 
 
 def test_graph_responses_carry_usage_and_version_headers(sandbox, make_account):
-    """§7.2: IG calls carry X-Business-Use-Case-Usage keyed by the IG user id (type instagram)."""
-    acct = make_account()
+    """§7.2: IG calls carry X-Business-Use-Case-Usage keyed by the IG user id (type instagram),
+    once enough calls were made (here 1 % of a 100-call budget)."""
+    acct = make_account(call_budget=100)
+    get(sandbox, acct, acct["ig_user_id"])
+    sandbox.control("POST", "settings", json={"usage_headers_min_percent": 0})  # X-App-Usage too
     response = get(sandbox, acct, acct["ig_user_id"])
     usage = response.headers["X-Business-Use-Case-Usage"]
     assert acct["ig_user_id"] in usage and '"instagram"' in usage

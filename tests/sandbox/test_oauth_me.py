@@ -49,7 +49,9 @@ def test_instagram_me_returns_user_id_and_app_scoped_id(sandbox):
     assert set(body) == set(fields.split(",")) | {"id"}
     small = sandbox.get("graph.instagram.com", "me", token=token, fields="username").json()
     assert small == {"username": "marco.travels", "id": "2000000000000103"}
-    assert "X-Business-Use-Case-Usage" in me.headers  # an Instagram call, counted for the account
+    # An Instagram call, counted for the account (§7.2: headers only after enough calls).
+    stats = sandbox.control("GET", "stats").json()
+    assert stats["by_account"]["17841400000000103"]["counted_calls"] >= 2
 
 
 def test_instagram_me_of_a_personal_account(sandbox):
