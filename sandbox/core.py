@@ -69,15 +69,29 @@ def now() -> datetime:
     return frozen_at or timezone.now() + timedelta(seconds=offset or 0)
 
 
+_request_memo: ContextVar[dict | None] = ContextVar("sandbox_request_memo", default=None)
+
+
 @contextmanager
 def frozen_clock() -> Iterator[datetime]:
-    """One instant for a composite request (batch, ?ids=): its sub-requests share it instead
-    of each reading the clock row several times."""
+    """One instant for a request and its sub-requests (batch, ?ids=), and a memo for lookups
+    they would otherwise repeat per operation (the faults, an account's budget)."""
     token = _frozen_now.set(now())
+    memo = _request_memo.set(_request_memo.get() if _request_memo.get() is not None else {})
     try:
         yield _frozen_now.get()
     finally:
+        _request_memo.reset(memo)
         _frozen_now.reset(token)
+
+
+def memoized(key: tuple, compute: Callable[[], Any]) -> Any:
+    memo = _request_memo.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def move_clock(
@@ -450,7 +464,8 @@ def kind_label(kind: str) -> str:
 def matching_fault(req: SandboxRequest) -> Fault | None:
     """The first fault that applies to this request, consuming one of its N uses."""
     account = None  # looked up once, and only if a fault names an account
-    for fault in Fault.objects.order_by("pk"):
+    # Listed once per request; a use is still handed out by a conditional UPDATE below.
+    for fault in memoized(("faults",), lambda: list(Fault.objects.order_by("pk"))):
         if fault.host and fault.host != req.host:
             continue
         if fault.path_regex and not re.search(fault.path_regex, "/" + req.path):
@@ -583,7 +598,11 @@ def usage_headers(
     call_count 1 [OBS]). A throttled answer (force_percent) always carries them."""
     threshold = 0 if force_percent is not None else world_settings.get("usage_headers_min_percent")
     headers = {}
-    app_calls = CallLog.objects.filter(at__gte=now() - timedelta(hours=1)).count()
+    # The app's hourly count, once per request (percent steps of 50 calls: a batch's own
+    # operations hardly move it).
+    app_calls = memoized(
+        ("app_calls",), lambda: CallLog.objects.filter(at__gte=now() - timedelta(hours=1)).count()
+    )
     app_pct = min(100, app_calls // 50)  # the sandbox app's hourly platform budget: 5,000
     if app_pct >= threshold:
         headers["X-App-Usage"] = json.dumps(
@@ -620,11 +639,14 @@ def buc_used(account_id: str) -> int:
 def buc_percent(account_id: str) -> int:
     from .models import InstagramAccount
 
-    budget = (
-        InstagramAccount.objects.filter(ig_user_id=account_id)
-        .values_list("call_budget", flat=True)
-        .first()
-        or 20000
+    budget = memoized(
+        ("budget", account_id),
+        lambda: (
+            InstagramAccount.objects.filter(ig_user_id=account_id)
+            .values_list("call_budget", flat=True)
+            .first()
+            or 20000
+        ),
     )
     return min(100, buc_used(account_id) * 100 // max(1, budget))
 
