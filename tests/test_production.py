@@ -439,6 +439,12 @@ def test_gunicorn_serves_healthz_with_json_logs(migrated_sqlite):
         str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
         "--workers", "1", "--threads", "2", "--config", "python:config.gunicorn",
     ]  # fmt: skip
+    # As the Dockerfile does: production serves hashed names from the manifest, and a template
+    # that names a static file (the 400 page's favicon) fails without it.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT, env=env, check=True, timeout=120,
+    )  # fmt: skip
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
