@@ -83,9 +83,12 @@ class ClientRestrictionMixin(forms.Form):
         self.agency = agency
         self.actor = actor
         self.fields["clients"].queryset = agency.clients.active()
-        # Nobody hands out a role above their own.
+        # Nobody hands out a role above their own. Client viewers are invited from their
+        # client's page (insights.reports.delivery), not as team members.
         self.fields["role"].choices = [
-            (value, label) for value, label in Role.choices if actor.has_role(value)
+            (value, label)
+            for value, label in Role.choices
+            if actor.has_role(value) and value != Role.CLIENT
         ]
 
     def clean(self):

@@ -92,15 +92,18 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
     MEMBER = "member", "Member"
     VIEWER = "viewer", "Viewer"
+    # A client's own people: they read only their client's reports, in the agency's branding.
+    CLIENT = "client", "Client viewer"
 
 
 # Higher rank can do everything a lower rank can.
-ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
+ROLE_RANK = {Role.CLIENT: -1, Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 ROLE_HELP = {
     Role.OWNER: "Everything, including roles, removing people and agency settings.",
     Role.ADMIN: "Manages clients, connections and invites the team.",
     Role.MEMBER: "Manages clients and their Instagram connections.",
     Role.VIEWER: "Reads reports.",
+    Role.CLIENT: "Someone at the client: reads that one client's reports, nothing else.",
 }
 
 
@@ -128,6 +131,10 @@ class Membership(models.Model):
 
     @property
     def is_limited(self) -> bool:
+        # A client viewer is limited whatever the flag says: one stray checkbox must not open
+        # every client of the agency to someone outside it.
+        if self.role == Role.CLIENT:
+            return True
         return self.limited_to_clients and not self.has_role(Role.ADMIN)
 
 

@@ -5,7 +5,8 @@ from celery import shared_task
 from accounts.services import purge_old_invitations
 
 from .connections import health, oauth, removal
-from .models import DeletionRequest, InstagramAccount
+from .models import DeletionRequest, InstagramAccount, ReportDelivery
+from .reports import delivery
 
 
 @shared_task
@@ -19,6 +20,9 @@ def dispatch_due_work() -> dict:
     for pk in checks:
         check_account_health.delay(pk)
     warned = health.warn_about_expiries()
+    reports_due = delivery.claim_due_schedules()
+    for pk, lease_token in reports_due:
+        send_report.delay(pk, lease_token)
     purged = purge_old_invitations()
     oauth.purge_expired_attempts()
     return {
@@ -26,6 +30,7 @@ def dispatch_due_work() -> dict:
         "health_checks": len(checks),
         "expiry_warnings": warned,
         "invitations_purged": purged,
+        "reports_due": len(reports_due),
     }
 
 
@@ -67,3 +72,16 @@ def send_account_notice(account_id: int, template: str) -> bool:
         return False
     health.email_admins(account, template)
     return True
+
+
+@shared_task
+def send_report(schedule_id: int, lease_token: str) -> str:
+    """A scheduled report claimed by the dispatcher; the lease token fences its writes."""
+    return delivery.send_scheduled(schedule_id, lease_token)
+
+
+@shared_task
+def send_delivery(delivery_id: int) -> str:
+    """A resend or a "send now": one delivery row, claimed inside deliver()."""
+    found = ReportDelivery.objects.select_related("agency", "client").filter(pk=delivery_id).first()
+    return delivery.deliver(found) if found else "missing"

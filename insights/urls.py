@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import callbacks, clients, connect, reports
+from .views import callbacks, clients, connect, delivery, reports, shared
 
 A = "a/<slug:agency_slug>/"
 
@@ -69,6 +69,50 @@ urlpatterns = [
         name="account_reconnect_link_revoke",
     ),
     path(A + "accounts/<int:pk>/picture/", clients.account_picture, name="account_picture"),
+    # Sharing and delivery (insights/views/delivery.py, insights/views/shared.py)
+    path(A + "settings/branding/", delivery.branding_settings, name="branding_settings"),
+    path(A + "clients/<int:pk>/share/", delivery.client_delivery, name="client_delivery"),
+    path(
+        A + "share-links/<int:pk>/revoke/",
+        delivery.share_link_revoke,
+        name="share_link_revoke",
+    ),
+    path(
+        A + "clients/<int:pk>/schedules/new/",
+        delivery.schedule_create,
+        name="schedule_create",
+    ),
+    path(A + "schedules/<int:pk>/", delivery.schedule_edit, name="schedule_edit"),
+    path(A + "schedules/<int:pk>/delete/", delivery.schedule_delete, name="schedule_delete"),
+    path(
+        A + "schedules/<int:pk>/send-now/",
+        delivery.schedule_send_now,
+        name="schedule_send_now",
+    ),
+    path(A + "deliveries/<int:pk>/pdf/", delivery.delivery_pdf, name="delivery_pdf"),
+    path(A + "deliveries/<int:pk>/resend/", delivery.delivery_resend, name="delivery_resend"),
+    path(
+        A + "clients/<int:pk>/viewers/",
+        delivery.client_viewer_invite,
+        name="client_viewer_invite",
+    ),
+    path(
+        A + "client-viewers/<int:pk>/remove/",
+        delivery.client_viewer_remove,
+        name="client_viewer_remove",
+    ),
+    path(A + "portfolio/", delivery.portfolio, name="portfolio"),
+    path(A + "portal/", delivery.client_portal, name="client_portal"),
+    path(A + "portal/<int:pk>/", delivery.portal_report, name="portal_report"),
+    path(A + "portal/media/<int:pk>/", delivery.portal_media, name="portal_media"),
+    path("r/<str:token>/", shared.shared_report, name="shared_report"),
+    path("r/<str:token>/media/<int:media_pk>/", shared.shared_media, name="shared_media"),
+    path(
+        "brand/<str:public_id>/<str:version>.css",
+        delivery.brand_stylesheet,
+        name="brand_stylesheet",
+    ),
+    path("brand/<str:public_id>/<str:version>/logo", delivery.brand_logo, name="brand_logo"),
     path("oauth/<str:login_path>/callback/", connect.oauth_callback, name="oauth_callback"),
     path("reconnect/done/", connect.reconnect_done, name="reconnect_done"),
     path("reconnect/<str:value>/", connect.reconnect_link, name="reconnect_link"),

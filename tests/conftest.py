@@ -41,6 +41,7 @@ def world(db) -> World:
         ("a_member", w.a, Role.MEMBER),
         ("a_viewer", w.a, Role.VIEWER),
         ("a_limited", w.a, Role.VIEWER),
+        ("a_client", w.a, Role.CLIENT),
         ("b_owner", w.b, Role.OWNER),
         ("b_member", w.b, Role.MEMBER),
     ]:
@@ -52,6 +53,11 @@ def world(db) -> World:
     limited.limited_to_clients = True
     limited.save()
     limited.clients.set([w.clients["a2"]])
+    # a_client is someone at Apex Bikes: a client viewer of that one client.
+    client_viewer = w.memberships["a_client"]
+    client_viewer.limited_to_clients = True
+    client_viewer.save()
+    client_viewer.clients.set([w.clients["a2"]])
     return w
 
 

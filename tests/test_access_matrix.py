@@ -12,30 +12,37 @@ covered without anyone remembering. For agency A's objects:
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Agency, Invitation, Membership, Role
 from insights.models import (
+    AgencyBranding,
     Client,
     InstagramAccount,
     Media,
     PendingConnection,
     ReconnectLink,
+    ReportDelivery,
     ReportNote,
+    ReportSchedule,
     ReportSettings,
+    ShareLink,
 )
+from insights.reports import sharing
 
-from .factories import InstagramAccountFactory, far_future
+from .factories import InstagramAccountFactory, UserFactory, far_future
 
 pytestmark = pytest.mark.django_db
 
 # name -> what the URL names, the role it needs, and the methods it answers.
 #   obj: None (agency-level), "client", "membership", "invitation"
 TENANT_URLS = {
-    "agency_dashboard": dict(obj=None, role=Role.VIEWER, methods=("GET",)),
+    # Client viewers are sent on to their own reports (client_portal).
+    "agency_dashboard": dict(obj=None, role=Role.CLIENT, methods=("GET",), client_redirect=True),
     "agency_settings": dict(
         obj=None, role=Role.ADMIN, write_role=Role.OWNER, methods=("GET", "POST")
     ),
@@ -78,6 +85,25 @@ TENANT_URLS = {
     "report_note_add": dict(obj="client", role=Role.MEMBER, methods=("POST",)),
     "report_note_delete": dict(obj="note", role=Role.MEMBER, methods=("POST",)),
     "report_media_thumbnail": dict(obj="media", role=Role.VIEWER, methods=("GET",)),
+    # Sharing and delivery
+    "branding_settings": dict(obj=None, role=Role.ADMIN, methods=("GET", "POST")),
+    "client_delivery": dict(
+        obj="client", role=Role.VIEWER, write_role=Role.MEMBER, methods=("GET", "POST")
+    ),
+    "share_link_revoke": dict(obj="share_link", role=Role.MEMBER, methods=("POST",)),
+    "schedule_create": dict(obj="client", role=Role.MEMBER, methods=("GET", "POST")),
+    "schedule_edit": dict(obj="schedule", role=Role.MEMBER, methods=("GET", "POST")),
+    "schedule_delete": dict(obj="schedule", role=Role.MEMBER, methods=("POST",)),
+    "schedule_send_now": dict(obj="schedule", role=Role.MEMBER, methods=("POST",)),
+    "delivery_pdf": dict(obj="delivery", role=Role.VIEWER, methods=("GET",)),
+    "delivery_resend": dict(obj="delivery", role=Role.MEMBER, methods=("POST",)),
+    "client_viewer_invite": dict(obj="client", role=Role.ADMIN, methods=("POST",)),
+    "client_viewer_remove": dict(obj="client_viewer", role=Role.ADMIN, methods=("POST",)),
+    "portfolio": dict(obj=None, role=Role.VIEWER, methods=("GET",)),
+    # A client viewer's own pages; the team may open them too (to see what the client sees).
+    "client_portal": dict(obj=None, role=Role.CLIENT, methods=("GET",), client_redirect=True),
+    "portal_report": dict(obj="client", role=Role.CLIENT, methods=("GET",)),
+    "portal_media": dict(obj="media", role=Role.CLIENT, methods=("GET",)),
 }
 
 # Patterns outside any agency, with the reason they are safe to leave out of the matrix.
@@ -96,17 +122,35 @@ PUBLIC_URLS = {
     "meta_deauthorize": "authorised by Meta's signed_request (tests/test_meta_callbacks)",
     "meta_data_deletion": "authorised by Meta's signed_request (tests/test_meta_callbacks)",
     "deletion_status": "public by Meta's rules; names only a random confirmation code",
+    "shared_report": "authorised by a 256-bit share token naming one client's report; unknown, "
+    "revoked and expired tokens all answer 404 (tests/test_sharing)",
+    "shared_media": "a thumbnail of the share link's own client only (tests/test_sharing)",
+    "brand_stylesheet": "two colours of an agency's white label, named by a random id",
+    "brand_logo": "an agency's public logo (shown to its clients), named by a random id",
 }
 # Whole subtrees served by well-tested libraries or by the Meta emulator (not tenant data).
 PUBLIC_PREFIXES = ("accounts/", "admin/", "_sandbox/")
 
-PERSONAS = ("a_owner", "a_admin", "a_member", "a_viewer", "a_limited", "b_owner", "b_member", None)
+PERSONAS = (
+    "a_owner",
+    "a_admin",
+    "a_member",
+    "a_viewer",
+    "a_limited",
+    "a_client",
+    "b_owner",
+    "b_member",
+    None,
+)
+# Limited to Apex Bikes (a2): agency A's objects below belong to Acme Coffee (a1).
+LIMITED = ("a_limited", "a_client")
 ROLE_OF = {
     "a_owner": Role.OWNER,
     "a_admin": Role.ADMIN,
     "a_member": Role.MEMBER,
     "a_viewer": Role.VIEWER,
     "a_limited": Role.VIEWER,
+    "a_client": Role.CLIENT,
 }
 
 
@@ -146,6 +190,10 @@ def fingerprint() -> tuple:
                 "pk", "engagement_formula", "default_range"
             )
         ),
+        list(ShareLink.objects.order_by("pk").values_list("pk", "revoked_at")),
+        list(ReportSchedule.objects.order_by("pk").values_list("pk", "next_send_at", "active")),
+        list(ReportDelivery.objects.order_by("pk").values_list("pk", "status")),
+        list(AgencyBranding.objects.order_by("pk").values_list("pk", "primary_colour")),
     )
 
 
@@ -162,7 +210,6 @@ def build_url(name: str, spec: dict, world, objects: dict, agency_slug: str = "a
 
 @pytest.fixture
 def objects(world, settings, tmp_path):
-    from django.core.files.base import ContentFile
 
     from accounts.services import invite
 
@@ -194,6 +241,30 @@ def objects(world, settings, tmp_path):
         account=account, media_id="1790000000001", product_type="FEED", timestamp=far_future()
     )
     media.thumbnail.save("t.jpg", ContentFile(b"\xff\xd8\xff\xe0"), save=True)
+    share_link = sharing.create_share_link(
+        client=world.clients["a1"], preset="last_28", created_by=world.users["a_owner"]
+    ).link
+    schedule = ReportSchedule.objects.create(
+        agency=world.a, client=world.clients["a1"], recipients=["client@example.com"]
+    )
+    sent = ReportDelivery.objects.create(
+        agency=world.a,
+        client=world.clients["a1"],
+        schedule=schedule,
+        period_start=date(2026, 11, 2),
+        period_end=date(2026, 11, 8),
+        recipients=["client@example.com"],
+        status="sent",
+        pdf_sha256="-",
+    )
+    sent.pdf.save("report.pdf", ContentFile(b"%PDF-1.7 test"), save=True)
+    viewer = Membership.objects.create(
+        agency=world.a,
+        user=UserFactory(email="someone@acme.example"),
+        role=Role.CLIENT,
+        limited_to_clients=True,
+    )
+    viewer.clients.set([world.clients["a1"]])
     return {
         "link": link,
         "client": world.clients["a1"],
@@ -202,6 +273,10 @@ def objects(world, settings, tmp_path):
         "account": account,
         "pending": pending,
         "note": note,
+        "share_link": share_link,
+        "schedule": schedule,
+        "delivery": sent,
+        "client_viewer": viewer,
         "media": media,
     }
 
@@ -242,7 +317,7 @@ def test_access_matrix(world, objects, capsys):
                 if status == 200 and b"ZZ-TENANT-B" in body:
                     leaks += 1
                     problems.append(f"{persona} {method} {url} shows agency B's data")
-                if status == 200 and persona == "a_limited" and b"Acme Coffee" in body:
+                if status == 200 and persona in LIMITED and b"Acme Coffee" in body:
                     leaks += 1
                     problems.append(f"{persona} {method} {url} shows a client outside its limit")
                 if fingerprint() != before:
@@ -280,10 +355,21 @@ def expected_status(persona: str | None, spec: dict, method: str) -> set[int]:
     needed = spec.get("write_role", spec["role"]) if method == "POST" else spec["role"]
     if not world_role_allows(persona, needed):
         return {403}  # decided from the role alone, before any object is looked up
-    if persona == "a_limited" and spec["obj"] in ("client", "account", "pending", "note", "media"):
+    if persona in LIMITED and spec["obj"] in (
+        "client",
+        "account",
+        "pending",
+        "share_link",
+        "schedule",
+        "delivery",
+        "note",
+        "media",
+    ):
         return {404}
     if spec.get("session_bound"):
         return {404}
+    if persona == "a_client" and spec.get("client_redirect"):
+        return {302}
     if method not in spec["methods"]:
         return {405, 200}  # 200: a read-only page that ignores the POST (and changes nothing)
     return {200, 302}
@@ -311,7 +397,13 @@ def reset_world(world, objects) -> None:
                 "agency": membership.agency,
                 "user": membership.user,
                 "role": ROLE_OF.get(persona, membership.role),
-                "limited_to_clients": persona == "a_limited",
+                "limited_to_clients": persona in LIMITED,
             },
         )
     Client.objects.filter(agency=world.a).update(archived_at=None)
+    ShareLink.objects.update(revoked_at=None)
+    for name in ("schedule", "client_viewer"):
+        if not type(objects[name]).objects.filter(pk=objects[name].pk).exists():
+            objects[name].save(force_insert=True)  # deleted by a permitted POST: put it back
+    objects["client_viewer"].clients.set([world.clients["a1"]])
+    ReportDelivery.objects.exclude(pk=objects["delivery"].pk).delete()

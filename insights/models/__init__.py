@@ -13,6 +13,18 @@ from .accounts import (
     WaitingReason,
 )
 from .clients import Client, ClientQuerySet, _logo_path
+from .delivery import (
+    PRESET_LABELS,
+    WEEKDAYS,
+    AgencyBranding,
+    DeliveryStatus,
+    Frequency,
+    ReportDelivery,
+    ReportSchedule,
+    ShareLink,
+    ShareLinkView,
+    hash_share_token,
+)
 from .media import InsightsStatus, Media, MediaSample, StoryState
 from .oauth import DeletionRequest, OAuthState, PendingConnection, ReconnectLink
 from .reports import (
@@ -56,6 +68,16 @@ __all__ = [
     "WaitingReason",
     "WindowKind",
     "WindowMetric",
+    "WEEKDAYS",
+    "AgencyBranding",
+    "DeliveryStatus",
+    "Frequency",
+    "PRESET_LABELS",
+    "ReportDelivery",
+    "ReportSchedule",
+    "ShareLink",
+    "ShareLinkView",
+    "hash_share_token",
     "HEALTH_BADGE",
     "HEALTH_HELP",
     "Client",

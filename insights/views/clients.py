@@ -19,8 +19,11 @@ from ..meta import oauth
 from ..models import InstagramAccount
 
 
-@agency_view(Role.VIEWER)
+@agency_view(Role.CLIENT)
 def dashboard(request: HttpRequest) -> HttpResponse:
+    if request.membership.role == Role.CLIENT:
+        # Client viewers land here after login and invitations: their reports, nothing else.
+        return redirect("client_portal", agency_slug=request.agency.slug)
     clients = visible_clients(request).active()
     attention = (
         InstagramAccount.objects.needing_attention()

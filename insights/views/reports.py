@@ -30,6 +30,7 @@ from accounts.tenancy import agency_view
 from ..access import get_client_for_agency, visible_clients
 from ..models import Client, Media, ReportNote, ReportSettings
 from ..reports import exports, pdf
+from ..reports.branding import branding_for
 from ..reports.build import Report, build_report, client_today
 from ..reports.forms import NoteForm, RangeForm, ReportSettingsForm
 from ..reports.page import report_context
@@ -94,7 +95,8 @@ def _query(report: Report) -> str:
 def client_report(request: HttpRequest, pk: int) -> HttpResponse:
     client = _readable_client(request, pk)
     report, form = _report_for(request, client)
-    context = report_context(report, media_src=_thumb_src(request))
+    branding = branding_for(request.agency)
+    context = report_context(report, branding=branding, media_src=_thumb_src(request))
     can_edit = request.membership.has_role(Role.MEMBER)
     context.update(
         form=form,
@@ -112,7 +114,7 @@ def client_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     client = _readable_client(request, pk)
     report, _ = _report_for(request, client)
     try:
-        body = pdf.render_pdf(report)
+        body = pdf.render_pdf(report, branding=branding_for(request.agency).for_pdf())
     except pdf.PdfUnavailable as exc:
         return render(
             request,

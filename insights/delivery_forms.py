@@ -1,0 +1,245 @@
+"""Forms for white label, share links, scheduled reports and client viewers."""
+
+from __future__ import annotations
+
+import io
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.validators import validate_email
+
+from accounts.models import Membership
+
+from .models import WEEKDAYS, AgencyBranding, Frequency, ReportSchedule
+from .reports.delivery import MAX_SETTLE_HOURS
+from .reports.sharing import DEFAULT_LIFETIME_DAYS, LIFETIME_CHOICES, PRESETS
+
+MAX_LOGO_BYTES = 1024 * 1024
+MAX_LOGO_PIXELS = 4096
+LOGO_BOX = (800, 400)  # stored size: sharp in a PDF header, small in an email
+MAX_RECIPIENTS = 20
+NO_SVG = (
+    "Upload a PNG, JPEG or WebP image. SVG is not accepted (it can carry scripts and links to "
+    "other files): export the logo as a PNG."
+)
+
+
+class BrandingForm(forms.ModelForm):
+    logo = forms.ImageField(
+        required=False,
+        error_messages={"invalid_image": NO_SVG},
+        help_text="PNG, JPEG or WebP, up to 1 MB. Shown on reports, shared pages, PDFs and emails.",
+    )
+    remove_logo = forms.BooleanField(required=False, label="Remove the logo")
+
+    class Meta:
+        model = AgencyBranding
+        fields = [
+            "logo",
+            "primary_colour",
+            "accent_colour",
+            "sender_name",
+            "reply_to",
+            "footer_text",
+        ]
+        widgets = {
+            "primary_colour": forms.TextInput(attrs={"type": "color"}),
+            "accent_colour": forms.TextInput(attrs={"type": "color"}),
+            "footer_text": forms.Textarea(attrs={"rows": 2}),
+        }
+        help_texts = {
+            "primary_colour": "Buttons, links and chart accents.",
+            "footer_text": "At the bottom of report pages, PDFs and emails.",
+        }
+
+    def clean_primary_colour(self) -> str:
+        return self.cleaned_data["primary_colour"].lower()
+
+    def clean_accent_colour(self) -> str:
+        return self.cleaned_data["accent_colour"].lower()
+
+    def clean_sender_name(self) -> str:
+        # Becomes an email header: one line only.
+        return " ".join(self.cleaned_data["sender_name"].split())
+
+    def clean_logo(self):
+        logo = self.cleaned_data.get("logo")
+        if not logo or not hasattr(logo, "image"):
+            return logo  # unchanged
+        return normalised_logo(logo)
+
+    def save(self, commit: bool = True):
+        branding = super().save(commit=False)
+        if self.cleaned_data.get("remove_logo") and "logo" not in self.changed_data:
+            branding.logo = ""
+        if commit:
+            branding.save()
+        return branding
+
+
+def normalised_logo(upload) -> SimpleUploadedFile:
+    """Check an uploaded logo and store a re-encoded PNG of it.
+
+    Re-encoding through Pillow keeps only pixels: no metadata, no trailing bytes, nothing that
+    would make the file a polyglot. SVG never gets here (Pillow cannot read it, so the field
+    rejects it): sanitising SVG safely is hard, and WeasyPrint would fetch whatever it links to.
+    """
+    from PIL import Image
+
+    if upload.size > MAX_LOGO_BYTES:
+        raise ValidationError("The logo is larger than 1 MB; please upload a smaller file.")
+    if upload.image.format not in ("PNG", "JPEG", "WEBP"):
+        raise ValidationError(NO_SVG)
+    width, height = upload.image.size
+    if width > MAX_LOGO_PIXELS or height > MAX_LOGO_PIXELS:
+        raise ValidationError(
+            f"The logo is larger than {MAX_LOGO_PIXELS}×{MAX_LOGO_PIXELS} pixels."
+        )
+    upload.seek(0)
+    try:
+        with Image.open(upload) as image:
+            image.load()
+            image = image.convert("RGBA")
+            image.thumbnail(LOGO_BOX)
+            out = io.BytesIO()
+            image.save(out, format="PNG", optimize=True)
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise ValidationError("This image could not be read; try another file.") from error
+    return SimpleUploadedFile("logo.png", out.getvalue(), content_type="image/png")
+
+
+RANGE_CHOICES = [*PRESETS.items(), ("custom", "Fixed dates")]
+COMPARE_CHOICES = [("previous", "Previous period"), ("year", "Same period last year")]
+
+
+class ShareLinkForm(forms.Form):
+    label = forms.CharField(max_length=120, required=False, help_text="Only your team sees it.")
+    range = forms.ChoiceField(choices=RANGE_CHOICES, initial="last_28")
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    compare = forms.ChoiceField(choices=COMPARE_CHOICES, initial="previous")
+    lifetime_days = forms.TypedChoiceField(
+        label="Expires after",
+        choices=LIFETIME_CHOICES,
+        coerce=int,
+        initial=DEFAULT_LIFETIME_DAYS,
+    )
+    password = forms.CharField(
+        required=False,
+        strip=False,
+        min_length=8,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Optional. Visitors type it before they see the report.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("range") == "custom":
+            start, end = data.get("start"), data.get("end")
+            if not start or not end:
+                self.add_error("start", "Give both dates for a fixed range.")
+            elif start > end:
+                self.add_error("end", "The end comes before the start.")
+            elif (end - start).days > 731:
+                self.add_error("end", "A shared report covers at most two years.")
+        return data
+
+
+class SharePasswordForm(forms.Form):
+    password = forms.CharField(
+        strip=False, max_length=128, widget=forms.PasswordInput(attrs={"autofocus": True})
+    )
+
+
+def parse_recipients(text: str) -> list[str]:
+    emails = []
+    for part in text.replace(";", ",").replace("\n", ",").split(","):
+        email = part.strip().lower()
+        if not email:
+            continue
+        try:
+            validate_email(email)
+        except ValidationError as error:
+            raise ValidationError(f"{email} is not an email address.") from error
+        if email not in emails:
+            emails.append(email)
+    if not emails:
+        raise ValidationError("Add at least one recipient.")
+    if len(emails) > MAX_RECIPIENTS:
+        raise ValidationError(f"At most {MAX_RECIPIENTS} recipients.")
+    return emails
+
+
+class ScheduleForm(forms.ModelForm):
+    recipients = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Email addresses, separated by commas or new lines.",
+    )
+    weekday = forms.TypedChoiceField(choices=WEEKDAYS, coerce=int, initial=2, required=False)
+    day_of_month = forms.TypedChoiceField(
+        choices=[(d, str(d)) for d in range(1, 29)], coerce=int, initial=3, required=False
+    )
+    compare = forms.ChoiceField(choices=COMPARE_CHOICES, initial="previous")
+
+    class Meta:
+        model = ReportSchedule
+        fields = [
+            "frequency",
+            "weekday",
+            "day_of_month",
+            "send_time",
+            "settle_hours",
+            "recipients",
+            "compare",
+            "active",
+        ]
+        widgets = {"send_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+        labels = {"settle_hours": "Wait for Meta's data to settle (hours)"}
+        help_texts = {
+            "send_time": "In the client's time zone.",
+            "settle_hours": "Meta keeps adjusting a day's numbers for about two days. The email "
+            "waits this long after the period ends.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["recipients"] = ", ".join(self.instance.recipients)
+
+    def clean_recipients(self) -> list[str]:
+        return parse_recipients(self.cleaned_data["recipients"])
+
+    def clean_settle_hours(self) -> int:
+        hours = self.cleaned_data["settle_hours"]
+        if hours > MAX_SETTLE_HOURS:
+            raise ValidationError(f"At most {MAX_SETTLE_HOURS} hours (six days).")
+        return hours
+
+    def clean(self):
+        data = super().clean()
+        if data.get("frequency") == Frequency.WEEKLY and data.get("weekday") is None:
+            self.add_error("weekday", "Pick a day of the week.")
+        if data.get("frequency") == Frequency.MONTHLY and not data.get("day_of_month"):
+            self.add_error("day_of_month", "Pick a day of the month.")
+        for name, default in (("weekday", 2), ("day_of_month", 3)):
+            if data.get(name) in (None, ""):
+                data[name] = getattr(self.instance, name, default) or default
+        return data
+
+
+class ClientViewerForm(forms.Form):
+    email = forms.EmailField(help_text="They get an invitation to sign in and read the reports.")
+
+    def __init__(self, *args, agency, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.agency = agency
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if Membership.objects.filter(agency=self.agency, user__email__iexact=email).exists():
+            raise ValidationError("This person already has access to the agency.")
+        if self.agency.invitations.pending().filter(email__iexact=email).exists():
+            raise ValidationError("An invitation to this address is still pending.")
+        return email

@@ -1,0 +1,228 @@
+"""Share links: one client's report opened without a login.
+
+The raw token is 256 bits from `secrets.token_urlsafe(32)`, shown to the agency once and never
+stored (only its SHA-256). Unknown, revoked and expired tokens are answered identically (404),
+so nothing tells a visitor which of the three a token is. Passwords use Django's hasher, and
+wrong guesses are throttled per link and per visitor.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from ..models import PRESET_LABELS, Client, ShareLink, ShareLinkView, hash_share_token
+
+LIFETIME_CHOICES = [(7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "1 year")]
+DEFAULT_LIFETIME_DAYS = 30
+# Wrong passwords: this many per visitor and per link within the window, then 429.
+PASSWORD_TRIES_PER_VISITOR = 5
+PASSWORD_TRIES_PER_LINK = 30
+PASSWORD_WINDOW_SECONDS = 15 * 60
+_UNLOCKED_SESSION_KEY = "share_unlocked"
+# Unknown tokens from one visitor before every shared URL answers 429 for a while. 256-bit
+# tokens cannot be guessed anyway; this keeps scanners from hammering the database.
+MISSES_PER_VISITOR = 30
+MISS_WINDOW_SECONDS = 10 * 60
+
+PRESETS = PRESET_LABELS
+
+
+@dataclass(frozen=True)
+class NewLink:
+    link: ShareLink
+    url: str  # the only place the raw token exists
+
+
+def create_share_link(
+    *,
+    client: Client,
+    created_by=None,
+    lifetime_days: int = DEFAULT_LIFETIME_DAYS,
+    preset: str = "",
+    start: date | None = None,
+    end: date | None = None,
+    compare: str = "previous",
+    password: str = "",
+    label: str = "",
+) -> NewLink:
+    """A new link to `client`'s report, either for a preset range (evaluated when opened) or a
+    fixed `start`..`end` (inclusive)."""
+    if not preset and (start is None or end is None):
+        raise ValueError("A share link needs a preset or a fixed range.")
+    if preset and preset not in PRESETS:
+        raise ValueError(f"Unknown range {preset!r}.")
+    raw = secrets.token_urlsafe(32)
+    link = ShareLink.objects.create(
+        agency_id=client.agency_id,
+        client=client,
+        token_hash=hash_share_token(raw),
+        label=label.strip(),
+        preset=preset,
+        start=None if preset else start,
+        end=None if preset else end,
+        compare=compare,
+        password_hash=make_password(password) if password else "",
+        created_by=created_by,
+        expires_at=timezone.now() + timedelta(days=lifetime_days),
+    )
+    return NewLink(link=link, url=share_url(raw))
+
+
+def share_url(raw_token: str) -> str:
+    return settings.SITE_URL + reverse("shared_report", args=[raw_token])
+
+
+def find_live_link(raw_token: str) -> ShareLink | None:
+    """The live link for `raw_token`, or None for an unknown, revoked or expired one alike."""
+    if not raw_token or len(raw_token) > 100:
+        return None
+    return (
+        ShareLink.objects.live()
+        .select_related("client", "agency")
+        .filter(token_hash=hash_share_token(raw_token), client__archived_at=None)
+        .first()
+    )
+
+
+def too_many_misses(request: HttpRequest) -> bool:
+    return cache.get(_miss_key(request), 0) >= MISSES_PER_VISITOR
+
+
+def count_miss(request: HttpRequest) -> None:
+    _bump(_miss_key(request), MISS_WINDOW_SECONDS)
+
+
+def _miss_key(request: HttpRequest) -> str:
+    return f"share-miss:{visitor_hash(request)[:32]}"
+
+
+def _bump(key: str, seconds: int) -> None:
+    # add() then incr(): the counter's window starts at the first failure.
+    cache.add(key, 0, seconds)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.set(key, 1, seconds)
+
+
+def revoke(link: ShareLink) -> None:
+    # Conditional: revoking twice keeps the first time.
+    ShareLink.objects.filter(pk=link.pk, revoked_at=None).update(revoked_at=timezone.now())
+
+
+def report_range(link: ShareLink, today: date) -> tuple[date, date]:
+    """The (start, end) inclusive the link shows today, in the client's calendar."""
+    if not link.preset:
+        return link.start, link.end
+    return resolve_preset(link.preset, today)
+
+
+def resolve_preset(preset: str, today: date) -> tuple[date, date]:
+    """A preset's days, as the report page computes them (ranges end yesterday)."""
+    from .build import preset_range
+
+    period = preset_range(preset, today)
+    return period.start, period.end
+
+
+def client_today(client: Client, now: datetime | None = None) -> date:
+    import zoneinfo
+
+    return (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(client.time_zone)).date()
+
+
+def visitor_hash(request: HttpRequest) -> str:
+    """The visitor's IP as a keyed hash (HMAC under SECRET_KEY): IPv4 is small enough that a
+    plain hash could be reversed by trying every address."""
+    ip = request.META.get("REMOTE_ADDR", "")
+    return salted_hmac("prism.share.visitor", ip, algorithm="sha256").hexdigest()
+
+
+def record_view(link: ShareLink, request: HttpRequest, kind: str = "page") -> ShareLinkView:
+    return ShareLinkView.objects.create(
+        link=link,
+        ip_hash=visitor_hash(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        kind=kind,
+    )
+
+
+def is_unlocked(link: ShareLink, request: HttpRequest) -> bool:
+    if not link.has_password:
+        return True
+    unlocked = request.session.get(_UNLOCKED_SESSION_KEY, {})
+    # Bound to the password's hash: changing the password locks earlier visitors out again.
+    return unlocked.get(str(link.pk)) == _password_fingerprint(link)
+
+
+def password_throttled(link: ShareLink, request: HttpRequest) -> bool:
+    visitor, overall = _throttle_keys(link, request)
+    return (
+        cache.get(visitor, 0) >= PASSWORD_TRIES_PER_VISITOR
+        or cache.get(overall, 0) >= PASSWORD_TRIES_PER_LINK
+    )
+
+
+def try_password(link: ShareLink, request: HttpRequest, password: str) -> bool:
+    """Check a password typed on the shared page; on success the browser session is unlocked
+    for this link. Callers check `password_throttled` first."""
+    if check_password(password, link.password_hash):
+        request.session.cycle_key()
+        unlocked = dict(request.session.get(_UNLOCKED_SESSION_KEY, {}))
+        unlocked[str(link.pk)] = _password_fingerprint(link)
+        request.session[_UNLOCKED_SESSION_KEY] = unlocked
+        return True
+    for key in _throttle_keys(link, request):
+        _bump(key, PASSWORD_WINDOW_SECONDS)
+    return False
+
+
+def _throttle_keys(link: ShareLink, request: HttpRequest) -> tuple[str, str]:
+    return (
+        f"share-pw:{link.pk}:{visitor_hash(request)[:32]}",
+        f"share-pw:{link.pk}",
+    )
+
+
+def _password_fingerprint(link: ShareLink) -> str:
+    return salted_hmac("prism.share.unlocked", link.password_hash).hexdigest()[:32]
+
+
+def shared_report_context(link: ShareLink, token: str, branding) -> dict:
+    """What the shared page renders: the same report body the agency sees (reports/_report.html),
+    with thumbnails addressed through the link itself (nothing else of the agency's is reachable
+    from a share session)."""
+    from .build import build_report
+    from .page import report_context
+
+    start, end = report_range(link, client_today(link.client))
+    try:
+        report = build_report(link.client, start, end, link.compare)
+    except ValueError:  # a compare value the report no longer knows: show it uncompared
+        report = build_report(link.client, start, end, "none")
+
+    def media_src(_name: str, media_pk: int) -> str:
+        return reverse("shared_media", args=[token, media_pk])
+
+    return report_context(report, branding=branding, media_src=media_src, mode="shared")
+
+
+def media_for_link(link: ShareLink, media_pk: int):
+    """A post or story thumbnail of the link's own client, or None."""
+    from ..models import Media
+
+    return (
+        Media.objects.filter(pk=media_pk, account__client_id=link.client_id)
+        .exclude(thumbnail="")
+        .first()
+    )
