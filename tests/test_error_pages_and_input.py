@@ -83,3 +83,18 @@ def test_bidi_controls_are_stripped_from_names(world, client):
     assert Agency.objects.filter(name="Shady").exists()
     only_controls = http.post("/a/alpha/clients/new/", {"name": BIDI, "time_zone": "UTC"})
     assert only_controls.status_code == 200 and not Client.objects.filter(name="").exists()
+
+
+def test_error_pages_render_without_a_static_manifest(settings, world):
+    """A 400 (a bad Host header, say) must never become a 500 because a static file name
+    cannot be looked up: these pages are rendered without a request, often during attacks."""
+    settings.DEBUG = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    fields = {f"f{n}": "x" for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 5)}
+    assert HttpClient().post("/accounts/login/", fields).status_code == 400
+    http = HttpClient(enforce_csrf_checks=True)
+    http.force_login(world.users["a_member"])
+    assert http.post("/a/alpha/clients/new/", {"name": "X"}).status_code == 403
