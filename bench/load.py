@@ -65,13 +65,19 @@ if result is None or agency is None:
 for n in range(1, {extra} + 1):
     Client.objects.get_or_create(agency=agency, name=f"Bench client {{n:02d}}")
 try:  # the refresh pipeline fills the accounts' history (when it exists on this branch)
-    from insights.refresh.backfill import backfill_now
+    from insights.refresh import account as refresh, schedule
 except ImportError:
-    backfill_now = None
+    refresh = None
 accounts = list(agency.ig_accounts.all())
-if backfill_now:
-    for account in accounts:
-        backfill_now(account)
+for account in accounts if refresh else []:
+    for _ in range(40):  # backfill slices, as the worker would run them
+        token = schedule.claim_one(account.pk)
+        if token is None:
+            break
+        refresh.run(account.pk, token)
+        account.refresh_from_db()
+        if account.backfilled_at:
+            break
 clients = list(agency.clients.order_by("pk"))
 paths = {{
     "dashboard": f"/a/{{agency.slug}}/",
