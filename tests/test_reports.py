@@ -310,3 +310,41 @@ def test_far_east_clients_get_their_own_yesterday(world, account):
     assert report.period.end == client_today(client) - timedelta(days=1)
     assert report.time_zone == "Pacific/Kiritimati"
     assert "Pacific/Kiritimati" in response.content.decode()
+
+
+def test_posts_published_and_top_posts_come_from_the_media_of_the_period(world, account):
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    from insights.models import Media
+
+    client = world.clients["a1"]
+    start, end = _last_days(client, 28)
+    zone = ZoneInfo(client.time_zone)
+    in_period = Media.objects.filter(
+        account=account,
+        timestamp__gte=datetime.combine(start, time.min, zone),
+        timestamp__lt=datetime.combine(end + timedelta(days=1), time.min, zone),
+    )
+    report = build_report(client, start, end, "none")
+    section = report.sections[0]
+    kpis = {k.key: k for k in section.kpis}
+    posts = [m for m in in_period if not m.is_story]
+    assert kpis["posts"].value == len(posts) > 0
+    assert section.story_count == in_period.filter(is_story=True).count()
+    feed = sorted(
+        (m for m in posts if m.product_type != "REELS"),
+        key=lambda m: m.latest_metrics.get("total_interactions", -1),
+        reverse=True,
+    )
+    shown = [p.media_id for p in section.top_posts]
+    assert shown == [m.media_id for m in feed[: len(shown)]]
+    assert all(p.kind == "Reels" for p in section.top_reels)
+    # Engagement by post reach: the average of each post's interactions ÷ reach.
+    ReportSettings.objects.create(agency=world.a, client=client, engagement_formula="post_reach")
+    report = build_report(client, start, end, "none")
+    rates = [
+        m.latest_metrics["total_interactions"] / m.latest_metrics["reach"] * 100 for m in posts
+    ]
+    rate = {k.key: k for k in report.sections[0].kpis}["engagement_rate"].value
+    assert rate == pytest.approx(sum(rates) / len(rates))

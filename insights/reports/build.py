@@ -21,9 +21,26 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from django.db.models import CharField, DateField, F, OuterRef, Subquery, Value
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateField,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, NullIf, RowNumber
 from django.utils import timezone
 
 from ..models import (
@@ -49,19 +66,13 @@ from ..models import (
 PACIFIC = ZoneInfo("America/Los_Angeles")
 MAX_DAYS = 731  # a custom range may cover two years (Meta keeps media metrics that long)
 
-# Account metrics the report reads (AccountDaily), all additive per-day totals except reach.
+# Account metrics the report reads (AccountDaily): per-day totals, additive except reach.
 DAILY_METRICS = (
     "reach",
     "views",
     "total_interactions",
-    "likes",
-    "comments",
-    "shares",
-    "saves",
-    "replies",
     "profile_links_taps",
     "profile_views",
-    "follower_count",
     "online_followers",
 )
 BREAKDOWN_PREFIX = "media_product_type="
@@ -95,7 +106,7 @@ class Period:
     start: date
     end: date
 
-    @property
+    @cached_property
     def days(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
 
@@ -272,8 +283,9 @@ class Section:
     data_as_of: datetime | None
     replies_zeroed: bool = False
     slug: str = ""
-    post_rates: list[float] = field(default_factory=list)  # per-post engagement, this period
-    previous_post_rates: list[float] = field(default_factory=list)
+    story_count: int = 0  # stories published in the period (`stories` lists the latest)
+    # Per-post engagement, summed, and how many posts had it: "cur"/"prev" -> (sum, n).
+    rate_sums: dict[str, tuple[float, int]] = field(default_factory=dict)
 
     def comparison_interval(self, report: Report) -> str:
         if report.comparison is None:
@@ -321,12 +333,20 @@ class _Numbers:
     windows: dict[tuple[str, date, date], int] = field(default_factory=dict)
 
 
-def _read_numbers(account_ids: list[int], first: date, last: date) -> dict[int, _Numbers]:
-    """Daily metrics, follower counts and window reach for the accounts, in one UNION query."""
+def _read_numbers(account_ids: list[int], periods: list[Period]) -> dict[int, _Numbers]:
+    """Daily metrics, follower counts and window reach for the accounts, in one UNION query.
+    Only the periods' own days (and the day before each, for follower growth) are read, not the
+    year between a period and its comparison."""
     text, day = CharField(), DateField()
+    days = Q()
+    for p in periods:
+        days |= Q(day__range=(p.start - timedelta(days=1), p.end))
     daily = (
-        AccountDaily.objects.filter(
-            account_id__in=account_ids, day__range=(first, last), metric__in=DAILY_METRICS
+        AccountDaily.objects.filter(days, account_id__in=account_ids, metric__in=DAILY_METRICS)
+        .filter(
+            Q(dimension="")
+            | Q(metric="views", dimension__startswith=BREAKDOWN_PREFIX)
+            | Q(metric="online_followers", dimension__startswith="hour=")
         )
         .exclude(dimension__contains="|")
         .order_by()
@@ -338,7 +358,7 @@ def _read_numbers(account_ids: list[int], first: date, last: date) -> dict[int, 
     )
     profile = (
         ProfileSnapshot.objects.filter(
-            account_id__in=account_ids, day__range=(first, last), followers_count__isnull=False
+            days, account_id__in=account_ids, followers_count__isnull=False
         )
         .order_by()
         .annotate(
@@ -362,7 +382,10 @@ def _read_numbers(account_ids: list[int], first: date, last: date) -> dict[int, 
     )
     windows = (
         WindowMetric.objects.filter(
-            account_id__in=account_ids, metric="reach", dimension="", end__range=(first, last)
+            account_id__in=account_ids,
+            metric="reach",
+            dimension="",
+            end__in=[p.end for p in periods],
         )
         .order_by()
         .annotate(src=Value("w", output_field=text), first_day=F("start"), last_day=F("end"))
@@ -389,27 +412,112 @@ def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _read_media(account_ids: list[int], since: datetime, until: datetime) -> list[dict]:
-    return list(
-        Media.objects.filter(
-            account_id__in=account_ids, timestamp__gte=since, timestamp__lt=until
-        ).values(
-            "pk",
-            "account_id",
-            "media_id",
-            "media_type",
-            "product_type",
-            "caption",
-            "permalink",
-            "timestamp",
-            "thumbnail",
-            "is_story",
-            "story_state",
-            "replies_zeroed_by_region",
-            "latest_metrics",
-            "last_sampled_at",
-        )
+MEDIA_FIELDS = (
+    "pk",
+    "account_id",
+    "media_id",
+    "media_type",
+    "product_type",
+    "caption",
+    "permalink",
+    "timestamp",
+    "thumbnail",
+    "is_story",
+    "story_state",
+    "replies_zeroed_by_region",
+    "latest_metrics",
+    "last_sampled_at",
+)
+MAX_STORIES = 40  # the most recent stories shown per account; the posts CSV lists them all
+
+
+@dataclass
+class _MediaSummary:
+    """Counts and per-post engagement for the period and its comparison, plus only the rows the
+    report shows (top posts, top reels, recent stories), so memory stays bounded however many
+    media an account has."""
+
+    posts: dict[str, int] = field(default_factory=dict)  # "cur"/"prev" -> posts published
+    stories: int = 0
+    rate_sum: dict[str, float] = field(default_factory=dict)
+    rate_n: dict[str, int] = field(default_factory=dict)
+    top: list[dict] = field(default_factory=list)  # posts and reels, best first
+    story_rows: list[dict] = field(default_factory=list)
+
+
+def _metric(name: str):
+    return Cast(KT(f"latest_metrics__{name}"), FloatField())
+
+
+def _read_media(
+    account_ids: list[int], period: tuple[datetime, datetime], comparison: tuple | None
+) -> dict[int, _MediaSummary]:
+    """One query: window functions rank each account's media per period and kind, count them
+    and add up per-post engagement; only the ranked rows the report shows come back."""
+    in_range = Q(timestamp__gte=period[0], timestamp__lt=period[1])
+    if comparison:
+        in_range |= Q(timestamp__gte=comparison[0], timestamp__lt=comparison[1])
+    flag = Case(
+        When(timestamp__gte=period[0], then=Value("cur")),
+        default=Value("prev"),
+        output_field=CharField(),
     )
+    kind = Case(
+        When(is_story=True, then=Value("story")),
+        When(product_type="REELS", then=Value("reel")),
+        default=Value("post"),
+        output_field=CharField(),
+    )
+    interactions = _metric("total_interactions")
+    rate = interactions * 100.0 / NullIf(_metric("reach"), 0.0)
+    by_kind = [F("account_id"), F("flag"), F("kind")]
+    by_story = [F("account_id"), F("flag"), F("is_story")]
+    order_key = Case(When(is_story=True, then=Value(0.0)), default=interactions)
+    rows = (
+        Media.objects.filter(in_range, account_id__in=account_ids)
+        .order_by()  # not Media's default ordering: it joins the account to sort by username
+        .annotate(flag=flag)
+        .annotate(kind=kind, rate=rate)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=by_kind,
+                order_by=[order_key.desc(nulls_last=True), F("timestamp").desc(), F("pk")],
+            ),
+            n_kind=Window(Count("pk"), partition_by=by_kind),
+            rate_sum=Window(Sum("rate"), partition_by=by_story),
+            rate_n=Window(Count("rate"), partition_by=by_story),
+        )
+        .filter(Q(rank__lte=TOP_POSTS) | Q(kind="story", flag="cur", rank__lte=MAX_STORIES))
+        .values("pk", "account_id", "flag", "kind", "rank", "n_kind", "rate_sum", "rate_n")
+    )
+    # Ranking reads narrow rows; only the few rows shown are then read whole (captions, metrics).
+    ranked = list(rows)
+    details = {
+        row["pk"]: row
+        for row in Media.objects.filter(pk__in=[r["pk"] for r in ranked if r["flag"] == "cur"])
+        .order_by()
+        .values(*MEDIA_FIELDS)
+    }
+    rows = [r | details.get(r["pk"], {}) for r in ranked]
+    out: dict[int, _MediaSummary] = {pk: _MediaSummary() for pk in account_ids}
+    for row in rows:
+        summary = out[row["account_id"]]
+        flag_, kind_ = row["flag"], row["kind"]
+        if row["rank"] == 1:
+            if kind_ == "story":
+                summary.stories += row["n_kind"] if flag_ == "cur" else 0
+            else:
+                summary.posts[flag_] = summary.posts.get(flag_, 0) + row["n_kind"]
+                summary.rate_sum[flag_] = row["rate_sum"] or 0.0
+                summary.rate_n[flag_] = row["rate_n"] or 0
+        if flag_ != "cur":
+            continue
+        if kind_ == "story":
+            summary.story_rows.append(row)
+        else:
+            summary.top.append(row)
+    return out
 
 
 def _read_demographics(account_ids: list[int], as_of: date) -> dict[int, dict]:
@@ -480,23 +588,24 @@ def build_report(
         ReportNote.objects.filter(client=client, day__range=(start, end)).order_by("day", "pk")
     )
 
-    first = min(start, comparison.start if comparison else start) - timedelta(days=1)
     ids = [a.pk for a in accounts]
-    numbers = _read_numbers(ids, first, end) if ids else {}
-    since = datetime.combine(first, time.min, zone)
-    until = datetime.combine(end + timedelta(days=1), time.min, zone)
-    media = _read_media(ids, since, until) if ids else []
+    numbers = _read_numbers(ids, [p for p in (period, comparison) if p]) if ids else {}
+    media = (
+        _read_media(
+            ids,
+            _bounds(period, zone),
+            _bounds(comparison, zone) if comparison else None,
+        )
+        if ids
+        else {}
+    )
     demographics = _read_demographics(ids, end) if ids else {}
-
-    media_by_account: dict[int, list[dict]] = defaultdict(list)
-    for row in media:
-        media_by_account[row["account_id"]].append(row)
 
     sections = [
         _account_section(
             account,
             numbers[account.pk],
-            media_by_account[account.pk],
+            media[account.pk],
             demographics.get(account.pk),
             period,
             comparison,
@@ -607,12 +716,9 @@ def _post_metric(metrics: dict, name: str) -> float | None:
 
 
 def _interactions(metrics: dict) -> float | None:
-    value = _post_metric(metrics, "total_interactions")
-    if value is not None:
-        return value
-    parts = [_post_metric(metrics, m) for m in ("likes", "comments", "saved", "shares")]
-    known = [p for p in parts if p is not None]
-    return float(sum(known)) if known else None
+    # Meta's own total (likes, comments, saves, shares, reposts...): the same figure the report's
+    # SQL ranks and averages by, so page, PDF and exports agree.
+    return _post_metric(metrics, "total_interactions")
 
 
 def _rate(numerator: float | None, denominator: float | None) -> float | None:
@@ -627,7 +733,7 @@ def _engagement(
     followers: float | None,
     reach: float | None,
     views: float | None,
-    posts: list[PostRow],
+    post_average: float | None,
 ) -> float | None:
     if formula == EngagementFormula.FOLLOWERS:
         return _rate(interactions, followers)
@@ -635,8 +741,7 @@ def _engagement(
         return _rate(interactions, reach)
     if formula == EngagementFormula.VIEWS:
         return _rate(interactions, views)
-    rates = [p.engagement_rate for p in posts if p.engagement_rate is not None]
-    return sum(rates) / len(rates) if rates else None
+    return post_average
 
 
 def _post_row(row: dict, account: InstagramAccount, zone: ZoneInfo) -> PostRow:
@@ -700,10 +805,6 @@ def _story_row(row: dict, account: InstagramAccount, zone: ZoneInfo) -> StoryRow
     )
 
 
-def _in_period(when: datetime, period: Period | None) -> bool:
-    return period is not None and when.date() in period
-
-
 def _account_section(
     account: InstagramAccount,
     numbers: _Numbers,
@@ -720,14 +821,16 @@ def _account_section(
     def total(metric: str, p: Period | None) -> tuple[float | None, str]:
         return _sum(daily.get((metric, ""), {}), p) if p else (None, "")
 
-    posts = [_post_row(m, account, zone) for m in media if not m["is_story"]]
-    current_posts = [p for p in posts if _in_period(p.published, period)]
-    previous_posts = [p for p in posts if _in_period(p.published, comparison)]
-    stories = [
-        _story_row(m, account, zone)
-        for m in media
-        if m["is_story"] and _in_period(m["timestamp"].astimezone(zone), period)
-    ]
+    top = sorted(
+        (_post_row(m, account, zone) for m in media.top),
+        key=lambda p: (p.metrics["interactions"] or -1, p.published),
+        reverse=True,
+    )
+    stories = [_story_row(m, account, zone) for m in media.story_rows]
+
+    def post_rate(flag: str) -> float | None:
+        n = media.rate_n.get(flag, 0)
+        return media.rate_sum[flag] / n if n else None
 
     kpis = _followers_kpis(numbers, period, comparison)
     followers_end, followers_prev = kpis[0].value, kpis[0].previous
@@ -770,9 +873,14 @@ def _account_section(
         Kpi(
             "engagement_rate",
             "Engagement rate",
-            _engagement(formula, interactions, followers_end, reach, views, current_posts),
+            _engagement(formula, interactions, followers_end, reach, views, post_rate("cur")),
             _engagement(
-                formula, prev_interactions, followers_prev, prev_reach, prev_views, previous_posts
+                formula,
+                prev_interactions,
+                followers_prev,
+                prev_reach,
+                prev_views,
+                post_rate("prev"),
             )
             if comparison
             else None,
@@ -806,9 +914,9 @@ def _account_section(
         Kpi(
             "posts",
             "Posts published",
-            float(len(current_posts)),
-            float(len(previous_posts)) if comparison else None,
-            note=f"and {len(stories)} stories" if stories else "",
+            float(media.posts.get("cur", 0)),
+            float(media.posts.get("prev", 0)) if comparison else None,
+            note=f"and {media.stories} stories" if media.stories else "",
         )
     )
 
@@ -832,9 +940,6 @@ def _account_section(
     split, types = _content_split(daily, period)
     gaps = _gaps(account, numbers, period, zone)
     markers = _markers(account, notes, period, gaps, zone)
-    top = sorted(
-        current_posts, key=lambda p: (p.metrics["interactions"] or -1, p.published), reverse=True
-    )
     demo = demographics or {"as_of": None, "buckets": {}}
     as_of = account.data_as_of.astimezone(zone) if account.data_as_of else None
     return Section(
@@ -856,10 +961,10 @@ def _account_section(
         data_as_of=as_of,
         replies_zeroed=any(s.replies_zeroed for s in stories),
         slug=f"a{account.pk}",
-        post_rates=[p.engagement_rate for p in current_posts if p.engagement_rate is not None],
-        previous_post_rates=[
-            p.engagement_rate for p in previous_posts if p.engagement_rate is not None
-        ],
+        story_count=media.stories,
+        rate_sums={
+            k: (media.rate_sum.get(k, 0.0), media.rate_n.get(k, 0)) for k in ("cur", "prev")
+        },
     )
 
 
@@ -998,6 +1103,20 @@ def _markers(
     return markers
 
 
+def _pooled(sections: list[Section], flag: str) -> float | None:
+    total = sum(s.rate_sums.get(flag, (0.0, 0))[0] for s in sections)
+    count = sum(s.rate_sums.get(flag, (0.0, 0))[1] for s in sections)
+    return total / count if count else None
+
+
+def _bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """A period's days as [start, end) instants in the client's zone (posting times)."""
+    return (
+        datetime.combine(period.start, time.min, zone),
+        datetime.combine(period.end + timedelta(days=1), time.min, zone),
+    )
+
+
 def _rollup(
     sections: list[Section],
     period: Period,
@@ -1035,14 +1154,14 @@ def _rollup(
     )
     values = {k.key: k for k in kpis}
 
-    def rate(attr: str, rates: list[float]) -> float | None:
+    def rate(attr: str, post_average: float | None) -> float | None:
         interactions = getattr(values["interactions"], attr)
         if formula == EngagementFormula.FOLLOWERS:
             return _rate(interactions, getattr(values["followers"], attr))
         if formula == EngagementFormula.VIEWS:
             return _rate(interactions, getattr(values["views"], attr))
         if formula == EngagementFormula.POST_REACH:
-            return sum(rates) / len(rates) if rates else None
+            return post_average
         return None  # by reach: no de-duplicated reach across accounts
 
     kpis.insert(
@@ -1050,10 +1169,8 @@ def _rollup(
         Kpi(
             "engagement_rate",
             "Engagement rate",
-            rate("value", [r for s in sections for r in s.post_rates]),
-            rate("previous", [r for s in sections for r in s.previous_post_rates])
-            if comparison
-            else None,
+            rate("value", _pooled(sections, "cur")),
+            rate("previous", _pooled(sections, "prev")) if comparison else None,
             unit="percent",
             note=EngagementFormula(formula).label,
         ),

@@ -323,7 +323,9 @@ def line_chart(
     step = max(1, math.ceil(label_width / ((right - left) / span))) if span else 1
     last = len(days) - 1
     picks = [
-        i for i in range(0, len(days), step) if last - i == 0 or x_at(last) - x_at(i) >= label_width
+        i
+        for i in range(0, len(days), step)
+        if last - i == 0 or x_at(last) - x_at(i) >= label_width * 1.5
     ]
     if last not in picks:
         picks.append(last)

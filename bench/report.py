@@ -1,0 +1,204 @@
+"""Report figures: page server time, queries per page, PDF render time, export peak memory.
+
+    .venv/bin/python bench/report.py [--n 40] [--keep]
+
+Uses a throw-away SQLite database (migrated on the spot, deleted afterwards) unless DATABASE_URL
+is set, fills snapshots directly in bulk (tests/report_world.py: an account with two years of
+daily data and 3,000 media; a second client's account with the same history and 30,000 media for
+the 10x export), then prints:
+- the report page's server time (Django's test client, whole request: middleware, the one
+  Report, charts, template) at p50 / p95, per range, and the SQL queries per page;
+- the PDF render time (build + WeasyPrint);
+- the peak Python memory (tracemalloc) of the tidy CSV, posts CSV and XLSX downloads of the
+  two-year range at 1x and 10x the media.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def setup_django(db_path: str | None) -> None:
+    sys.path.insert(0, str(ROOT))
+    if db_path:
+        os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def make_world():
+    from accounts.models import Agency, Membership, Role, User
+    from insights.models import Client, InstagramAccount
+    from insights.reports.build import client_today
+    from tests.report_world import fill_account
+
+    stamp = str(time.time_ns())[-8:]
+    agency = Agency.objects.create(name="Bench Agency", slug=f"bench-{stamp}")
+    user = User.objects.create_user(email=f"bench-{stamp}@example.com", password="x" * 20)
+    Membership.objects.create(agency=agency, user=user, role=Role.OWNER)
+    clients = []
+    for name, media in (("Bench Coffee", 3000), ("Bench Coffee x10", 30000)):
+        client = Client.objects.create(agency=agency, name=name, time_zone="Europe/Berlin")
+        account = InstagramAccount.objects.create(
+            agency=agency,
+            client=client,
+            ig_user_id=f"1784{stamp}{len(clients)}",
+            username=f"bench.{len(clients)}",
+            login_path="instagram",
+        )
+        started = time.perf_counter()
+        last = client_today(client) - timedelta(days=1)
+        fill_account(account, last_day=last, days=730, media=media, seed=len(clients) + 1)
+        print(
+            f"filled {client.name}: 730 days, {media} media in {time.perf_counter() - started:.1f}s"
+        )
+        clients.append(client)
+    return agency, user, clients
+
+
+def bench_page(agency, user, client, n: int) -> None:
+    from django.db import connection
+    from django.test import Client as Http
+    from django.test.utils import CaptureQueriesContext
+
+    http = Http()
+    http.force_login(user)
+    base = f"/a/{agency.slug}/clients/{client.pk}/report/"
+    http.get(base)  # session, caches, template loading
+    ranges = {
+        "last 7 days": "?range=last_7",
+        "last 28 days, vs previous": "?range=last_28",
+        "last 90 days, vs last year": "?range=last_90&compare=year",
+        "last month": "?range=last_month",
+    }
+    everything, cpu_all, queries = [], [], set()
+    for label, query in ranges.items():
+        samples = []
+        for _ in range(n):
+            started, cpu = time.perf_counter(), time.process_time()
+            with CaptureQueriesContext(connection) as captured:
+                response = http.get(base + query)
+            samples.append((time.perf_counter() - started) * 1000)
+            cpu_all.append((time.process_time() - cpu) * 1000)
+            assert response.status_code == 200
+            queries.add(len(captured.captured_queries))
+        everything += samples
+        print(
+            f"report page, {label:<28} p50 {statistics.median(samples):7.1f} ms   "
+            f"p95 {percentile(samples, 0.95):7.1f} ms   (n={n})"
+        )
+    print(
+        f"report page, all ranges{'':<17} p50 {statistics.median(everything):7.1f} ms   "
+        f"p95 {percentile(everything, 0.95):7.1f} ms   (target p95 <= 150 ms)"
+    )
+    print(
+        f"report page, CPU time of this process{'':<2} p50 {statistics.median(cpu_all):7.1f} ms   "
+        f"p95 {percentile(cpu_all, 0.95):7.1f} ms   (wall minus waiting for a shared CPU)"
+    )
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"SQL queries per report page: {sorted(queries)} (target <= 12, one value)")
+
+
+def bench_pdf(client, runs: int = 3) -> None:
+    import logging
+
+    from insights.reports.build import build_report, client_today, preset_range
+    from insights.reports.pdf import render_pdf
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    period = preset_range("last_28", client_today(client))
+    render_pdf(build_report(client, period.start, period.end, "previous"))  # warm-up
+    samples, cpu, size = [], [], 0
+    for _ in range(runs):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        body = render_pdf(build_report(client, period.start, period.end, "previous"))
+        samples.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
+        size = len(body)
+    print(
+        f"PDF render (last 28 days, build + WeasyPrint): median {statistics.median(samples):.2f} s"
+        f", max {max(samples):.2f} s wall; CPU median {statistics.median(cpu):.2f} s; "
+        f"{size / 1024:.0f} KB   (target <= 3 s)"
+    )
+
+
+def bench_exports(clients) -> None:
+    from insights.reports import exports
+    from insights.reports.build import build_report, client_today
+
+    def consume(response) -> int:
+        total = 0
+        for chunk in response.streaming_content:
+            total += len(chunk)
+        return total
+
+    for client, scale in zip(clients, ("1x", "10x"), strict=True):
+        end = client_today(client) - timedelta(days=1)
+        start = end - timedelta(days=729)
+        for kind in ("tidy CSV", "posts CSV", "XLSX"):
+            tracemalloc.start()
+            started = time.perf_counter()
+            report = build_report(client, start, end, "none")
+            if kind == "tidy CSV":
+                size = consume(exports.tidy_csv_response(report))
+            elif kind == "posts CSV":
+                size = consume(exports.posts_csv_response(report))
+            else:
+                size = consume(exports.xlsx_response(report))
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            print(
+                f"{kind:<9} 2 years, {scale:<3} media: peak {peak / 2**20:6.1f} MiB, "
+                f"{size / 2**20:6.1f} MiB written in {time.perf_counter() - started:5.1f} s"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=40, help="requests per range")
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
+    parser.add_argument("--only", choices=("page", "pdf", "exports"), help="one part only")
+    args = parser.parse_args()
+    db_path = None
+    if "DATABASE_URL" not in os.environ:
+        db_path = tempfile.mktemp(prefix="prism-report-bench-", suffix=".sqlite3")
+        if args.keep:
+            print(f"database: {db_path}")
+    setup_django(db_path)
+    try:
+        agency, user, clients = make_world()
+        if args.only in (None, "page"):
+            bench_page(agency, user, clients[0], args.n)
+        if args.only in (None, "pdf"):
+            bench_pdf(clients[0])
+        if args.only in (None, "exports"):
+            bench_exports(clients)
+    finally:
+        if db_path and not args.keep:
+            for suffix in ("", "-wal", "-shm"):
+                Path(db_path + suffix).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
