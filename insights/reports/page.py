@@ -97,6 +97,7 @@ class PostView:
     src: str | None
     published: str
     metrics: list[tuple[str, str]]
+    interactions: str
     rate: str
 
 
@@ -183,13 +184,13 @@ def _post_view(row: PostRow, media_src: MediaSrc | None) -> PostView:
         metrics=[
             ("Reach", number(m["reach"])),
             ("Views", number(m["views"])),
-            ("Interactions", number(m["interactions"])),
             ("Eng. rate", percent(_rate_of(row))),
             ("Likes", number(m["likes"])),
             ("Comments", number(m["comments"])),
             ("Saves", number(m["saved"])),
             ("Shares", number(m["shares"])),
         ],
+        interactions=number(m["interactions"]),
         rate=percent(row.engagement_rate),
     )
 
