@@ -489,17 +489,8 @@ def _read_media(
             rate_n=Window(Count("rate"), partition_by=by_story),
         )
         .filter(Q(rank__lte=TOP_POSTS) | Q(kind="story", flag="cur", rank__lte=MAX_STORIES))
-        .values("pk", "account_id", "flag", "kind", "rank", "n_kind", "rate_sum", "rate_n")
+        .values(*MEDIA_FIELDS, "flag", "kind", "rank", "n_kind", "rate_sum", "rate_n")
     )
-    # Ranking reads narrow rows; only the few rows shown are then read whole (captions, metrics).
-    ranked = list(rows)
-    details = {
-        row["pk"]: row
-        for row in Media.objects.filter(pk__in=[r["pk"] for r in ranked if r["flag"] == "cur"])
-        .order_by()
-        .values(*MEDIA_FIELDS)
-    }
-    rows = [r | details.get(r["pk"], {}) for r in ranked]
     out: dict[int, _MediaSummary] = {pk: _MediaSummary() for pk in account_ids}
     for row in rows:
         summary = out[row["account_id"]]
