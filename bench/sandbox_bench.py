@@ -1,11 +1,13 @@
-"""Time typical sandbox Graph requests in-process (Django's test client, no server started).
+"""Time the sandbox in-process (Django's test client, no server started).
 
     .venv/bin/python bench/sandbox_bench.py [--n 200]
 
-Uses a throw-away SQLite database (migrated on the spot, deleted afterwards), creates a mid-size
-and a large account, then prints milliseconds per request (p50 / p95 / max) for each kind of
-request. Figures include the whole sandbox path: routing, token and budget checks, the world
-computation, JSON, usage headers and the call-log insert.
+Uses a throw-away SQLite database (migrated on the spot, deleted afterwards). First the world at
+scale, through the control API: creating 1,000 accounts, creating one with 10,000 media, and
+reading that account's whole history (every media page, and a year of daily account metrics in
+30-day windows, as a backfill does). Then milliseconds per request (p50 / p95 / max) for each
+kind of typical request. Figures include the whole sandbox path: routing, token and budget
+checks, the world computation, JSON, usage headers and the call-log insert.
 """
 
 from __future__ import annotations
@@ -53,6 +55,79 @@ def timed(name: str, n: int, call: Callable[[int], object]) -> None:
         f"{name:<52} p50 {statistics.median(samples):7.2f} ms   "
         f"p95 {percentile(samples, 0.95):7.2f} ms   max {max(samples):7.2f} ms   (n={n})"
     )
+
+
+def scale() -> None:
+    """The world at scale, through the control API and the Graph hosts."""
+    from datetime import timedelta
+
+    from django.test import Client
+
+    from sandbox import core, world
+
+    http = Client()
+
+    def control(**body) -> dict:
+        response = http.post(
+            "/_sandbox/control/accounts", json.dumps(body), content_type="application/json"
+        )
+        assert response.status_code == 201, response.content[:300]
+        return json.loads(response.content)
+
+    started = time.perf_counter()
+    made = control(count=1000, followers=5000, media_count=200)
+    elapsed = time.perf_counter() - started
+    print(f"{'create 1,000 accounts (POST accounts, count=1000)':<52} {elapsed:7.2f} s")
+    assert made["count"] == 1000
+    started = time.perf_counter()
+    big = control(followers=250000, media_count=10_000, history_days=1000, call_budget=10**9)
+    print(f"{'create one account with 10,000 media':<52} {time.perf_counter() - started:7.2f} s")
+
+    def get(path: str, **params) -> dict:
+        response = http.get(
+            f"/_sandbox/graph.facebook.com/v25.0/{path}",
+            params,
+            HTTP_AUTHORIZATION=f"Bearer {big['access_token']}",
+        )
+        assert response.status_code == 200, response.content[:300]
+        return json.loads(response.content)
+
+    started = time.perf_counter()
+    items, after = 0, None
+    while True:
+        fields = "id,caption,media_type,media_product_type,timestamp,like_count,comments_count"
+        page = get(
+            f"{big['ig_user_id']}/media",
+            limit=100,
+            fields=fields,
+            **({"after": after} if after else {}),
+        )
+        items += len(page["data"])
+        if "next" not in page.get("paging", {}):
+            break
+        after = page["paging"]["cursors"]["after"]
+    elapsed = time.perf_counter() - started
+    print(f"{f'walk its /media: {items:,} items, pages of 100':<52} {elapsed:7.2f} s")
+    today = world.pacific_day(core.now())
+    started = time.perf_counter()
+    windows = 0
+    for back in range(0, 365, 30):
+        until = int(world.day_start(today - timedelta(days=back)).timestamp())
+        since = until - 30 * 86400
+        get(f"{big['ig_user_id']}/insights", metric="reach", period="day", since=since, until=until)
+        get(
+            f"{big['ig_user_id']}/insights",
+            metric="reach,views,likes,comments,shares,saves,total_interactions",
+            period="day",
+            metric_type="total_value",
+            breakdown="media_product_type",
+            since=since,
+            until=until,
+        )
+        windows += 1
+    elapsed = time.perf_counter() - started
+    print(f"{f'a year of account metrics: {windows} windows of 30 days':<52} {elapsed:7.2f} s")
+    print()
 
 
 def run(n: int) -> None:
@@ -177,6 +252,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         setup_django(str(Path(tmp) / "bench.sqlite3"))
+        scale()
         run(args.n)
 
 

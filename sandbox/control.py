@@ -11,6 +11,7 @@ Endpoints (errors are 400/404 with {"error": "..."}):
     GET    ""                              this list
     GET    accounts                        all accounts (seed world + created)
     POST   accounts                        create one → 201 {ig_user_id, page_id, access_token…}
+    POST   accounts {"count": N, …}        N accounts from one template → 201 {"data": […]}
     GET    accounts/<ig_user_id>           one account, its tokens (fingerprints) and added media
     POST   accounts/<ig_user_id>/tokens    a fresh token for an existing account
     POST   accounts/<ig_user_id>/media     post / reel / carousel / video now → 201 {media_id…}
@@ -47,7 +48,7 @@ from django.urls import re_path
 from django.views.decorators.csrf import csrf_exempt
 
 from . import core, oauth, seed, world, world_settings
-from .accounts import FACEBOOK_SCOPES, INSTAGRAM_SCOPES, create_account
+from .accounts import FACEBOOK_SCOPES, INSTAGRAM_SCOPES, create_account, create_accounts
 from .models import CallLog, Clock, Fault, InstagramAccount, Media, Token
 
 OUTBOUND_TIMEOUT = (5, 15)  # connect, read: for webhooks and signed_request callbacks
@@ -239,6 +240,9 @@ def accounts(request: HttpRequest, body: Body | None = None):
     return created(create_from_body(body))
 
 
+MAX_BULK = 5000  # accounts per bulk request
+
+
 def create_from_body(body: Body) -> dict:
     body.allow(
         "followers",
@@ -257,7 +261,9 @@ def create_from_body(body: Body) -> dict:
         "business_owned",
         "seed",
         "online_followers",
+        "count",
     )
+    count = body.int("count", None, low=1, high=MAX_BULK)
     login = body.str("login", "facebook", choices=("facebook", "instagram"))
     kind = ACCOUNT_TYPES.get((body.str("account_type", "BUSINESS") or "").upper())
     if kind is None:
@@ -286,6 +292,12 @@ def create_from_body(body: Body) -> dict:
     }
     if "seed" in body.data:
         options["seed"] = body.int("seed", high=2**31 - 1)
+    if count is not None:
+        if username:
+            raise BadRequest("username cannot be given with count: usernames are generated")
+        options.pop("username")
+        made = create_accounts(count, follows=body.int("follows", None, high=10_000), **options)
+        return {"count": len(made), "data": made}
     result = create_account(**options)
     account = InstagramAccount.objects.get(ig_user_id=result["ig_user_id"])
     follows = body.int("follows", None, high=10_000)

@@ -38,6 +38,7 @@ class SeedAccount:
     call_budget: int = 20000
     business_owned: bool = False
     biography: str = ""
+    online_followers: bool = False  # still answers online_followers (many accounts don't)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ WORLD = [
                 followers=5200,
                 media_count=420,
                 biography="Sourdough, every morning at 7.",
+                online_followers=True,
             )
         ],
         pages_without_instagram=[(102, "Ava's Catering", "Caterer")],
@@ -107,6 +109,7 @@ WORLD = [
                 active_stories=6,
                 call_budget=200_000,
                 biography="Gear for long days outside.",
+                online_followers=True,
             )
         ],
     ),
@@ -178,6 +181,7 @@ WORLD = [
                 media_count=880,
                 history_days=1000,
                 region="JP",
+                online_followers=True,
             ),
         ],
     ),
@@ -259,6 +263,7 @@ def create_person(spec: SeedPerson) -> Person:
             page_name=account.page,
             page_category=account.category,
             business_owned=account.business_owned,
+            online_followers=account.online_followers,
             issue=False,
         )
         person.ig_accounts.filter(username=account.username).update(

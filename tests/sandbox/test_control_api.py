@@ -426,3 +426,35 @@ def test_seed_world_is_idempotent_and_deterministic(transactional_db):
     assert InstagramAccount.objects.filter(followers__lt=100).exists()
     assert InstagramAccount.objects.filter(account_type="PERSONAL").count() == 1
     assert InstagramAccount.objects.get(username="oak_and_ivy").converted_at is not None
+
+
+def test_bulk_create_accounts_from_one_template(sandbox):
+    """Benchmarks need many accounts: POST accounts with `count` makes that many from one
+    template, each with its own ids and a ready token (§1A/§1B), in one request."""
+    made = control(sandbox, "POST", "accounts", count=40, followers=700, media_count=30).json()
+    assert made["count"] == 40 and len({a["ig_user_id"] for a in made["data"]}) == 40
+    assert len({a["access_token"] for a in made["data"]}) == 40
+    for acct in made["data"][::13]:
+        pages = sandbox.get(
+            "graph.facebook.com",
+            "v25.0/me/accounts",
+            token=acct["access_token"],
+            fields="id,instagram_business_account",
+        ).json()["data"]
+        assert pages == [
+            {"id": acct["page_id"], "instagram_business_account": {"id": acct["ig_user_id"]}}
+        ]
+        user = sandbox.get(
+            "graph.facebook.com",
+            f"v25.0/{acct['ig_user_id']}",
+            token=acct["access_token"],
+            fields="followers_count,media_count",
+        ).json()
+        assert (user["followers_count"], user["media_count"]) == (700, 30)
+    ig = control(sandbox, "POST", "accounts", count=3, login="instagram", seed=7).json()["data"]
+    me = sandbox.get("graph.instagram.com", "me", token=ig[1]["access_token"], fields="user_id")
+    assert me.json()["user_id"] == ig[1]["ig_user_id"]
+    seeds = [InstagramAccount.objects.get(ig_user_id=a["ig_user_id"]).seed for a in ig]
+    assert seeds == [7, 8, 9]
+    assert control(sandbox, "POST", "accounts", count=2, username="x").status_code == 400
+    assert control(sandbox, "POST", "accounts", count=0).status_code == 400
