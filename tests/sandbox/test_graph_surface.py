@@ -173,6 +173,11 @@ def test_online_followers_for_accounts_that_have_them(sandbox):
     assert insights(sandbox, without, metric="online_followers", period="lifetime").json() == {
         "data": []
     }
+    # Among the seeded accounts (README), @avas_bakery still has them.
+    ava = control(sandbox, "POST", "accounts/17841400000000101/tokens")
+    ava["host"] = "graph.facebook.com"
+    body = insights(sandbox, ava, metric="online_followers", period="lifetime").json()
+    assert set(body["data"][0]["values"][0]["value"]) == {str(h) for h in range(24)}
 
 
 def test_media_types_that_refuse_views(sandbox):
