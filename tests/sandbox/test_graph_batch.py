@@ -30,7 +30,7 @@ def test_batch_response_shape_and_per_op_errors(sandbox, make_account):
     mid = media_ids(sandbox, acct)[0]
     ops = [
         {"method": "GET", "relative_url": f"v25.0/{acct['ig_user_id']}?fields=username"},
-        {"method": "GET", "relative_url": f"/{mid}/insights?metric=reach,views"},
+        {"method": "GET", "relative_url": f"/{mid}/insights?metric=reach,likes"},
         {"method": "GET", "relative_url": "v25.0/179999999999999999/insights?metric=reach"},
     ]
     response = batch(sandbox, acct, ops)
@@ -44,7 +44,7 @@ def test_batch_response_shape_and_per_op_errors(sandbox, make_account):
         "username": acct["username"],
         "id": acct["ig_user_id"],
     }
-    assert [m["name"] for m in json.loads(results[1]["body"])["data"]] == ["reach", "views"]
+    assert [m["name"] for m in json.loads(results[1]["body"])["data"]] == ["reach", "likes"]
     assert json.loads(results[2]["body"])["error"]["error_subcode"] == 33
 
 
