@@ -281,6 +281,18 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# --- The refresh pipeline (insights/refresh/) -------------------------------------------------
+# Ordered: a run's time budget < soft limit < hard limit (CELERY_TASK_*) < lease < the Redis
+# visibility timeout, so a live run never loses its lease and a redelivered copy finds it taken.
+REFRESH_TIME_BUDGET_SECONDS = env.int("REFRESH_TIME_BUDGET_SECONDS", default=150)
+REFRESH_LEASE_SECONDS = env.int("REFRESH_LEASE_SECONDS", default=600)
+REFRESH_INTERVAL_SECONDS = env.int("REFRESH_INTERVAL_SECONDS", default=3600)  # jittered ±10 %
+REFRESH_NOW_SECONDS = env.int("REFRESH_NOW_SECONDS", default=300)  # "Refresh now" throttle
+REFRESH_DISPATCH_LIMIT = env.int("REFRESH_DISPATCH_LIMIT", default=500)  # claims per minute
+BACKFILL_DAYS = env.int("BACKFILL_DAYS", default=730)  # Meta keeps about two years
+BACKFILL_DAILY_TOTALS_DAYS = env.int("BACKFILL_DAILY_TOTALS_DAYS", default=90)
+BACKFILL_BREAKDOWN_DAYS = env.int("BACKFILL_BREAKDOWN_DAYS", default=28)
+
 # --- Meta and the sandbox -------------------------------------------------------------------
 # The sandbox (sandbox/) emulates Meta's hosts under /_sandbox/<host>/. Never on in production.
 # (SANDBOX_ENABLED and SANDBOX_STANDALONE are read above, beside INSTALLED_APPS.)

@@ -1,6 +1,7 @@
 """Celery tasks: thin shells over service functions. Arguments are ids, never tokens."""
 
 from celery import shared_task
+from django.conf import settings
 
 from accounts.services import purge_old_invitations
 
@@ -19,6 +20,12 @@ def dispatch_due_work() -> dict:
     checks = health.claim_checks()
     for pk in checks:
         check_account_health.delay(pk)
+    from .refresh import schedule
+
+    claimed = schedule.claim_due(limit=settings.REFRESH_DISPATCH_LIMIT)
+    for pk, token in claimed:
+        # After commit: the worker must find the lease the claim wrote.
+        refresh_account.delay_on_commit(pk, token)
     warned = health.warn_about_expiries()
     reports_due = delivery.claim_due_schedules()
     for pk, lease_token in reports_due:
@@ -28,10 +35,26 @@ def dispatch_due_work() -> dict:
     return {
         "token_refreshes": len(refreshes),
         "health_checks": len(checks),
+        "refreshes": len(claimed),
         "expiry_warnings": warned,
         "invitations_purged": purged,
         "reports_due": len(reports_due),
     }
+
+
+@shared_task(
+    acks_late=True,
+    # Under the lease (REFRESH_LEASE_SECONDS): a run that hits these has lost nothing but time,
+    # and the lease lapses for the dispatcher to claim the account again. No autoretry: waits
+    # are written to next_refresh_at.
+    soft_time_limit=240,
+    time_limit=300,
+)
+def refresh_account(account_id: int, lease_token: str) -> dict:
+    """One account's refresh. The lease token is a fence, not a secret (no Meta token here)."""
+    from .refresh.account import refresh_account as run
+
+    return run(account_id, lease_token)
 
 
 @shared_task

@@ -1,0 +1,147 @@
+"""Which metrics Prism asks Meta for, and how (graph-api.md §4.2, §5.2; Graph v25.0 era).
+
+One table drives every insights request: account metrics grouped into requests Meta accepts
+(every metric of a request must take the same period, metric_type and breakdown, or the whole
+request fails), and media metrics per media product type. A metric Meta rejects at run time is
+recorded per account, product type and version (`MetricRejection`) and dropped from its group;
+this table is the starting point, not a promise.
+
+Nothing here imports the rest of Prism.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --- Account (IG user) insights ---------------------------------------------------------------
+
+# Time series with period=day: one value per Pacific day. reach's week / days_28 periods are
+# Meta's own de-duplicated trailing 7 / 28-day reach, one value per end day (graph-api.md §4.2
+# [OBS]); they are the 7d / 28d window snapshots.
+SERIES_DAY = ("reach",)
+SERIES_WINDOW_PERIODS = {"week": "7d", "days_28": "28d"}
+# follower_count: new followers per day; only the last 30 days, excluding today; needs ≥ 100
+# followers. Asked on its own (it takes no other period).
+FOLLOWER_COUNT = "follower_count"
+FOLLOWER_COUNT_DAYS = 30
+
+# Metrics Meta gives only as total_value: one total for the requested window. A per-day total
+# needs one request per day (graph-api.md §4.2); a calendar-month total is one request per month.
+TOTALS = (
+    "views",
+    "accounts_engaged",
+    "total_interactions",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "replies",
+    "reposts",
+    "profile_links_taps",
+    "follows_and_unfollows",
+)
+# Unique-audience metrics: a window's value is de-duplicated, never the sum of its days.
+DEDUPLICATED = frozenset({"reach", "accounts_engaged"})
+# Window totals (calendar months): reach plus every total_value metric, in one request.
+WINDOW_TOTALS = ("reach", *TOTALS)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One per-day total_value request with a breakdown: every metric listed supports it."""
+
+    dimension: str
+    metrics: tuple[str, ...]
+
+
+# Breakdowns are separate requests: a breakdown a metric lacks fails the whole request (§4.2).
+# Several breakdowns in one request give their cross product, so each goes alone.
+BREAKDOWNS = (
+    Breakdown(
+        "media_product_type",
+        ("reach", "views", "total_interactions", "likes", "comments", "shares", "saves"),
+    ),
+    Breakdown("follow_type", ("reach", "follows_and_unfollows")),
+    Breakdown("follower_type", ("views",)),
+    Breakdown("contact_button_type", ("profile_links_taps",)),
+)
+
+# Audience demographics: lifetime, total_value, one breakdown per request, timeframe required.
+# `this_month` (last 30 days) is the widest timeframe left for engaged audiences since v20.
+DEMOGRAPHICS = ("follower_demographics", "engaged_audience_demographics")
+DEMOGRAPHIC_BREAKDOWNS = ("age", "gender", "country", "city")
+DEMOGRAPHIC_TIMEFRAME = "this_month"
+
+# Meta caps since..until at 30 days (2,592,000 s) per account insights request (§4.1).
+MAX_WINDOW_DAYS = 30
+
+# Removed metrics never asked for again, whatever the version (graph-api.md §2).
+REMOVED = frozenset(
+    {
+        "impressions",
+        "profile_views",
+        "website_clicks",
+        "email_contacts",
+        "get_directions_clicks",
+        "phone_call_clicks",
+        "text_message_clicks",
+        "online_followers",
+        "plays",
+        "video_views",
+        "clips_replays_count",
+        "ig_reels_aggregated_all_plays_count",
+    }
+)
+
+# --- Media insights (lifetime) ----------------------------------------------------------------
+
+MEDIA_METRICS: dict[str, tuple[str, ...]] = {
+    # FEED: images, videos and carousels (asked on the album; children have no insights).
+    "FEED": (
+        "views",
+        "reach",
+        "likes",
+        "comments",
+        "saved",
+        "shares",
+        "total_interactions",
+        "follows",
+        "profile_visits",
+    ),
+    "REELS": (
+        "views",
+        "reach",
+        "likes",
+        "comments",
+        "saved",
+        "shares",
+        "total_interactions",
+        "ig_reels_avg_watch_time",  # milliseconds
+        "ig_reels_video_view_total_time",  # milliseconds
+    ),
+    "STORY": (
+        "views",
+        "reach",
+        "replies",
+        "shares",
+        "total_interactions",
+        "follows",
+        "profile_visits",
+        "navigation",
+    ),
+}
+# Breakdown metrics of media, asked apart (§5.3); values come back in lower case.
+MEDIA_BREAKDOWNS = {
+    "STORY": Breakdown("story_navigation_action_type", ("navigation",)),
+}
+
+
+def media_product(product_type: str, *, is_story: bool = False) -> str:
+    """The catalogue's key for a media: FEED, REELS or STORY (AD and unknown types as FEED)."""
+    if is_story or product_type == "STORY":
+        return "STORY"
+    return "REELS" if product_type == "REELS" else "FEED"
+
+
+def without(metrics: tuple[str, ...] | list[str], rejected: set[str]) -> list[str]:
+    return [m for m in metrics if m not in rejected and m not in REMOVED]

@@ -1,0 +1,212 @@
+"""One account's refresh: `refresh_account(account_id, lease_token)`.
+
+The task is a thin shell over this. A run:
+1. swaps the dispatched lease token for its own (`schedule.begin`; a duplicated message loses);
+2. continues the history backfill while one is pending (a bounded slice per run);
+3. queues the account reads (profile, daily metrics, totals, windows, weekly demographics) on one
+   `RequestPlan` and sends them (one batch request on graph.facebook.com);
+4. runs the media and stories steps (`refresh.media.refresh_media(ctx)`,
+   `refresh.stories.refresh_stories(ctx)`), which write through `ctx.fenced()` too;
+5. records success and the next due time, or the failure and when to try again.
+
+`RefreshContext` is the small object every step receives: the account, its Meta client, the
+run's `now`, the request plan, the lease-fenced transaction and the rejected-metric registry.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Min
+from django.utils import timezone
+
+from ..meta import parse
+from ..meta.client import MetaClient, MetaError
+from ..models import InstagramAccount, LoginPath, Media, WaitingReason
+from . import schedule, store
+from .plan import RequestPlan
+
+log = logging.getLogger(__name__)
+
+MIN_GAP = timedelta(minutes=2)
+
+
+@dataclass
+class RefreshContext:
+    account: InstagramAccount
+    lease_token: str
+    meta: MetaClient
+    now: datetime
+    plan: RequestPlan
+    stats: dict = field(default_factory=dict)
+    deadline: float = 0.0  # time.monotonic() after which long steps (backfill) yield
+    _rejected: dict[str, set[str]] | None = None
+    _new_rejections: list[tuple[str, str, MetaError]] = field(default_factory=list)
+
+    def fenced(self):
+        """The transaction every write of this run goes through (see schedule.fenced)."""
+        return schedule.fenced(self.account.pk, self.lease_token)
+
+    @property
+    def version(self) -> str:
+        return self.meta.version or ""
+
+    def rejected(self, product_type: str = "") -> set[str]:
+        """Metrics Meta rejected for this account, product type ('' = account insights) and
+        Graph version: not asked again."""
+        if self._rejected is None:
+            self._rejected = {}
+            for metric, product in self.account.metric_rejections.filter(
+                api_version=self.version
+            ).values_list("metric", "product_type"):
+                self._rejected.setdefault(product, set()).add(metric)
+        return self._rejected.get(product_type, set())
+
+    def reject(self, metric: str, product_type: str, error: MetaError) -> None:
+        """Note a metric Meta refused (recorded once per run, however many operations of the
+        run carried it; they were queued before Meta's first answer came back)."""
+        known = self.rejected(product_type)
+        if metric not in known:
+            self._rejected.setdefault(product_type, set()).add(metric)
+            self._new_rejections.append((metric, product_type, error))
+
+    def save_rejections(self) -> None:
+        """Record this run's rejections (inside a fenced transaction)."""
+        for metric, product_type, error in self._new_rejections:
+            store.record_rejection(
+                self.account,
+                metric=metric,
+                product_type=product_type,
+                api_version=self.version,
+                error=error.message,
+                code=error.code,
+                subcode=error.subcode,
+            )
+        self._new_rejections = []
+
+    @property
+    def has_rejections(self) -> bool:
+        return bool(self._new_rejections)
+
+    @property
+    def out_of_time(self) -> bool:
+        return bool(self.deadline) and time.monotonic() > self.deadline
+
+
+def make_context(account: InstagramAccount, token: str, meta: MetaClient) -> RefreshContext:
+    return RefreshContext(
+        account=account,
+        lease_token=token,
+        meta=meta,
+        now=timezone.now(),
+        plan=RequestPlan(meta, use_batch=account.login_path != LoginPath.INSTAGRAM),
+        deadline=time.monotonic() + settings.REFRESH_TIME_BUDGET_SECONDS,
+    )
+
+
+def refresh_account(account_id: int, lease_token: str) -> dict:
+    """Run one refresh of the account whose lease the dispatcher handed out. Returns what was
+    fetched; {"skipped": ...} when this delivery does not own the lease."""
+    token = schedule.begin(account_id, lease_token)
+    if token is None:
+        return {"skipped": "not this delivery's lease"}
+    return run(account_id, token)
+
+
+def run(account_id: int, token: str) -> dict:
+    """The refresh itself, under a lease this run already owns."""
+    from ..connections import health
+
+    account = InstagramAccount.objects.select_related("client").get(pk=account_id)
+    try:
+        meta = health.client_for(account)
+    except Exception as error:
+        schedule.fail(account_id, token, error)
+        return {"error": "the stored token cannot be used"}
+    ctx = make_context(account, token, meta)
+    started = time.monotonic()
+    try:
+        steps(ctx)
+    except schedule.LeaseLost:
+        log.warning("account %s: lease lost mid-refresh; stopped without writing", account_id)
+        return {"skipped": "lease lost", **ctx.stats}
+    except MetaError as error:
+        # Meta's answer (rate limit, revoked token, an outage): recorded and rescheduled, not a
+        # crash. Values already written by earlier steps stay (they are complete upserts).
+        schedule.note_usage(account, meta)
+        schedule.fail(account_id, token, error)
+        return {"error": str(error), **ctx.stats}
+    except BaseException as error:
+        schedule.fail(account_id, token, error)  # push next_refresh_at before re-raising
+        raise
+    schedule.note_usage(account, meta)
+    ctx.stats["requests"] = meta.requests_made
+    ctx.stats["seconds"] = round(time.monotonic() - started, 3)
+    backfilling = ctx.stats.get("backfill", {}).get("pending", 0) > 0
+    schedule.finish(
+        account_id,
+        token,
+        next_at=next_due(ctx, backfilling=backfilling),
+        stats=ctx.stats,
+        data_as_of=ctx.stats.pop("_data_as_of", None),
+        waiting=WaitingReason.BACKFILL if backfilling else WaitingReason.NONE,
+    )
+    return ctx.stats
+
+
+def steps(ctx: RefreshContext) -> None:
+    from . import backfill, daily, demographics
+
+    if ctx.account.backfilled_at is None:
+        ctx.stats["backfill"] = backfill.run(ctx)
+    read = daily.AccountRead()
+    daily.plan(ctx, read)
+    demo = demographics.plan(ctx)
+    ctx.plan.flush()
+    if read.daily or read.windows or read.profile or demo.answers or ctx.has_rejections:
+        with ctx.fenced():
+            as_of = daily.save(ctx, read)
+            demographics.save(ctx, demo)
+            ctx.save_rejections()
+        if as_of and (ctx.account.data_as_of is None or as_of > ctx.account.data_as_of):
+            ctx.stats["_data_as_of"] = as_of
+        ctx.stats["account"] = {**read.stats(), "demographics": demo.saved}
+        if read.failures or demo.failures:
+            ctx.stats["account"]["failures"] = (read.failures + demo.failures)[:10]
+    for name in ("media", "stories"):
+        step = _optional_step(name)
+        if step is not None:
+            ctx.stats[name] = step(ctx)
+
+
+def _optional_step(name: str):
+    """The media and stories steps (insights.refresh.media / .stories), when installed."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"insights.refresh.{name}")
+    except ModuleNotFoundError:
+        return None
+    return getattr(module, f"refresh_{name}", None)
+
+
+def next_due(ctx: RefreshContext, *, backfilling: bool = False) -> datetime:
+    """The earliest of: the regular interval, the next media/story sample due, and shortly
+    after the next Pacific midnight (when Meta completes a day). Never sooner than MIN_GAP,
+    except while a backfill is still going."""
+    now = timezone.now()
+    if backfilling:
+        return now
+    candidates = [now + schedule.jittered(schedule.refresh_interval())]
+    midnight = parse.day_start(parse.today_pacific(now) + timedelta(days=1))
+    candidates.append(midnight + schedule.jittered(timedelta(minutes=45), 0.5))
+    sample = Media.objects.filter(account=ctx.account, next_sample_at__isnull=False).aggregate(
+        m=Min("next_sample_at")
+    )["m"]
+    if sample:
+        candidates.append(sample)
+    return max(now + MIN_GAP, min(candidates))

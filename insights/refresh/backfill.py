@@ -1,0 +1,187 @@
+"""The history backfill on connect: as much account history as Meta gives, in ≤ 30-day windows,
+resumable, with its progress derived from `BackfillWindow` rows.
+
+- The plan: windows of 30 Pacific days going back from just before the daily refresh's own
+  days (which it leaves to `daily`) to BACKFILL_DAYS ago (Meta keeps two years).
+- Per window: reach as a time series (day, week, days_28 → daily reach and Meta's de-duplicated
+  7 / 28-day windows) and the totals of each calendar month starting in it. Per-day totals of the
+  total_value-only metrics cost one operation per day (and per breakdown), so they are fetched
+  for the most recent BACKFILL_DAILY_TOTALS_DAYS (Meta documents 90 days of user metrics) and
+  their breakdowns for the most recent BACKFILL_BREAKDOWN_DAYS; older history has its monthly
+  totals. That keeps a two-year backfill to a handful of batch requests.
+- Windows go pending → started → done (Zulip's FillState). A chunk of windows is marked started,
+  read, then written and marked done in one fenced transaction; a crash leaves `started`
+  windows that the next run reads again (the writes are idempotent upserts).
+- A window Meta answers with no data ends the history: it and every older window are done and
+  marked empty. A window that fails is retried on later runs, then given up after MAX_ATTEMPTS.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
+
+from ..meta import catalogue, parse
+from ..models import BackfillWindow, InstagramAccount
+from . import daily
+
+CHUNK_OPERATIONS = 150  # about three batch requests per chunk: visible progress, few requests
+MAX_ATTEMPTS = 3
+DAILY_OVERLAP = 3  # the most recent days are the daily refresh's
+
+
+def _settings(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def window_operations(window_start: date, window_end: date, today: date) -> int:
+    """How many operations a window needs: its series, its months, its per-day totals."""
+    totals_from = today - timedelta(days=_settings("BACKFILL_DAILY_TOTALS_DAYS", 90))
+    breakdowns_from = today - timedelta(days=_settings("BACKFILL_BREAKDOWN_DAYS", 28))
+    months = sum(
+        1
+        for i in range((window_end - window_start).days + 1)
+        if (window_start + timedelta(days=i)).day == 1
+    )
+    days = [window_start + timedelta(days=i) for i in range((window_end - window_start).days + 1)]
+    per_day = sum(1 for d in days if d >= totals_from)
+    per_breakdown = sum(1 for d in days if d >= breakdowns_from) * len(catalogue.BREAKDOWNS)
+    return 1 + months + per_day + per_breakdown
+
+
+def ensure_plan(account: InstagramAccount, now=None) -> int:
+    """Create the windows once (idempotent under the unique key). Returns how many exist."""
+    now = now or timezone.now()
+    existing = BackfillWindow.objects.filter(account=account, kind=BackfillWindow.Kind.ACCOUNT)
+    if existing.exists():
+        return existing.count()
+    today = parse.today_pacific(now)
+    end = today - timedelta(days=DAILY_OVERLAP + 1)
+    oldest = today - timedelta(days=_settings("BACKFILL_DAYS", 730))
+    rows = []
+    while end >= oldest:
+        start = max(oldest, end - timedelta(days=daily.SERIES_DAYS - 1))
+        rows.append(
+            BackfillWindow(
+                account=account,
+                kind=BackfillWindow.Kind.ACCOUNT,
+                start=start,
+                end=end,
+                steps=window_operations(start, end, today),
+            )
+        )
+        end = start - timedelta(days=1)
+    BackfillWindow.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def _open_windows(account: InstagramAccount):
+    return BackfillWindow.objects.filter(account=account, kind=BackfillWindow.Kind.ACCOUNT).exclude(
+        state=BackfillWindow.State.DONE
+    )
+
+
+def queue_window(ctx, read: daily.AccountRead, window: BackfillWindow, today: date) -> None:
+    daily.queue_series(ctx, read, window.start, window.end, extra_days=False)
+    totals_from = today - timedelta(days=_settings("BACKFILL_DAILY_TOTALS_DAYS", 90))
+    breakdowns_from = today - timedelta(days=_settings("BACKFILL_BREAKDOWN_DAYS", 28))
+    day = window.start
+    while day <= window.end:
+        if day.day == 1:
+            daily.queue_month(ctx, read, day, today - timedelta(days=1))
+        if day >= totals_from:
+            daily.queue_totals(ctx, read, day, breakdowns=day >= breakdowns_from)
+        day += timedelta(days=1)
+
+
+def run(ctx) -> dict:
+    """Continue the backfill for as long as the run's time budget allows."""
+    account = ctx.account
+    with ctx.fenced():
+        ensure_plan(account, ctx.now)
+    today = parse.today_pacific(ctx.now)
+    chunks = 0
+    while chunks == 0 or not ctx.out_of_time:  # at least one chunk per run
+        windows = list(_open_windows(account).order_by("-start"))
+        if not windows:
+            break
+        chunk, ops = [], 0
+        for window in windows:
+            if chunk and ops + window.steps > CHUNK_OPERATIONS:
+                break
+            chunk.append(window)
+            ops += window.steps
+        with ctx.fenced():
+            BackfillWindow.objects.filter(pk__in=[w.pk for w in chunk]).update(
+                state=BackfillWindow.State.STARTED, started_at=timezone.now()
+            )
+        reads = {}
+        for window in chunk:
+            reads[window.pk] = daily.AccountRead()
+            queue_window(ctx, reads[window.pk], window, today)
+        ctx.plan.flush()
+        _save_chunk(ctx, chunk, reads)
+        chunks += 1
+        if any(reads[w.pk].empty_windows and not reads[w.pk].daily for w in chunk):
+            break  # history ended; _save_chunk closed the older windows
+    return progress(account) | {"chunks": chunks}
+
+
+def _save_chunk(ctx, chunk: list[BackfillWindow], reads: dict) -> None:
+    now = timezone.now()
+    with ctx.fenced():
+        for window in chunk:
+            read = reads[window.pk]
+            failed = bool(read.failures)
+            daily.save(ctx, read)
+            if read.empty_windows and not read.daily and not failed:
+                # Meta has nothing this far back: the history ends here.
+                BackfillWindow.objects.filter(
+                    account=ctx.account, kind=window.kind, start__lte=window.start
+                ).exclude(state=BackfillWindow.State.DONE).update(
+                    state=BackfillWindow.State.DONE, empty=True, done_at=now
+                )
+                continue
+            attempts = window.attempts + 1
+            if failed and attempts < MAX_ATTEMPTS:
+                BackfillWindow.objects.filter(pk=window.pk).update(
+                    state=BackfillWindow.State.PENDING,
+                    attempts=attempts,
+                    error="; ".join(read.failures)[:1000],
+                )
+            else:
+                BackfillWindow.objects.filter(pk=window.pk).update(
+                    state=BackfillWindow.State.DONE,
+                    attempts=attempts,
+                    done_at=now,
+                    error="; ".join(read.failures)[:1000],
+                )
+        ctx.save_rejections()
+        if not _open_windows(ctx.account).exists():
+            InstagramAccount.objects.filter(pk=ctx.account.pk).update(backfilled_at=now)
+            ctx.account.backfilled_at = now
+
+
+def progress(account: InstagramAccount) -> dict:
+    """Steps done of total and an estimate of the time left, from the window rows."""
+    windows = BackfillWindow.objects.filter(account=account, kind=BackfillWindow.Kind.ACCOUNT)
+    total = windows.aggregate(s=Sum("steps"))["s"] or 0
+    done_rows = windows.filter(state=BackfillWindow.State.DONE)
+    done = done_rows.aggregate(s=Sum("steps"))["s"] or 0
+    pending = windows.exclude(state=BackfillWindow.State.DONE).count()
+    first = windows.order_by("started_at").values_list("started_at", flat=True).first()
+    last = done_rows.order_by("-done_at").values_list("done_at", flat=True).first()
+    seconds_left = None
+    if pending and done and first and last and last > first:
+        rate = done / (last - first).total_seconds()
+        seconds_left = round((total - done) / rate) if rate > 0 else None
+    return {
+        "steps_done": done,
+        "steps_total": total,
+        "pending": pending,
+        "seconds_left": seconds_left,
+        "percent": round(100 * done / total) if total else 100,
+    }

@@ -1,0 +1,426 @@
+"""Account-level reads: the profile snapshot, daily metrics, per-day totals and window reach
+(graph-api.md §3.1, §4, §10).
+
+Everything a run needs is queued on the run's `RequestPlan`, so on graph.facebook.com the whole
+daily read is one batch request:
+- the profile (`followers_count`, `follows_count`, `media_count`) → today's ProfileSnapshot;
+- `reach` as a time series with periods day, week and days_28 from the first day Prism still
+  needs, ≤ 30 days per operation: daily reach, and Meta's de-duplicated trailing 7 / 28-day reach
+  as window snapshots;
+- `follower_count` (new followers per day; Meta keeps 30 days);
+- per-day totals of the total_value-only metrics, one operation per day (Meta's total_value
+  gives one total per request) plus one per breakdown, for each day that is new or not settled
+  (Meta's numbers move for up to 48 h, so a day is re-read until a read ≥ 48 h after its end);
+- the calendar month's totals (reach de-duplicated, counts summed by Meta) for the current month
+  and, until it settles, the previous one. Meta caps a request at 30 days, so a 31-day month's
+  window holds its first 30 days and says so (`end`, `complete`).
+
+Days Meta answers beyond Prism's own "yesterday" (Meta's clock ahead of Prism's) are read too:
+their totals are queued when the time series shows them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from django.db.models import Max
+
+from ..meta import catalogue, parse
+from ..meta.client import ErrorKind, MetaError
+from ..models import AccountDaily, ProfileSnapshot, WindowKind, WindowMetric
+from . import store
+
+SETTLE = timedelta(hours=48)
+REREAD_AFTER = timedelta(hours=20)  # an unsettled day is read again about once a day
+DAILY_LOOKBACK_DAYS = 90  # a longer gap than this is left to the backfill
+# Whole Pacific days per time-series operation: 30 would lose its last day across the autumn
+# DST change (30 days and an hour exceed Meta's 2,592,000-second cap).
+SERIES_DAYS = catalogue.MAX_WINDOW_DAYS - 1
+
+
+@dataclass
+class Rejection:
+    metric: str
+    error: MetaError
+
+
+@dataclass
+class AccountRead:
+    """What the queued operations brought back, written in one fenced transaction."""
+
+    daily: dict = field(default_factory=dict)  # (metric, dimension, day) -> AccountDaily
+    windows: dict = field(default_factory=dict)
+    profile: ProfileSnapshot | None = None
+    rejections: list[Rejection] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    days_queued: set[date] = field(default_factory=set)
+    series_days: set[date] = field(default_factory=set)
+    empty_windows: int = 0
+
+    def stats(self) -> dict:
+        return {
+            "daily_values": len(self.daily),
+            "window_values": len(self.windows),
+            "profile": self.profile is not None,
+            "rejected_metrics": sorted({r.metric for r in self.rejections}),
+            "failed_reads": len(self.failures),
+        }
+
+
+# --- Queuing reads ----------------------------------------------------------------------------
+
+
+def queue_profile(ctx, read: AccountRead) -> None:
+    def on_result(body):
+        if isinstance(body, MetaError) or not isinstance(body, dict):
+            read.failures.append(f"profile: {body}")
+            return
+
+        def count(name):
+            value = body.get(name)
+            return round(value) if parse.is_number(value) else None
+
+        read.profile = ProfileSnapshot(
+            account=ctx.account,
+            day=parse.today_pacific(ctx.now),
+            followers_count=count("followers_count"),
+            follows_count=count("follows_count"),
+            media_count=count("media_count"),
+            captured_at=ctx.now,
+        )
+
+    ctx.plan.add(
+        ctx.account.ig_user_id, {"fields": "followers_count,follows_count,media_count"}, on_result
+    )
+
+
+def queue_series(ctx, read: AccountRead, first: date, last: date, *, extra_days: bool) -> None:
+    """reach (day, week, days_28) for Pacific days first..last, in ≤ 30-day operations. With
+    `extra_days`, days Meta answers past `last` get their per-day totals queued too."""
+    metrics = catalogue.without(catalogue.SERIES_DAY, ctx.rejected(""))
+    if not metrics:
+        return
+    periods = ["day", *catalogue.SERIES_WINDOW_PERIODS]
+    start = first
+    while start <= max(first, last):
+        since = parse.day_start(start)
+        until = longest_until(since)
+
+        def on_result(body, start=start):
+            if isinstance(body, MetaError):
+                _rejected_or_failed(ctx, read, body, metrics, f"series from {start}")
+                return
+            points = parse.series(body)
+            if not points:
+                read.empty_windows += 1
+            for point in points:
+                day = parse.pacific_day(point.end_time)
+                if point.period == "day":
+                    _daily(ctx, read, point.metric, "", day, point.value, point.end_time)
+                    read.series_days.add(day)
+                    if extra_days and day > last and day not in read.days_queued:
+                        queue_totals(ctx, read, day)
+                elif point.period in catalogue.SERIES_WINDOW_PERIODS:
+                    kind = catalogue.SERIES_WINDOW_PERIODS[point.period]
+                    span = 7 if kind == WindowKind.DAYS_7 else 28
+                    _window(
+                        ctx,
+                        read,
+                        point.metric,
+                        kind,
+                        day - timedelta(days=span - 1),
+                        day,
+                        point.value,
+                        complete=True,
+                        end_time=point.end_time,
+                    )
+
+        ctx.plan.add(
+            f"{ctx.account.ig_user_id}/insights",
+            {
+                "metric": ",".join(metrics),
+                "period": ",".join(periods),
+                "metric_type": "time_series",
+                "since": int(since.timestamp()),
+                "until": int(until.timestamp()),
+            },
+            on_result,
+        )
+        start += timedelta(days=SERIES_DAYS)
+
+
+def queue_follower_count(ctx, read: AccountRead, first: date) -> None:
+    """New followers per day; Meta answers only for the last 30 days excluding today."""
+    if catalogue.FOLLOWER_COUNT in ctx.rejected(""):
+        return
+    today = parse.today_pacific(ctx.now)
+    first = max(first, today - timedelta(days=catalogue.FOLLOWER_COUNT_DAYS - 2))
+    if first >= today:
+        return
+
+    def on_result(body):
+        if isinstance(body, MetaError):
+            if "30 days" in body.message:  # asked too far back: a range problem, not a rejection
+                read.failures.append(f"follower_count: {body}")
+                return
+            _rejected_or_failed(ctx, read, body, [catalogue.FOLLOWER_COUNT], "follower_count")
+            return
+        for point in parse.series(body):
+            day = parse.pacific_day(point.end_time)
+            _daily(ctx, read, point.metric, "", day, point.value, point.end_time)
+
+    ctx.plan.add(
+        f"{ctx.account.ig_user_id}/insights",
+        {
+            "metric": catalogue.FOLLOWER_COUNT,
+            "period": "day",
+            "since": int(parse.day_start(first).timestamp()),
+            "until": int(parse.day_start(today + timedelta(days=1)).timestamp()),
+        },
+        on_result,
+    )
+
+
+def queue_totals(ctx, read: AccountRead, day: date, *, breakdowns: bool = True) -> None:
+    """One day's totals of the total_value-only metrics, and their breakdowns."""
+    read.days_queued.add(day)
+    rejected = ctx.rejected("")
+    groups = [("", catalogue.without(catalogue.TOTALS, rejected))]
+    if breakdowns:
+        groups += [
+            (
+                b.dimension,
+                catalogue.without(b.metrics, rejected | ctx.rejected(f"breakdown:{b.dimension}")),
+            )
+            for b in catalogue.BREAKDOWNS
+        ]
+    since, until = parse.day_start(day), parse.day_end(day)
+    for dimension, metrics in groups:
+        if metrics:
+            _queue_total(ctx, read, dimension, metrics, since, until, day)
+
+
+def _queue_total(ctx, read, dimension, metrics, since, until, day) -> None:
+    params = {
+        "metric": ",".join(metrics),
+        "period": "day",
+        "metric_type": "total_value",
+        "since": int(since.timestamp()),
+        "until": int(until.timestamp()),
+    }
+    if dimension:
+        params["breakdown"] = dimension
+
+    def on_result(body):
+        if isinstance(body, MetaError):
+            scope = f"breakdown:{dimension}" if dimension else ""
+            for part in _rejected_or_failed(
+                ctx, read, body, metrics, f"totals {day} {dimension}", scope=scope
+            ):
+                _queue_total(ctx, read, dimension, part, since, until, day)
+            return
+        for metric, total in parse.totals(body).items():
+            if total.value is not None:
+                _daily(ctx, read, metric, "", day, total.value, until)
+            for dim, value in total.parts.items():
+                _daily(ctx, read, metric, dim, day, value, until)
+
+    ctx.plan.add(f"{ctx.account.ig_user_id}/insights", params, on_result)
+
+
+def longest_until(since: datetime) -> datetime:
+    """Meta's cap is 2,592,000 seconds, not 30 calendar days: across the autumn DST change 30
+    Pacific days last 30 days and an hour, which Meta refuses."""
+    return (since.astimezone(UTC) + timedelta(days=catalogue.MAX_WINDOW_DAYS)).astimezone(
+        parse.PACIFIC
+    )
+
+
+def month_window(month_start: date, last_day: date) -> tuple[date, date, bool]:
+    """(start, end, complete) of the calendar month Meta can answer: whole Pacific days within
+    Meta's 30-day cap, and no later than `last_day`."""
+    next_month = (month_start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    month_end = next_month - timedelta(days=1)
+    end = min(month_end, last_day)
+    cap = longest_until(parse.day_start(month_start))
+    while end >= month_start and parse.day_end(end) > cap:
+        end -= timedelta(days=1)
+    return month_start, end, end == month_end
+
+
+def queue_month(ctx, read: AccountRead, month_start: date, last_day: date) -> None:
+    start, end, complete = month_window(month_start, last_day)
+    metrics = catalogue.without(catalogue.WINDOW_TOTALS, ctx.rejected(""))
+    if end >= start and metrics:
+        _queue_window_totals(ctx, read, metrics, start, end, complete)
+
+
+def _queue_window_totals(ctx, read, metrics, start, end, complete) -> None:
+    until = parse.day_end(end)
+
+    def on_result(body):
+        if isinstance(body, MetaError):
+            for part in _rejected_or_failed(ctx, read, body, metrics, f"month {start}"):
+                _queue_window_totals(ctx, read, part, start, end, complete)
+            return
+        for metric, total in parse.totals(body).items():
+            if total.value is not None:
+                _window(
+                    ctx,
+                    read,
+                    metric,
+                    WindowKind.MONTH,
+                    start,
+                    end,
+                    total.value,
+                    complete=complete,
+                    end_time=until,
+                )
+
+    params = {
+        "metric": ",".join(metrics),
+        "period": "day",
+        "metric_type": "total_value",
+        "since": int(parse.day_start(start).timestamp()),
+        "until": int(until.timestamp()),
+    }
+    ctx.plan.add(f"{ctx.account.ig_user_id}/insights", params, on_result)
+
+
+# --- Collecting answers -----------------------------------------------------------------------
+
+
+def _daily(ctx, read, metric, dimension, day, value, end_time) -> None:
+    read.daily[(metric, dimension, day)] = AccountDaily(
+        account=ctx.account,
+        metric=metric,
+        dimension=dimension,
+        day=day,
+        value=value,
+        end_time=end_time,
+        captured_at=ctx.now,
+        settled=ctx.now >= end_time + SETTLE,
+    )
+
+
+def _window(ctx, read, metric, kind, start, end, value, *, complete, end_time) -> None:
+    read.windows[(metric, "", kind, start)] = WindowMetric(
+        account=ctx.account,
+        metric=metric,
+        kind=kind,
+        start=start,
+        end=end,
+        value=value,
+        complete=complete,
+        captured_at=ctx.now,
+        settled=complete and ctx.now >= end_time + SETTLE,
+    )
+
+
+_WORD = re.compile(r"[a-z][a-z_]+")
+
+
+def named_metrics(error: MetaError, metrics: list[str]) -> list[str]:
+    """The metrics Meta's message names: "metric[2] must be one of…" (an index into the
+    request), "(views)", "the views metric"."""
+    index = re.search(r"metric\[(\d+)\]", error.message)
+    if index and int(index.group(1)) < len(metrics):
+        return [metrics[int(index.group(1))]]
+    head = error.message.split("must be one of")[0].lower()
+    words = set(_WORD.findall(head))
+    return [m for m in metrics if m in words]
+
+
+def _rejected_or_failed(ctx, read, error, metrics, what, *, scope: str = "") -> list[list[str]]:
+    """A failed operation. A rejected metric is recorded and the others asked again (returned
+    as groups to re-queue); anything else is noted and the day stays due."""
+    if error.kind != ErrorKind.METRIC_UNSUPPORTED:
+        read.failures.append(f"{what}: {error}")
+        return []
+    named = named_metrics(error, list(metrics))
+    if named:
+        for metric in named:
+            read.rejections.append(Rejection(metric, error))
+            ctx.reject(metric, scope, error)
+        rest = [m for m in metrics if m not in named]
+        return [rest] if rest else []
+    if len(metrics) == 1:
+        read.rejections.append(Rejection(metrics[0], error))
+        ctx.reject(metrics[0], scope, error)
+        return []
+    half = len(metrics) // 2
+    return [list(metrics[:half]), list(metrics[half:])]
+
+
+# --- Planning a run and writing it -------------------------------------------------------------
+
+
+def days_due(ctx) -> list[date]:
+    """Pacific days whose daily values a run should read: new days since the newest stored one
+    (at most DAILY_LOOKBACK_DAYS back) and stored days not settled and not read lately."""
+    today = parse.today_pacific(ctx.now)
+    yesterday = today - timedelta(days=1)
+    rows = AccountDaily.objects.filter(
+        account=ctx.account, metric="reach", dimension="", day__gte=today - timedelta(days=40)
+    ).values_list("day", "settled", "captured_at")
+    known = {day: (settled, captured) for day, settled, captured in rows}
+    newest = max(known, default=None)
+    if newest is None:
+        newest = AccountDaily.objects.filter(
+            account=ctx.account, metric="reach", dimension=""
+        ).aggregate(m=Max("day"))["m"]
+    if newest is None:
+        first = yesterday - timedelta(days=2)
+    else:
+        first = max(newest + timedelta(days=1), today - timedelta(days=DAILY_LOOKBACK_DAYS))
+    due = {first + timedelta(days=i) for i in range(max(0, (yesterday - first).days + 1))}
+    for day, (settled, captured) in known.items():
+        if not settled and captured < ctx.now - REREAD_AFTER and day <= yesterday:
+            due.add(day)
+    return sorted(due)
+
+
+def plan(ctx, read: AccountRead) -> None:
+    """Queue this run's account reads. The time series always goes out (one operation): Meta's
+    answer shows which days it has completed, so days past Prism's own "yesterday" (Meta's
+    clock ahead, or the sandbox's moved) are found and their totals read in the same flush."""
+    days = days_due(ctx)
+    today = parse.today_pacific(ctx.now)
+    yesterday = today - timedelta(days=1)
+    if days or not ProfileSnapshot.objects.filter(account=ctx.account, day=today).exists():
+        queue_profile(ctx, read)
+    newest = AccountDaily.objects.filter(
+        account=ctx.account, metric="reach", dimension=""
+    ).aggregate(m=Max("day"))["m"]
+    first = days[0] if days else (newest + timedelta(days=1) if newest else yesterday)
+    queue_series(ctx, read, first, yesterday, extra_days=True)
+    if not days:
+        return
+    queue_follower_count(ctx, read, first)
+    for day in days:
+        queue_totals(ctx, read, day)
+    month = yesterday.replace(day=1)
+    queue_month(ctx, read, month, yesterday)
+    previous = (month - timedelta(days=1)).replace(day=1)
+    settled = WindowMetric.objects.filter(
+        account=ctx.account, metric="reach", kind=WindowKind.MONTH, start=previous, settled=True
+    ).exists()
+    if not settled and (yesterday - month).days < 5:
+        queue_month(ctx, read, previous, yesterday)
+
+
+def save(ctx, read: AccountRead) -> datetime | None:
+    """Write what was read (call inside the fenced transaction). Returns the new "data as of":
+    the end of the newest day with daily reach."""
+    store.upsert_daily(list(read.daily.values()))
+    store.upsert_windows(list(read.windows.values()))
+    if read.profile is not None:
+        store.upsert_profile([read.profile])
+    ends = [
+        row.end_time
+        for (metric, dim, _), row in read.daily.items()
+        if metric == "reach" and not dim
+    ]
+    return max(ends, default=None)

@@ -1,0 +1,33 @@
+"""Refresh tests: Prism's real Meta client against the sandbox over real HTTP (live server),
+a Prism account connected to a sandbox account, and the sandbox's own HTTP API as the oracle."""
+
+import pytest
+
+from sandbox.accounts import create_account
+from tests.factories import InstagramAccountFactory
+from tests.sandbox.conftest import Sandbox
+
+
+@pytest.fixture
+def sandbox(live_server, transactional_db, settings) -> Sandbox:
+    settings.META_HOSTS = {h: f"{live_server.url}/_sandbox/{h}" for h in settings.META_HOSTS}
+    settings.META_READ_TIMEOUT = 10
+    return Sandbox(live_server.url)
+
+
+@pytest.fixture
+def connect(sandbox):
+    """connect(login="facebook", **sandbox account properties) -> (Prism account, sandbox dict)"""
+
+    def connect(login: str = "facebook", **properties):
+        remote = create_account(login=login, **properties)
+        account = InstagramAccountFactory(
+            ig_user_id=remote["ig_user_id"],
+            username=remote["username"],
+            login_path=login,
+            page_id=remote.get("page_id") or "",
+            token=remote["access_token"],
+        )
+        return account, remote
+
+    return connect

@@ -1,0 +1,311 @@
+"""A refresh against the sandbox over real HTTP, checked against what the sandbox's own HTTP API
+answers (never against constants): values, idempotency, fencing, backfill, clock moves,
+rejected metrics and revoked tokens."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from insights.meta import catalogue, parse
+from insights.models import (
+    AccountDaily,
+    BackfillWindow,
+    DemographicSnapshot,
+    Health,
+    InstagramAccount,
+    MetricRejection,
+    ProfileSnapshot,
+    WaitingReason,
+    WindowMetric,
+)
+from insights.refresh import account as refresh
+from insights.refresh import backfill, schedule
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(account) -> dict:
+    token = schedule.claim_one(account.pk)
+    assert token
+    return refresh.run(account.pk, token)
+
+
+def meta_get(sandbox, remote, path, **params):
+    response = sandbox.get("graph.facebook.com", f"v25.0/{path}", remote["access_token"], **params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def meta_day_total(sandbox, remote, metric, day, breakdown=None):
+    since, until = parse.day_start(day), parse.day_end(day)
+    params = dict(metric=metric, period="day", metric_type="total_value")
+    params |= dict(since=int(since.timestamp()), until=int(until.timestamp()))
+    if breakdown:
+        params["breakdown"] = breakdown
+    body = meta_get(sandbox, remote, f"{remote['ig_user_id']}/insights", **params)
+    return parse.totals(body).get(metric)
+
+
+def meta_series(sandbox, remote, metric, period, first, last):
+    since = parse.day_start(first)
+    until = parse.day_end(last)
+    body = meta_get(
+        sandbox,
+        remote,
+        f"{remote['ig_user_id']}/insights",
+        metric=metric,
+        period=period,
+        since=int(since.timestamp()),
+        until=int(until.timestamp()),
+    )
+    return {parse.pacific_day(p.end_time): p.value for p in parse.series(body)}
+
+
+def snapshot_rows():
+    return {
+        "daily": sorted(AccountDaily.objects.values_list("metric", "dimension", "day", "value")),
+        "windows": sorted(
+            WindowMetric.objects.values_list("metric", "kind", "start", "end", "value")
+        ),
+        "profile": sorted(ProfileSnapshot.objects.values_list("day", "followers_count")),
+        "demographics": DemographicSnapshot.objects.count(),
+    }
+
+
+@pytest.fixture
+def connected(connect, settings):
+    # Two months of history keep these tests quick; the backfill test below asks for two years.
+    settings.BACKFILL_DAYS = 60
+    account, remote = connect(followers=5000, media_count=30)
+    return account, remote
+
+
+def test_a_refresh_stores_what_meta_answers(connected, sandbox):
+    account, remote = connected
+    stats = run(account)
+    assert "error" not in stats
+    today = parse.today_pacific(datetime.now(UTC))
+    yesterday = today - timedelta(days=1)
+
+    profile = meta_get(sandbox, remote, remote["ig_user_id"], fields="followers_count,media_count")
+    snapshot = ProfileSnapshot.objects.get(account=account, day=today)
+    assert snapshot.followers_count == profile["followers_count"]
+    assert snapshot.media_count == profile["media_count"]
+
+    # Daily reach and Meta's own 7 / 28-day reach, over the last month.
+    first = yesterday - timedelta(days=20)
+    for period, kind in (("day", None), ("week", "7d"), ("days_28", "28d")):
+        expected = meta_series(sandbox, remote, "reach", period, first, yesterday)
+        assert expected, period
+        if kind is None:
+            stored = dict(
+                AccountDaily.objects.filter(
+                    account=account, metric="reach", dimension="", day__gte=first
+                ).values_list("day", "value")
+            )
+        else:
+            stored = dict(
+                WindowMetric.objects.filter(
+                    account=account, metric="reach", kind=kind, end__gte=first
+                ).values_list("end", "value")
+            )
+        assert stored == expected, period
+
+    # Per-day totals and a breakdown, for days the backfill and the daily read each cover.
+    for day in (yesterday, yesterday - timedelta(days=10)):
+        for metric in ("views", "total_interactions", "likes"):
+            expected = meta_day_total(sandbox, remote, metric, day)
+            row = AccountDaily.objects.get(account=account, metric=metric, dimension="", day=day)
+            assert row.value == expected.value
+            assert row.end_time == parse.day_end(day)
+        by_type = meta_day_total(sandbox, remote, "views", day, "media_product_type")
+        stored = dict(
+            AccountDaily.objects.filter(
+                account=account, metric="views", day=day, dimension__startswith="media_product"
+            ).values_list("dimension", "value")
+        )
+        assert stored == by_type.parts and stored
+
+    # The calendar month so far: one de-duplicated reach, not the sum of the days.
+    month = yesterday.replace(day=1)
+    window = WindowMetric.objects.get(account=account, metric="reach", kind="month", start=month)
+    total = meta_get(
+        sandbox,
+        remote,
+        f"{remote['ig_user_id']}/insights",
+        metric="reach",
+        period="day",
+        metric_type="total_value",
+        since=int(parse.day_start(month).timestamp()),
+        until=int(parse.day_end(window.end).timestamp()),
+    )
+    assert window.value == parse.totals(total)["reach"].value
+    assert DemographicSnapshot.objects.filter(account=account).count() == 8
+
+    account.refresh_from_db()
+    assert account.last_refresh_at and not account.last_refresh_error
+    assert account.lease_token == "" and account.next_refresh_at > account.last_refresh_at
+    assert account.data_as_of == parse.day_end(yesterday)
+    assert account.health == Health.CONNECTED
+
+
+def test_a_refresh_run_twice_leaves_one_runs_rows(connected, sandbox):
+    account, _ = connected
+    run(account)
+    first = snapshot_rows()
+    run(account)
+    assert snapshot_rows() == first
+    # Forcing the daily re-read too: every upsert hits its key, nothing doubles.
+    AccountDaily.objects.update(captured_at=datetime.now(UTC) - timedelta(days=1))
+    run(account)
+    assert snapshot_rows() == first
+
+
+def test_the_first_refresh_backfills_two_years_in_a_few_requests(connected, sandbox, settings):
+    account, remote = connected
+    settings.BACKFILL_DAYS = 730
+    sandbox.control("POST", "stats/reset")
+    stats = run(account)
+    calls = sandbox.control("GET", "stats").json()
+    # Every read went out in batch requests (the sandbox logs each operation of a batch as its
+    # own rate-limit-counted call, beside the one HTTP request that carried it).
+    batches = calls["by_path"]["POST graph.facebook.com/ (batch)"]["requests"]
+    assert batches == stats["requests"] <= 10
+    assert calls["requests"] == batches + calls["counted_calls"]
+    assert stats["backfill"]["pending"] == 0
+    oldest = AccountDaily.objects.filter(account=account, metric="reach").order_by("day").first()
+    today = parse.today_pacific(datetime.now(UTC))
+    assert oldest.day <= today - timedelta(days=700)
+    # Nothing missing between the oldest and the newest day.
+    days = set(
+        AccountDaily.objects.filter(account=account, metric="reach", dimension="").values_list(
+            "day", flat=True
+        )
+    )
+    assert len(days) == (max(days) - min(days)).days + 1
+
+
+def test_an_interrupted_backfill_resumes_where_it_stopped(
+    connected, sandbox, settings, monkeypatch
+):
+    account, remote = connected
+    settings.REFRESH_TIME_BUDGET_SECONDS = 0  # one chunk of windows per run
+    real_save = backfill._save_chunk
+    calls = {"n": 0}
+
+    def crash_on_second_chunk(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("worker died")
+        return real_save(*args, **kwargs)
+
+    stats = run(account)
+    assert 0 < stats["backfill"]["steps_done"] < stats["backfill"]["steps_total"]
+    account.refresh_from_db()
+    assert account.waiting_reason == WaitingReason.BACKFILL
+    assert account.backfilled_at is None
+
+    monkeypatch.setattr(backfill, "_save_chunk", crash_on_second_chunk)
+    calls["n"] = 1
+    with pytest.raises(RuntimeError):
+        run(account)
+    account.refresh_from_db()
+    # The crash pushed the schedule out and released the lease; the chunk stayed "started".
+    assert account.next_refresh_at > datetime.now(UTC) and account.lease_token == ""
+    assert BackfillWindow.objects.filter(account=account, state="started").exists()
+
+    monkeypatch.setattr(backfill, "_save_chunk", real_save)
+    settings.REFRESH_TIME_BUDGET_SECONDS = 150
+    stats = run(account)
+    assert stats["backfill"]["pending"] == 0
+    account.refresh_from_db()
+    assert account.backfilled_at is not None
+    days = set(
+        AccountDaily.objects.filter(account=account, metric="reach", dimension="").values_list(
+            "day", flat=True
+        )
+    )
+    assert len(days) == (max(days) - min(days)).days + 1
+    today = parse.today_pacific(datetime.now(UTC))
+    sample = today - timedelta(days=50)
+    expected = meta_series(sandbox, remote, "reach", "day", sample, sample)
+    assert (
+        AccountDaily.objects.get(account=account, metric="reach", dimension="", day=sample).value
+        == (expected[sample])
+    )
+
+
+def test_moving_the_sandbox_clock_fills_the_gap(connected, sandbox):
+    account, remote = connected
+    run(account)
+    before = AccountDaily.objects.filter(account=account, metric="reach", dimension="").count()
+    sandbox.control("POST", "clock", json={"advance_days": 4})
+    run(account)
+    rows = dict(
+        AccountDaily.objects.filter(account=account, metric="reach", dimension="").values_list(
+            "day", "value"
+        )
+    )
+    assert len(rows) == before + 4
+    assert len(rows) == (max(rows) - min(rows)).days + 1
+    newest = max(rows)
+    expected = meta_series(sandbox, remote, "reach", "day", newest - timedelta(days=6), newest)
+    assert {d: rows[d] for d in expected} == expected
+    # The new days' totals came too.
+    views = meta_day_total(sandbox, remote, "views", newest)
+    assert (
+        AccountDaily.objects.get(account=account, metric="views", dimension="", day=newest).value
+        == views.value
+    )
+
+
+def test_a_rejected_metric_is_recorded_and_the_rest_stored(connected, sandbox, monkeypatch):
+    account, _ = connected
+    # A metric this Graph version does not know: Meta fails the whole request naming it.
+    monkeypatch.setattr(catalogue, "TOTALS", (*catalogue.TOTALS[:3], "story_exits"))
+    stats = run(account)
+    assert "error" not in stats
+    rejection = MetricRejection.objects.get(account=account)
+    assert (rejection.metric, rejection.product_type, rejection.code) == ("story_exits", "", 100)
+    yesterday = parse.today_pacific(datetime.now(UTC)) - timedelta(days=1)
+    assert AccountDaily.objects.filter(account=account, metric="views", day=yesterday).exists()
+    account.refresh_from_db()
+    assert account.health == Health.CONNECTED and not account.last_refresh_error
+    # Not asked again.
+    sandbox.control("POST", "stats/reset")
+    AccountDaily.objects.update(captured_at=datetime.now(UTC) - timedelta(days=1))
+    run(account)
+    assert MetricRejection.objects.get(account=account).times_seen == 1
+
+
+def test_a_revoked_token_stops_refreshes_until_reconnect(connected, sandbox):
+    account, remote = connected
+    run(account)
+    sandbox.control("POST", "tokens/revoke", json={"access_token": remote["access_token"]})
+    InstagramAccount.objects.filter(pk=account.pk).update(next_refresh_at=datetime.now(UTC))
+    AccountDaily.objects.update(captured_at=datetime.now(UTC) - timedelta(days=1))
+    stats = run(account)
+    assert "error" in stats
+    account.refresh_from_db()
+    assert account.health == Health.NEEDS_RECONNECT
+    assert account.waiting_reason == WaitingReason.RECONNECT
+    assert account.lease_token == ""
+    assert schedule.claim_due() == []  # due, but never dispatched while it needs a reconnect
+
+
+def test_the_refresh_account_command_prints_what_it_fetched(connected, sandbox):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    account, _ = connected
+    out = StringIO()
+    call_command("refresh_account", str(account.pk), stdout=out)
+    printed = out.getvalue()
+    assert '"daily_values"' in printed and '"requests"' in printed
+    assert AccountDaily.objects.filter(account=account).exists()
+    assert remote_token_not_in(printed, account)
+
+
+def remote_token_not_in(text: str, account) -> bool:
+    return account.reveal_token() not in text
