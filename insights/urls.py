@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import callbacks, clients, connect, delivery, reports, shared
+from .views import callbacks, clients, connect, delivery, refresh, reports, shared
 
 A = "a/<slug:agency_slug>/"
 
@@ -113,6 +113,12 @@ urlpatterns = [
         name="brand_stylesheet",
     ),
     path("brand/<str:public_id>/<str:version>/logo", delivery.brand_logo, name="brand_logo"),
+    path(
+        A + "accounts/<int:pk>/refresh/status/",
+        refresh.account_refresh_status,
+        name="account_refresh_status",
+    ),
+    path(A + "accounts/<int:pk>/refresh/", refresh.account_refresh_now, name="account_refresh_now"),
     path("oauth/<str:login_path>/callback/", connect.oauth_callback, name="oauth_callback"),
     path("reconnect/done/", connect.reconnect_done, name="reconnect_done"),
     path("reconnect/<str:value>/", connect.reconnect_link, name="reconnect_link"),

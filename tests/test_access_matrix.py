@@ -76,6 +76,8 @@ TENANT_URLS = {
     ),
     "account_disconnect": dict(obj="account", role=Role.MEMBER, methods=("GET", "POST")),
     "account_picture": dict(obj="account", role=Role.VIEWER, methods=("GET",)),
+    "account_refresh_status": dict(obj="account", role=Role.VIEWER, methods=("GET",)),
+    "account_refresh_now": dict(obj="account", role=Role.MEMBER, methods=("POST",)),
     "client_report": dict(obj="client", role=Role.VIEWER, methods=("GET",)),
     "client_report_pdf": dict(obj="client", role=Role.VIEWER, methods=("GET",)),
     "client_report_csv": dict(obj="client", role=Role.VIEWER, methods=("GET",)),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -177,6 +179,18 @@ class InstagramAccount(models.Model):
         """When access ends unless someone reconnects (None: not foreseeable)."""
         candidates = [d for d in (self.token_expires_at, self.data_access_expires_at) if d]
         return min(candidates) if candidates else None
+
+    @property
+    def data_as_of_day(self):
+        """The Pacific day "data as of" names: data_as_of is Meta's end_time of that day
+        (midnight Pacific at its end)."""
+        if self.data_as_of is None:
+            return None
+        from zoneinfo import ZoneInfo
+
+        return (
+            self.data_as_of.astimezone(ZoneInfo("America/Los_Angeles")) - timedelta(days=1)
+        ).date()
 
     @sensitive_variables()
     def reveal_token(self) -> str:

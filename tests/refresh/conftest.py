@@ -12,7 +12,11 @@ from tests.sandbox.conftest import Sandbox
 def sandbox(live_server, transactional_db, settings) -> Sandbox:
     settings.META_HOSTS = {h: f"{live_server.url}/_sandbox/{h}" for h in settings.META_HOSTS}
     settings.META_READ_TIMEOUT = 10
-    return Sandbox(live_server.url)
+    box = Sandbox(live_server.url)
+    # Recent days settle upward for 48 h in the sandbox, as at Meta: readings compared with
+    # Prism's must be taken at one sandbox moment.
+    assert box.control("POST", "clock", json={"freeze": True}).status_code == 200
+    return box
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from insights.meta.client import ErrorKind, MetaError
@@ -117,13 +118,15 @@ def test_refresh_now_is_throttled(settings):
     assert InstagramAccount.objects.get(pk=account.pk).next_refresh_at <= datetime.now(UTC)
 
 
+# The SQLite test database is a shared-cache memory database whose table locks ignore the busy
+# timeout; a claim there is one UPDATE statement in an IMMEDIATE transaction, serialised by
+# SQLite itself. CI runs this against PostgreSQL.
+@pytest.mark.skipif(
+    settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
+    reason="needs a server database for concurrent connections",
+)
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_dispatchers_never_claim_one_account_twice():
-    if connection.vendor == "sqlite":
-        # The test database is SQLite's shared-cache memory database, whose table locks ignore
-        # the busy timeout; a claim there is one UPDATE statement in an IMMEDIATE transaction,
-        # serialised by SQLite itself. CI runs this against PostgreSQL.
-        pytest.skip("needs a server database for concurrent connections")
     due(40)
     results, errors = [], []
 
