@@ -12,8 +12,9 @@ resumable, with its progress derived from `BackfillWindow` rows.
 - Windows go pending → started → done (Zulip's FillState). A chunk of windows is marked started,
   read, then written and marked done in one fenced transaction; a crash leaves `started`
   windows that the next run reads again (the writes are idempotent upserts).
-- A window Meta answers with no data ends the history: it and every older window are done and
-  marked empty. A window that fails is retried on later runs, then given up after MAX_ATTEMPTS.
+- A window Meta answers with no data is done and marked empty (the older ones are still asked:
+  a quiet stretch is not the end of the history). A window that fails is retried on later
+  runs, then given up after MAX_ATTEMPTS.
 """
 
 from __future__ import annotations
@@ -125,8 +126,6 @@ def run(ctx) -> dict:
         ctx.plan.flush()
         _save_chunk(ctx, chunk, reads)
         chunks += 1
-        if any(reads[w.pk].empty_windows and not reads[w.pk].daily for w in chunk):
-            break  # history ended; _save_chunk closed the older windows
     return progress(account) | {"chunks": chunks}
 
 
@@ -138,10 +137,9 @@ def _save_chunk(ctx, chunk: list[BackfillWindow], reads: dict) -> None:
             failed = bool(read.failures)
             daily.save(ctx, read)
             if read.empty_windows and not read.daily and not failed:
-                # Meta has nothing this far back: the history ends here.
-                BackfillWindow.objects.filter(
-                    account=ctx.account, kind=window.kind, start__lte=window.start
-                ).exclude(state=BackfillWindow.State.DONE).update(
+                # Meta had nothing here. Older windows are still asked: a quiet stretch of an
+                # account is not the end of its history, and asking costs one operation each.
+                BackfillWindow.objects.filter(pk=window.pk).update(
                     state=BackfillWindow.State.DONE, empty=True, done_at=now
                 )
                 continue

@@ -76,7 +76,7 @@ def snapshot_rows():
 def connected(connect, settings):
     # Two months of history keep these tests quick; the backfill test below asks for two years.
     settings.BACKFILL_DAYS = 60
-    account, remote = connect(followers=5000, media_count=30)
+    account, remote = connect(followers=5000, media_count=400)
     return account, remote
 
 
