@@ -25,8 +25,8 @@ def account_refresh_status(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "insights/_account_refresh.html", status(account))
 
 
-@require_POST
 @agency_view(Role.MEMBER)
+@require_POST
 def account_refresh_now(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_ig_account_for_agency(request, pk)
     if schedule.request_refresh(account):
