@@ -395,6 +395,22 @@ def plan(ctx, read: AccountRead) -> None:
         account=ctx.account, metric="reach", dimension=""
     ).aggregate(m=Max("day"))["m"]
     first = days[0] if days else (newest + timedelta(days=1) if newest else yesterday)
+    # Unsettled recent days ride along in the series (same operation): Meta's clock may have
+    # moved further than Prism's, and their reach keeps settling for 48 h.
+    unsettled = (
+        AccountDaily.objects.filter(
+            account=ctx.account,
+            metric="reach",
+            dimension="",
+            settled=False,
+            day__gte=today - timedelta(days=5),
+        )
+        .order_by("day")
+        .values_list("day", flat=True)
+        .first()
+    )
+    if unsettled and unsettled < first:
+        first = unsettled
     queue_series(ctx, read, first, yesterday, extra_days=True)
     if not days:
         return
