@@ -230,7 +230,7 @@ def test_large_account_paging_is_fast(sandbox, make_account):
     pages = walk(sandbox, acct, limit=100)
     elapsed = time.perf_counter() - started
     assert sum(len(p["data"]) for p in pages) == 5000 and len(pages) == 50
-    assert elapsed < 20, f"{elapsed:.1f}s for 50 pages"  # generous: CI machines are shared
+    assert elapsed < 60, f"{elapsed:.1f}s for 50 pages"  # catches O(n²) only; bench times it
 
 
 def test_media_edge_stops_at_10000_most_recent(db):
