@@ -128,3 +128,40 @@ def totals(body: object, *, drop_keys: tuple[str, ...] = ("timeframe",)) -> dict
         if found.value is not None or found.parts:
             out[found.metric] = found
     return out
+
+
+def media_metrics(body: object) -> dict[str, int | float]:
+    """A media insights answer (`/<media-id>/insights`, or the `insights` object of a field
+    expansion) as the flat dict `MediaSample.metrics` keeps: `{metric: value}` plus
+    `"<metric>.<value>"` for breakdown results, in Meta's lower-case spelling
+    (`navigation.tap_forward`). `total_value.value` is read first, then the last of `values`
+    (graph-api.md §5.4). Metrics without a number are absent; floats (reels_skip_rate) stay
+    floats, counts become ints."""
+
+    def number(value: object) -> int | float | None:
+        if not is_number(value):
+            return None
+        return value if isinstance(value, float) and not value.is_integer() else round(value)
+
+    out: dict[str, int | float] = {}
+    for obj in _metric_objects(body):
+        name = str(obj["name"])
+        total = obj.get("total_value") if isinstance(obj.get("total_value"), dict) else {}
+        value = number(total.get("value"))
+        if value is None:
+            values = [v for v in obj.get("values") or [] if isinstance(v, dict)]
+            value = number(values[-1].get("value")) if values else None
+        if value is not None:
+            out[name] = value
+        for breakdown in total.get("breakdowns") or []:
+            if not isinstance(breakdown, dict):
+                continue
+            width = len(breakdown.get("dimension_keys") or [])
+            for result in breakdown.get("results") or []:
+                if not isinstance(result, dict):
+                    continue
+                labels = [str(v).lower() for v in result.get("dimension_values") or []]
+                amount = number(result.get("value"))
+                if amount is not None and labels and len(labels) == width:
+                    out[f"{name}.{'.'.join(labels)}"[:200]] = amount
+    return out
