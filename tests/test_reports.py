@@ -348,3 +348,19 @@ def test_posts_published_and_top_posts_come_from_the_media_of_the_period(world, 
     ]
     rate = {k.key: k for k in report.sections[0].kpis}["engagement_rate"].value
     assert rate == pytest.approx(sum(rates) / len(rates))
+
+
+def test_the_posts_export_shows_each_post_exactly_as_the_page_does(world, account):
+    """The page's ranked query and the posts export read the same Media columns
+    (build.MEDIA_FIELDS) into the same rows, so a post cannot differ between them."""
+    from insights.reports.exports import iter_media
+
+    client = world.clients["a1"]
+    start, end = _last_days(client, 90)
+    report = build_report(client, start, end, "none")
+    section = report.sections[0]
+    exported = {item.media_pk: item for item in iter_media(report)}
+    shown = [*section.top_posts, *section.top_reels, *section.stories]
+    assert len(shown) > 6
+    for item in shown:
+        assert exported[item.media_pk] == item

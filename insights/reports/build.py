@@ -412,6 +412,8 @@ def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
+# The Media columns a report row is made of (`media_item`): the report's ranked query and the
+# posts export read the same ones.
 MEDIA_FIELDS = (
     "pk",
     "account_id",
@@ -584,8 +586,8 @@ def build_report(
     media = (
         _read_media(
             ids,
-            _bounds(period, zone),
-            _bounds(comparison, zone) if comparison else None,
+            period_bounds(period, zone),
+            period_bounds(comparison, zone) if comparison else None,
         )
         if ids
         else {}
@@ -735,7 +737,7 @@ def _engagement(
     return post_average
 
 
-def _post_row(row: dict, account: InstagramAccount, zone: ZoneInfo) -> PostRow:
+def post_row(row: dict, account: InstagramAccount, zone: ZoneInfo) -> PostRow:
     metrics = row["latest_metrics"] or {}
     values = {
         "reach": _post_metric(metrics, "reach"),
@@ -774,7 +776,7 @@ STORY_STATE_LABELS = {
 }
 
 
-def _story_row(row: dict, account: InstagramAccount, zone: ZoneInfo) -> StoryRow:
+def story_row(row: dict, account: InstagramAccount, zone: ZoneInfo) -> StoryRow:
     metrics = row["latest_metrics"] or {}
     zeroed = bool(row["replies_zeroed_by_region"])
     state = row["story_state"] or StoryState.MISSED
@@ -796,6 +798,11 @@ def _story_row(row: dict, account: InstagramAccount, zone: ZoneInfo) -> StoryRow
     )
 
 
+def media_item(row: dict, account: InstagramAccount, zone: ZoneInfo) -> PostRow | StoryRow:
+    """A row of MEDIA_FIELDS as what the report shows: a story or a post."""
+    return story_row(row, account, zone) if row["is_story"] else post_row(row, account, zone)
+
+
 def _account_section(
     account: InstagramAccount,
     numbers: _Numbers,
@@ -813,11 +820,11 @@ def _account_section(
         return _sum(daily.get((metric, ""), {}), p) if p else (None, "")
 
     top = sorted(
-        (_post_row(m, account, zone) for m in media.top),
+        (post_row(m, account, zone) for m in media.top),
         key=lambda p: (p.metrics["interactions"] or -1, p.published),
         reverse=True,
     )
-    stories = [_story_row(m, account, zone) for m in media.story_rows]
+    stories = [story_row(m, account, zone) for m in media.story_rows]
 
     def post_rate(flag: str) -> float | None:
         n = media.rate_n.get(flag, 0)
@@ -1100,7 +1107,7 @@ def _pooled(sections: list[Section], flag: str) -> float | None:
     return total / count if count else None
 
 
-def _bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
+def period_bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """A period's days as [start, end) instants in the client's zone (posting times)."""
     return (
         datetime.combine(period.start, time.min, zone),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import tempfile
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils.text import slugify
 
 from ..models import Media
-from .build import PostRow, Report, StoryRow, _post_row, _story_row
+from .build import MEDIA_FIELDS, PostRow, Report, StoryRow, media_item, period_bounds
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 METRIC_NAMES = {
@@ -87,34 +87,14 @@ def iter_media(report: Report) -> Iterator[PostRow | StoryRow]:
     """Every post and story published in the period, oldest first, read in chunks."""
     zone = ZoneInfo(report.time_zone)
     accounts = {s.account.pk: s.account for s in report.sections if s.account}
-    since = datetime.combine(report.period.start, time.min, zone)
-    until = datetime.combine(report.period.end + timedelta(days=1), time.min, zone)
+    since, until = period_bounds(report.period, zone)
     rows = (
         Media.objects.filter(account_id__in=accounts, timestamp__gte=since, timestamp__lt=until)
         .order_by("timestamp", "pk")
-        .values(
-            "pk",
-            "account_id",
-            "media_id",
-            "media_type",
-            "product_type",
-            "caption",
-            "permalink",
-            "timestamp",
-            "thumbnail",
-            "is_story",
-            "story_state",
-            "replies_zeroed_by_region",
-            "latest_metrics",
-            "last_sampled_at",
-        )
+        .values(*MEDIA_FIELDS)
     )
     for row in rows.iterator(chunk_size=500):
-        account = accounts[row["account_id"]]
-        if row["is_story"]:
-            yield _story_row(row, account, zone)
-        else:
-            yield _post_row(row, account, zone)
+        yield media_item(row, accounts[row["account_id"]], zone)
 
 
 def post_rows(report: Report) -> Iterator[tuple]:
