@@ -4,7 +4,8 @@ The task is a thin shell over this. A run:
 1. swaps the dispatched lease token for its own (`schedule.begin`; a duplicated message loses);
 2. continues the history backfill while one is pending (a bounded slice per run);
 3. queues the account reads (profile, daily metrics, totals, windows, weekly demographics) on one
-   `RequestPlan` and sends them (one batch request on graph.facebook.com);
+   `RequestPlan`, with whatever the media and stories steps queue up front (`queue_<step>(ctx)`,
+   kept in `ctx.queued`), and sends them (one batch request on graph.facebook.com);
 4. runs the media and stories steps (`refresh.media.refresh_media(ctx)`,
    `refresh.stories.refresh_stories(ctx)`), which write through `ctx.fenced()` too;
 5. records success and the next due time, or the failure and when to try again.
@@ -44,6 +45,8 @@ class RefreshContext:
     plan: RequestPlan
     stats: dict = field(default_factory=dict)
     deadline: float = 0.0  # time.monotonic() after which long steps (backfill) yield
+    # What a step queued on the run's first flush (`queue_<step>(ctx)`), for its own refresh_<step>.
+    queued: dict = field(default_factory=dict)
     _rejected: dict[str, set[str]] | None = None
     _new_rejections: list[tuple[str, str, MetaError]] = field(default_factory=list)
 
@@ -166,6 +169,10 @@ def steps(ctx: RefreshContext) -> None:
     read = daily.AccountRead()
     daily.plan(ctx, read)
     demo = demographics.plan(ctx)
+    for name in STEPS:
+        queue = _optional_step(name, "queue")
+        if queue is not None:  # rides along in the account reads' batch: no request of its own
+            ctx.queued[name] = queue(ctx)
     ctx.plan.flush()
     if read.daily or read.windows or read.profile or demo.answers or ctx.has_rejections:
         with ctx.fenced():
@@ -177,21 +184,25 @@ def steps(ctx: RefreshContext) -> None:
         ctx.stats["account"] = {**read.stats(), "demographics": demo.saved}
         if read.failures or demo.failures:
             ctx.stats["account"]["failures"] = (read.failures + demo.failures)[:10]
-    for name in ("media", "stories"):
+    for name in STEPS:
         step = _optional_step(name)
         if step is not None:
             ctx.stats[name] = step(ctx)
 
 
-def _optional_step(name: str):
-    """The media and stories steps (insights.refresh.media / .stories), when installed."""
+STEPS = ("media", "stories")
+
+
+def _optional_step(name: str, prefix: str = "refresh"):
+    """The media and stories steps (insights.refresh.media / .stories), when installed:
+    `refresh_<name>(ctx)`, and optionally `queue_<name>(ctx)` run before the first flush."""
     import importlib
 
     try:
         module = importlib.import_module(f"insights.refresh.{name}")
     except ModuleNotFoundError:
         return None
-    return getattr(module, f"refresh_{name}", None)
+    return getattr(module, f"{prefix}_{name}", None)
 
 
 def next_due(ctx: RefreshContext, *, backfilling: bool = False) -> datetime:

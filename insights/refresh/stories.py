@@ -1,0 +1,564 @@
+"""Stories: polled while live, captured once more shortly before Meta's 24-hour expiry, and each
+one marked captured, late or missed (graph-api.md §3.3, §5.2, §5.5; the contract is
+`insights.models.media`). The `story_insights` webhook's values land here too
+(`record_story_insights`, §8.2).
+
+A run:
+- queues, before the account reads go out (`queue_stories`, so on graph.facebook.com it rides in
+  the same batch request), the `/stories` listing and the insights of the live stories whose
+  sample is due; stories the listing shows for the first time get their first sample in the
+  next round of the same flush;
+- writes (`refresh_stories`, fenced by the run's lease) the stories' metadata, one
+  `MediaSample` per sampled story, each story's next sample time, and the states of the stories
+  that expired since: `captured` when a final sample (taken at or after FINAL_AT, before expiry)
+  or the webhook's values came, `late` when the last sample came before FINAL_AT, `missed` when
+  none came at all.
+
+Scheduling: a story is sampled when first seen, every POLL_EVERY while live, and at its
+final-capture point (`timestamp + FINAL_AT`). `next_sample_at` never passes that point, and the
+account's next refresh is the earliest `next_sample_at` of its media (`account.next_due`), so
+the final capture is what brings the account's next run forward.
+
+Insights per story are two operations: the plain metrics, and `navigation` with its
+`story_navigation_action_type` breakdown (a breakdown a metric lacks fails the whole request).
+Field expansion of insights over `/stories` is not used: one story under 5 viewers (#10) fails
+the whole listing (§3.5), and that is common.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..meta import catalogue, parse
+from ..meta.client import ErrorKind, MetaError
+from ..models import DemographicBucket, InsightsStatus, InstagramAccount, Media, MediaSample
+from ..models import StoryState as State
+from . import daily, store
+
+log = logging.getLogger(__name__)
+
+LIFETIME = timedelta(hours=24)
+FINAL_AT = timedelta(hours=23)  # the final-capture point: an hour of margin before expiry
+POLL_EVERY = timedelta(hours=3)
+RETRY_AFTER = timedelta(minutes=10)  # a failed sample is tried again this soon (before expiry)
+LIST_FIELDS = "id,media_type,media_product_type,timestamp,permalink,caption"
+LIST_LIMIT = 100
+MAX_PAGES = 10
+PRODUCT = "STORY"  # the catalogue's and the rejection registry's key for stories
+
+# Meta reports story replies as 0 for creators in the EU (since 2020-12-01) and Japan (since
+# 2021-04-14) (graph-api.md §5.2). Meta does not say where a creator is: see `replies_rule`.
+EU = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "HU",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+    ]
+)
+REPLIES_RULE_SINCE = {"EU": date(2020, 12, 1), "JP": date(2021, 4, 14)}
+# Time zones of the EU member states and Japan, for accounts without demographics.
+EU_ZONES = frozenset(
+    [
+        "Europe/Vienna",
+        "Europe/Brussels",
+        "Europe/Sofia",
+        "Europe/Zagreb",
+        "Asia/Nicosia",
+        "Asia/Famagusta",
+        "Europe/Nicosia",
+        "Europe/Prague",
+        "Europe/Copenhagen",
+        "Europe/Tallinn",
+        "Europe/Helsinki",
+        "Europe/Mariehamn",
+        "Europe/Paris",
+        "Europe/Berlin",
+        "Europe/Busingen",
+        "Europe/Athens",
+        "Europe/Budapest",
+        "Europe/Dublin",
+        "Europe/Rome",
+        "Europe/Riga",
+        "Europe/Vilnius",
+        "Europe/Luxembourg",
+        "Europe/Malta",
+        "Europe/Amsterdam",
+        "Europe/Warsaw",
+        "Europe/Lisbon",
+        "Atlantic/Madeira",
+        "Atlantic/Azores",
+        "Europe/Bucharest",
+        "Europe/Bratislava",
+        "Europe/Ljubljana",
+        "Europe/Madrid",
+        "Atlantic/Canary",
+        "Africa/Ceuta",
+        "Europe/Stockholm",
+    ]
+)
+JAPAN_ZONES = frozenset({"Asia/Tokyo", "Japan"})
+
+
+@dataclass
+class StoriesRead:
+    """What a run's queued story operations brought back (the callbacks fill it)."""
+
+    known: dict[str, Media] = field(default_factory=dict)  # live pending stories in the database
+    seen: set[str] = field(default_factory=set)  # every live story the database has, any state
+    listed: dict[str, dict] = field(default_factory=dict)  # media id -> listing item
+    listing_complete: bool = False
+    queued: set[str] = field(default_factory=set)  # media ids whose insights were asked
+    metrics: dict[str, dict] = field(default_factory=dict)  # media id -> metrics answered
+    errors: dict[str, MetaError] = field(default_factory=dict)  # media id -> the worst error
+    # daily._rejected_or_failed's bookkeeping (shared with the account reads).
+    rejections: list = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+# --- Queuing -----------------------------------------------------------------------------------
+
+
+def queue_stories(ctx) -> StoriesRead:
+    """Queue this run's story reads on the run's plan (sent by the account's first flush)."""
+    read = StoriesRead()
+    live = Media.objects.filter(account=ctx.account, is_story=True, expires_at__gt=ctx.now)
+    for media in live:
+        read.seen.add(media.media_id)
+        if media.story_state == State.PENDING:
+            read.known[media.media_id] = media
+    for media in read.known.values():
+        if media.gone_at is None and media.next_sample_at and media.next_sample_at <= ctx.now:
+            queue_sample(ctx, read, media.media_id)
+    queue_listing(ctx, read)
+    return read
+
+
+def queue_listing(ctx, read: StoriesRead, after: str | None = None, page: int = 1) -> None:
+    params = {"fields": LIST_FIELDS, "limit": LIST_LIMIT}
+    if after:
+        params["after"] = after
+
+    def on_result(body):
+        if isinstance(body, MetaError) or not isinstance(body, dict):
+            read.failures.append(f"stories listing: {body}")
+            return
+        items = [i for i in body.get("data") or [] if isinstance(i, dict) and i.get("id")]
+        for item in items:
+            media_id = str(item["id"])
+            read.listed[media_id] = item
+            live = _expiry(item)
+            if (
+                media_id not in read.seen
+                and media_id not in read.queued
+                and live is not None
+                and live > ctx.now
+            ):
+                queue_sample(ctx, read, media_id)  # first seen: sampled in the next round
+        paging = body.get("paging") or {}
+        cursor = (paging.get("cursors") or {}).get("after")
+        if paging.get("next") and cursor and items and page < MAX_PAGES:
+            queue_listing(ctx, read, cursor, page + 1)
+        else:
+            read.listing_complete = not paging.get("next")
+
+    ctx.plan.add(f"{ctx.account.ig_user_id}/stories", params, on_result)
+
+
+def queue_sample(ctx, read: StoriesRead, media_id: str) -> None:
+    """The story's insights: its plain metrics and its navigation breakdown, two operations."""
+    read.queued.add(media_id)
+    rejected = ctx.rejected(PRODUCT)
+    breakdown = catalogue.MEDIA_BREAKDOWNS[PRODUCT]
+    plain = [m for m in catalogue.MEDIA_METRICS[PRODUCT] if m not in breakdown.metrics]
+    for metrics, dimension in (
+        (catalogue.without(plain, rejected), None),
+        (catalogue.without(breakdown.metrics, rejected), breakdown.dimension),
+    ):
+        if metrics:
+            _queue_insights(ctx, read, media_id, metrics, dimension)
+
+
+def _queue_insights(ctx, read: StoriesRead, media_id: str, metrics, dimension) -> None:
+    params = {"metric": ",".join(metrics)}
+    if dimension:
+        params["breakdown"] = dimension
+
+    def on_result(body):
+        if not isinstance(body, MetaError):
+            read.metrics.setdefault(media_id, {}).update(parse.media_metrics(body))
+            return
+        if body.kind == ErrorKind.METRIC_UNSUPPORTED:
+            # Recorded for the account and product type; the other metrics are asked again.
+            what = f"story {media_id}"
+            for part in daily._rejected_or_failed(ctx, read, body, metrics, what, scope=PRODUCT):
+                _queue_insights(ctx, read, media_id, part, dimension)
+            return
+        previous = read.errors.get(media_id)
+        if previous is None or _severity(body) > _severity(previous):
+            read.errors[media_id] = body
+
+    ctx.plan.add(f"{media_id}/insights", params, on_result)
+
+
+def _severity(error: MetaError) -> int:
+    return 2 if _gone(error) else 1 if _too_few_viewers(error) else 0
+
+
+def _too_few_viewers(error: MetaError) -> bool:
+    """(#10) "Not enough viewers": a story under 5 viewers; code 10 is otherwise a permission
+    error, so the message decides (graph-api.md §5.5)."""
+    return error.code == 10 and "viewers" in error.message.lower()
+
+
+def _gone(error: MetaError) -> bool:
+    return error.kind == ErrorKind.MEDIA_UNAVAILABLE and error.code == 100 and error.subcode == 33
+
+
+def _expiry(item: dict) -> datetime | None:
+    published = parse.parse_time(item.get("timestamp"))
+    return published + LIFETIME if published else None
+
+
+# --- Writing -----------------------------------------------------------------------------------
+
+
+def refresh_stories(ctx) -> dict:
+    """The stories step of a refresh. Uses what `queue_stories` queued on the first flush, or
+    queues and sends its reads itself when run on its own."""
+    read = ctx.queued.get("stories")
+    if read is None:
+        read = queue_stories(ctx)
+        ctx.plan.flush()
+    rule = replies_rule(ctx.account)
+    with ctx.fenced():
+        stats = save(ctx, read, rule)
+        ctx.save_rejections()
+    if read.failures:
+        stats["failures"] = read.failures[:10]
+    return stats
+
+
+def save(ctx, read: StoriesRead, rule: str | None) -> dict:
+    """Inside the fenced transaction."""
+    now = ctx.now
+    stats = {"listed": len(read.listed), "new": 0, "sampled": 0, "final": 0}
+    stats["new"] = _upsert_listed(ctx, read)
+    rows = {
+        m.media_id: m
+        for m in Media.objects.select_for_update().filter(
+            account=ctx.account, is_story=True, media_id__in=read.queued | set(read.listed)
+        )
+    }
+    samples = []
+    for media_id in sorted(read.queued):
+        media = rows.get(media_id)
+        if media is None:
+            continue
+        metrics = read.metrics.get(media_id)
+        if metrics:
+            final = now >= media.timestamp + FINAL_AT
+            samples.append(_sample(media, metrics, now, final, rule))
+            stats["sampled"] += 1
+            stats["final"] += final
+        else:
+            _no_sample(media, read.errors.get(media_id), now, stats)
+    MediaSample.objects.bulk_create(samples, ignore_conflicts=True)
+    if read.listing_complete:
+        # Live by Prism's clock but no longer listed: deleted (or expired on Meta's clock).
+        unlisted = [m for m in read.known if m not in read.listed and m not in read.metrics]
+        stats["unlisted"] = Media.objects.filter(
+            account=ctx.account, media_id__in=unlisted, gone_at=None
+        ).update(gone_at=now, next_sample_at=None)
+    stats.update(resolve_expired(ctx.account, now))
+    return stats
+
+
+def _upsert_listed(ctx, read: StoriesRead) -> int:
+    """Story rows from the listing: new ones inserted pending, known ones' metadata updated
+    (never their state or samples, which the webhook may be writing)."""
+    now = ctx.now
+    existing = set(
+        Media.objects.filter(account=ctx.account, media_id__in=list(read.listed)).values_list(
+            "media_id", flat=True
+        )
+    )
+    rows = []
+    for media_id, item in read.listed.items():
+        published = parse.parse_time(item.get("timestamp"))
+        if published is None:
+            read.failures.append(f"story {media_id}: no timestamp")
+            continue
+        rows.append(
+            Media(
+                account=ctx.account,
+                media_id=media_id,
+                media_type=str(item.get("media_type") or "")[:20],
+                product_type=str(item.get("media_product_type") or PRODUCT)[:20],
+                caption=str(item.get("caption") or ""),
+                permalink=str(item.get("permalink") or "")[:500],
+                timestamp=published,
+                is_story=True,
+                expires_at=published + LIFETIME,
+                story_state=State.PENDING,
+                first_seen_at=now,
+                last_seen_at=now,
+                next_sample_at=now if published + LIFETIME > now else None,
+            )
+        )
+    store.upsert(
+        Media,
+        rows,
+        ["account", "media_id"],
+        ["media_type", "product_type", "caption", "permalink", "last_seen_at"],
+    )
+    return len({r.media_id for r in rows} - existing)
+
+
+def _sample(media: Media, metrics: dict, now: datetime, final: bool, rule: str | None):
+    source = MediaSample.Source.FINAL if final else MediaSample.Source.POLL
+    fields = {
+        "last_sampled_at": now,
+        "sample_count": F("sample_count") + 1,
+        "insights_status": InsightsStatus.OK,
+        "insights_reason": "",
+    }
+    if media.story_state == State.PENDING:  # the webhook's final values are never overwritten
+        fields |= {
+            "latest_metrics": metrics,
+            "replies_zeroed_by_region": replies_zeroed(media, metrics, rule),
+            "next_sample_at": None if final else next_attempt(media, now, POLL_EVERY),
+        }
+        if final:
+            fields |= {"story_state": State.CAPTURED, "story_final_at": now}
+    Media.objects.filter(pk=media.pk).update(**fields)
+    return MediaSample(
+        media=media,
+        captured_at=now,
+        age_seconds=int((now - media.timestamp).total_seconds()),
+        metrics=metrics,
+        source=source,
+    )
+
+
+def _no_sample(media: Media, error: MetaError | None, now: datetime, stats: dict) -> None:
+    """A story whose insights did not come: under 5 viewers, gone, or a failure to retry."""
+    fields: dict = {}
+    unsampled = media.sample_count == 0
+    if error is not None and _gone(error):
+        fields = {"gone_at": now, "next_sample_at": None}
+        if unsampled:
+            fields |= {"insights_status": InsightsStatus.GONE, "insights_reason": error.message}
+        stats["gone"] = stats.get("gone", 0) + 1
+    elif error is not None and _too_few_viewers(error):
+        # Reach grows through the day: asked again at the next poll and at the final point,
+        # not after it (a story under 5 viewers an hour before expiry stays there).
+        past_final = now >= media.timestamp + FINAL_AT
+        fields = {"next_sample_at": None if past_final else next_attempt(media, now, POLL_EVERY)}
+        if unsampled:
+            fields |= {
+                "insights_status": InsightsStatus.TOO_FEW_VIEWERS,
+                "insights_reason": error.message,
+            }
+        stats["too_few_viewers"] = stats.get("too_few_viewers", 0) + 1
+    else:
+        fields = {"next_sample_at": next_attempt(media, now, RETRY_AFTER, retry=True)}
+        if unsampled and error is not None:
+            fields |= {"insights_status": InsightsStatus.ERROR, "insights_reason": error.message}
+        stats["failed"] = stats.get("failed", 0) + 1
+    if media.story_state == State.PENDING:
+        Media.objects.filter(pk=media.pk).update(**fields)
+
+
+def next_attempt(
+    media: Media, now: datetime, after: timedelta, *, retry: bool = False
+) -> datetime | None:
+    """The next sample: `after` from now, but never past the final-capture point (which is what
+    makes the account's next refresh come in time). Past that point only retries are left,
+    until expiry."""
+    final = media.timestamp + FINAL_AT
+    if now < final:
+        return min(now + after, final)
+    if retry and now + after < media.timestamp + LIFETIME:
+        return now + after
+    return None
+
+
+def resolve_expired(account: InstagramAccount, now: datetime) -> dict:
+    """Stories past their 24 hours still pending: `late` when sampled (the last sample came
+    before the final-capture point), `missed` when never."""
+    expired = Media.objects.filter(
+        account=account, is_story=True, story_state=State.PENDING, expires_at__lte=now
+    )
+    late = expired.filter(sample_count__gt=0).update(
+        story_state=State.LATE, story_final_at=F("last_sampled_at"), next_sample_at=None
+    )
+    missed = expired.filter(sample_count=0).update(story_state=State.MISSED, next_sample_at=None)
+    return {"late": late, "missed": missed}
+
+
+# --- Meta's EU / Japan replies rule ----------------------------------------------------------
+
+
+def replies_rule(account: InstagramAccount) -> str | None:
+    """ "EU" or "JP" when Meta's replies rule likely applies to the account, else None.
+    Meta does not say where a creator is. Prism takes the largest country of the account's
+    latest follower (else engaged-audience) demographics by country, and, without any, the
+    client's time zone."""
+    for metric in catalogue.DEMOGRAPHICS:
+        top = (
+            DemographicBucket.objects.filter(
+                snapshot__account=account,
+                snapshot__metric=metric,
+                snapshot__breakdown="country",
+            )
+            .order_by("-snapshot__captured_at", "-value")
+            .values_list("key", flat=True)
+            .first()
+        )
+        if top:
+            country = top.upper()
+            return "JP" if country == "JP" else "EU" if country in EU else None
+    zone = account.client.time_zone if account.client_id else ""
+    return "JP" if zone in JAPAN_ZONES else "EU" if zone in EU_ZONES else None
+
+
+def replies_zeroed(media: Media, metrics: dict, rule: str | None) -> bool:
+    """A 0 for replies that is Meta's rule, not a real 0 (reports show "—"). Without replies
+    in `metrics` the story's flag stays as it was."""
+    if "replies" not in metrics:
+        return media.replies_zeroed_by_region
+    if rule is None or metrics["replies"] != 0:
+        return False
+    return media.timestamp.astimezone(UTC).date() >= REPLIES_RULE_SINCE[rule]
+
+
+# --- The story_insights webhook --------------------------------------------------------------
+
+# The legacy payload's keys (graph-api.md §8.2) → MediaSample.metrics keys. `impressions` was
+# the story's views count before Meta renamed it (v22); newer payloads may send the new names,
+# which are kept as they come.
+WEBHOOK_KEYS = {
+    "taps_forward": "navigation.tap_forward",
+    "taps_back": "navigation.tap_back",
+    "exits": "navigation.tap_exit",
+    "swipe_forward": "navigation.swipe_forward",
+}
+WEBHOOK_METRICS = frozenset(catalogue.MEDIA_METRICS[PRODUCT]) | {"reposts", "impressions"}
+
+
+def webhook_metrics(value: dict) -> dict:
+    """The webhook's values as sample metrics. Values under 0 (one source says Meta sends -1
+    for counts under 5 [UNC]) and non-numbers are no data, so absent."""
+    out = {}
+    for key, amount in value.items():
+        name = WEBHOOK_KEYS.get(key, key)
+        known = name in WEBHOOK_METRICS or name.startswith("navigation.")
+        if known and parse.is_number(amount) and amount >= 0:
+            out[name] = round(amount)
+    if "impressions" in out:
+        out.setdefault("views", out.pop("impressions"))
+    return out
+
+
+def record_story_insights(ig_user_id: str, value: dict, sent_at: datetime | None) -> int:
+    """Store one story_insights change for every connected Prism account of that IG account.
+    Returns how many samples were stored (0 for a redelivery or an unknown account)."""
+    media_id = str(value.get("media_id") or "")
+    metrics = webhook_metrics(value)
+    if not media_id.isdigit() or not metrics:
+        return 0
+    accounts = InstagramAccount.objects.filter(
+        ig_user_id=str(ig_user_id), disconnected_at=None
+    ).select_related("client")
+    return sum(_record(account, media_id, metrics, sent_at) for account in accounts)
+
+
+def _record(account: InstagramAccount, media_id: str, metrics: dict, sent_at) -> int:
+    now = timezone.now()
+    with transaction.atomic():
+        media = _story_row(account, media_id, sent_at or now)
+        if media is None:
+            return 0
+        # The values cover the story's first 24 hours: their moment is its expiry, whatever
+        # the delivery, so a redelivered payload hits the same (media, captured_at) key.
+        captured_at = media.expires_at or media.timestamp + LIFETIME
+        try:
+            with transaction.atomic():
+                MediaSample.objects.create(
+                    media=media,
+                    captured_at=captured_at,
+                    age_seconds=int((captured_at - media.timestamp).total_seconds()),
+                    metrics=metrics,
+                    source=MediaSample.Source.WEBHOOK,
+                )
+        except IntegrityError:
+            return 0  # already stored
+        Media.objects.filter(pk=media.pk).update(
+            story_state=State.CAPTURED,
+            story_final_at=captured_at,
+            webhook_received_at=now,
+            # Newest word on the keys it carries; the poll's other metrics (shares...) stay.
+            latest_metrics={**(media.latest_metrics or {}), **metrics},
+            last_sampled_at=max(captured_at, media.last_sampled_at or captured_at),
+            sample_count=F("sample_count") + 1,
+            insights_status=InsightsStatus.OK,
+            insights_reason="",
+            next_sample_at=None,
+            replies_zeroed_by_region=replies_zeroed(media, metrics, replies_rule(account)),
+        )
+    return 1
+
+
+def _story_row(account: InstagramAccount, media_id: str, sent_at: datetime) -> Media | None:
+    """The story's row, locked (a concurrent redelivery waits here). A story the poll never saw
+    gets a row: Meta sends story_insights when the story expires, so it was published 24 hours
+    before the delivery."""
+    found = Media.objects.select_for_update().filter(account=account, media_id=media_id)
+    media = found.first()
+    if media is None:
+        try:
+            with transaction.atomic():
+                Media.objects.create(
+                    account=account,
+                    media_id=media_id,
+                    product_type=PRODUCT,
+                    timestamp=sent_at - LIFETIME,
+                    is_story=True,
+                    expires_at=sent_at,
+                    story_state=State.PENDING,
+                    next_sample_at=None,
+                )
+        except IntegrityError:
+            pass  # created by a concurrent delivery or refresh
+        media = found.first()
+    return media if media is not None and media.is_story else None

@@ -1,0 +1,205 @@
+"""Stories through real refreshes against the sandbox over real HTTP: polled, captured at the
+final-capture point, marked captured / late / missed as the clocks move, the numbers equal to
+what the sandbox's own API answers at each moment.
+
+The sandbox's clock is frozen (conftest) and Prism's is travelled with it (time-machine), so
+"23 hours later" is the same moment for both."""
+
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+
+from insights.models import InsightsStatus, InstagramAccount, Media, MediaSample, StoryState
+from insights.refresh import account as refresh
+from insights.refresh import schedule, stories
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STORY_METRICS = "views,reach,replies,shares,total_interactions,follows,profile_visits"
+
+
+def run(account) -> dict:
+    token = schedule.claim_one(account.pk)
+    assert token
+    stats = refresh.run(account.pk, token)
+    assert "error" not in stats, stats
+    return stats
+
+
+class Clocks:
+    """The sandbox's frozen clock and Prism's, moved together."""
+
+    def __init__(self, sandbox, traveller, now):
+        self.sandbox, self.traveller, self.now = sandbox, traveller, now
+
+    def move_to(self, moment: datetime) -> None:
+        answer = self.sandbox.control("POST", "clock", json={"to": moment.isoformat()})
+        assert answer.status_code == 200, answer.text
+        self.traveller.move_to(moment)
+        self.now = moment
+
+
+@pytest.fixture
+def clocks(sandbox):
+    now = datetime.fromisoformat(sandbox.control("GET", "clock").json()["now"])
+    with time_machine.travel(now, tick=False) as traveller:
+        yield Clocks(sandbox, traveller, now)
+
+
+@pytest.fixture
+def account_with(connect, settings):
+    settings.BACKFILL_DAYS = 3  # the history is not what these tests are about
+
+    def make(**properties):
+        properties = {"followers": 5000, "media_count": 10, "history_days": 30} | properties
+        return connect(active_stories=0, **properties)
+
+    return make
+
+
+def post_story(sandbox, remote, **options) -> str:
+    answer = sandbox.control("POST", f"accounts/{remote['ig_user_id']}/stories", json=options)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["media_id"]
+
+
+def meta_story(sandbox, remote, media_id) -> dict:
+    """The story's insights as the sandbox's API answers them now, read raw (not through Prism's
+    parser): plain values and the navigation breakdown as flat keys."""
+    token = remote["access_token"]
+    plain = sandbox.get(
+        "graph.facebook.com", f"v25.0/{media_id}/insights", token, metric=STORY_METRICS
+    )
+    assert plain.status_code == 200, plain.text
+    expected = {m["name"]: m["values"][0]["value"] for m in plain.json()["data"]}
+    nav = sandbox.get(
+        "graph.facebook.com",
+        f"v25.0/{media_id}/insights",
+        token,
+        metric="navigation",
+        breakdown="story_navigation_action_type",
+    )
+    assert nav.status_code == 200, nav.text
+    (navigation,) = nav.json()["data"]
+    expected["navigation"] = navigation["total_value"]["value"]
+    for result in navigation["total_value"]["breakdowns"][0]["results"]:
+        expected[f"navigation.{result['dimension_values'][0]}"] = result["value"]
+    return expected
+
+
+def story(media_id) -> Media:
+    return Media.objects.get(media_id=media_id)
+
+
+def test_stories_are_polled_captured_before_expiry_and_marked(account_with, sandbox, clocks):
+    account, remote = account_with()
+    t0 = clocks.now
+    fresh = post_story(sandbox, remote, viewers=400, hours_ago=1)  # final point at t0 + 22 h
+    older = post_story(sandbox, remote, viewers=400, hours_ago=10)  # expires at t0 + 14 h
+    last_hour = post_story(sandbox, remote, viewers=400, hours_ago=23.5)  # past its final point
+    quiet = post_story(sandbox, remote, viewers=2, hours_ago=2)  # under 5 viewers: (#10)
+
+    stats = run(account)["stories"]
+    assert (stats["listed"], stats["new"], stats["sampled"], stats["final"]) == (4, 4, 3, 1)
+    for media_id in (fresh, older, last_hour):
+        (sample,) = MediaSample.objects.filter(media__media_id=media_id)
+        assert sample.metrics == meta_story(sandbox, remote, media_id)
+        assert sample.captured_at == t0
+    assert story(fresh).story_state == StoryState.PENDING
+    assert MediaSample.objects.get(media__media_id=fresh).source == "poll"
+    # Seen in its last hour: the first sample is the final one.
+    assert story(last_hour).story_state == StoryState.CAPTURED
+    assert story(last_hour).story_final_at == t0
+    assert MediaSample.objects.get(media__media_id=last_hour).source == "final"
+    assert story(quiet).insights_status == InsightsStatus.TOO_FEW_VIEWERS
+    assert story(quiet).sample_count == 0
+
+    # Polled again later; its next sample is its final-capture point, and the account's next
+    # refresh comes no later than that.
+    clocks.move_to(t0 + timedelta(hours=20))
+    run(account)
+    final_point = story(fresh).timestamp + stories.FINAL_AT
+    assert story(fresh).next_sample_at == final_point
+    assert InstagramAccount.objects.get(pk=account.pk).next_refresh_at <= final_point
+    assert story(older).story_state == StoryState.LATE  # expired, sampled only at t0
+    assert story(older).story_final_at == t0
+
+    clocks.move_to(final_point + timedelta(minutes=1))
+    stats = run(account)["stories"]
+    assert stats["final"] == 1
+    captured = story(fresh)
+    assert captured.story_state == StoryState.CAPTURED
+    assert captured.story_final_at == clocks.now and captured.next_sample_at is None
+    samples = list(MediaSample.objects.filter(media=captured).order_by("captured_at"))
+    assert [s.source for s in samples] == ["poll", "poll", "final"]
+    assert samples[-1].metrics == meta_story(sandbox, remote, fresh)
+    assert captured.latest_metrics == samples[-1].metrics
+    assert samples[-1].age_seconds == int((clocks.now - captured.timestamp).total_seconds())
+    # Never more than 5 viewers, expired unsampled: missed, and why.
+    assert story(quiet).story_state == StoryState.MISSED
+    assert story(quiet).insights_status == InsightsStatus.TOO_FEW_VIEWERS
+
+    # After expiry nothing is asked about them again.
+    clocks.move_to(t0 + timedelta(hours=30))
+    stats = run(account)["stories"]
+    assert (stats["listed"], stats["sampled"]) == (0, 0)
+    assert (
+        Media.objects.filter(account=account, is_story=True, next_sample_at__isnull=False).count()
+        == 0
+    )
+    assert MediaSample.objects.filter(media__account=account).count() == 5
+
+
+def test_a_second_refresh_in_the_same_hour_adds_no_sample(account_with, sandbox, clocks):
+    account, remote = account_with()
+    media_id = post_story(sandbox, remote, viewers=300, hours_ago=3)
+    run(account)
+    clocks.move_to(clocks.now + timedelta(minutes=30))
+    run(account)
+    assert story(media_id).sample_count == 1
+    assert MediaSample.objects.filter(media__media_id=media_id).count() == 1
+
+
+def test_story_reads_ride_in_the_account_batch(account_with, sandbox, clocks):
+    account, remote = account_with()
+    post_story(sandbox, remote, viewers=300, hours_ago=3)
+    run(account)
+    # The known story's next poll: its insights and the listing go in the account's batch.
+    clocks.move_to(clocks.now + stories.POLL_EVERY + timedelta(minutes=1))
+    sandbox.control("POST", "stats/reset")
+    stats = run(account)
+    calls = sandbox.control("GET", "stats").json()
+    batches = calls["by_path"]["POST graph.facebook.com/ (batch)"]["requests"]
+    assert batches == stats["requests"]
+    assert calls["requests"] == batches + calls["counted_calls"]
+    assert stats["stories"]["sampled"] == 1
+    # One HTTP request for the account reads and the story's three operations together.
+    assert batches == 1, calls["by_path"]
+
+
+def test_replies_zeroed_by_metas_eu_rule_are_marked(account_with, sandbox, clocks):
+    eu, eu_remote = account_with(region="DE")
+    us, us_remote = account_with(region="US")
+    eu_story = post_story(sandbox, eu_remote, viewers=3000, hours_ago=12)
+    us_story = post_story(sandbox, us_remote, viewers=3000, hours_ago=12)
+    run(eu)
+    run(us)
+    assert meta_story(sandbox, eu_remote, eu_story)["replies"] == 0
+    zeroed = story(eu_story)
+    assert zeroed.latest_metrics["replies"] == 0 and zeroed.replies_zeroed_by_region
+    real = story(us_story)
+    assert meta_story(sandbox, us_remote, us_story)["replies"] == real.latest_metrics["replies"]
+    assert not real.replies_zeroed_by_region
+
+
+def test_instagram_login_polls_stories_with_plain_requests(account_with, sandbox, clocks):
+    account, remote = account_with(login="instagram")
+    media_id = post_story(sandbox, remote, viewers=300, hours_ago=5)
+    run(account)
+    sample = MediaSample.objects.get(media__media_id=media_id)
+    answer = sandbox.get(
+        "graph.instagram.com", f"v25.0/{media_id}/insights", remote["access_token"], metric="reach"
+    ).json()
+    assert sample.metrics["reach"] == answer["data"][0]["values"][0]["value"]
+    assert story(media_id).story_state == StoryState.PENDING
