@@ -338,6 +338,11 @@ INSTAGRAM_APP_ID = env.str(
 INSTAGRAM_APP_SECRET = env.str(
     "INSTAGRAM_APP_SECRET", default=SANDBOX_INSTAGRAM_APP_SECRET if _sandbox_creds else ""
 )
+# The story_insights webhook's subscription handshake (graph-api.md §8.1): the token typed into
+# Meta's App Dashboard. Empty refuses every handshake (notifications are checked by signature).
+META_WEBHOOK_VERIFY_TOKEN = env.str(
+    "META_WEBHOOK_VERIFY_TOKEN", default="sandbox-verify-token" if _sandbox_creds else ""
+)
 META_CONNECT_TIMEOUT = env.float("META_CONNECT_TIMEOUT", default=3.05)
 META_READ_TIMEOUT = env.float("META_READ_TIMEOUT", default=20.0)
 # Each connected account is checked this often (one request); a revoked token shows up within it.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import callbacks, clients, connect, delivery, refresh, reports, shared
+from .views import callbacks, clients, connect, delivery, refresh, reports, shared, webhooks
 
 A = "a/<slug:agency_slug>/"
 
@@ -125,4 +125,5 @@ urlpatterns = [
     path("meta/<str:app>/deauthorize/", callbacks.deauthorize, name="meta_deauthorize"),
     path("meta/<str:app>/data-deletion/", callbacks.data_deletion, name="meta_data_deletion"),
     path("meta/deletion-status/<str:code>/", callbacks.deletion_status, name="deletion_status"),
+    path("meta/webhooks/", webhooks.instagram_webhook, name="meta_webhook"),
 ]

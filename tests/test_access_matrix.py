@@ -124,6 +124,8 @@ PUBLIC_URLS = {
     "meta_deauthorize": "authorised by Meta's signed_request (tests/test_meta_callbacks)",
     "meta_data_deletion": "authorised by Meta's signed_request (tests/test_meta_callbacks)",
     "deletion_status": "public by Meta's rules; names only a random confirmation code",
+    "meta_webhook": "Meta's webhooks: the handshake needs the verify token, notifications an "
+    "X-Hub-Signature-256 over the raw body (tests/test_story_webhook)",
     "shared_report": "authorised by a 256-bit share token naming one client's report; unknown, "
     "revoked and expired tokens all answer 404 (tests/test_sharing)",
     "shared_media": "a thumbnail of the share link's own client only (tests/test_sharing)",

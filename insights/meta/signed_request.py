@@ -1,5 +1,7 @@
-"""Meta's `signed_request` (graph-api.md §9): `<b64url(sig)>.<b64url(payload)>`, no padding,
-HMAC-SHA256 with the app secret over the encoded payload exactly as received."""
+"""Meta's signatures, checked in constant time:
+- `signed_request` (graph-api.md §9): `<b64url(sig)>.<b64url(payload)>`, no padding,
+  HMAC-SHA256 with the app secret over the encoded payload exactly as received;
+- webhooks' `X-Hub-Signature-256` (§8.2): `sha256=<hex HMAC-SHA256(raw body, app secret)>`."""
 
 from __future__ import annotations
 
@@ -46,3 +48,21 @@ def parse_signed_request(signed_request: str, secret: str, *, now: float | None 
     if age > MAX_AGE_SECONDS or age < -MAX_SKEW_SECONDS:
         raise BadSignedRequest("issued outside the replay window")
     return data
+
+
+def valid_hub_signature(raw_body: bytes, header: str, app_secrets: list[str]) -> bool:
+    """Whether `X-Hub-Signature-256` signs these exact bytes with one of the app secrets (both
+    login paths' apps may subscribe). The raw body, never re-serialised JSON: Meta escapes
+    non-ASCII and "/" (§12.18)."""
+    scheme, _, given = (header or "").strip().partition("=")
+    if scheme.lower() != "sha256" or not given:
+        return False
+    given = given.lower().encode()
+    matches = [
+        hmac.compare_digest(
+            given, hmac.new(s.encode(), raw_body, hashlib.sha256).hexdigest().encode()
+        )
+        for s in app_secrets
+        if s
+    ]
+    return any(matches)
