@@ -186,6 +186,40 @@ def test_xlsx_has_a_sheet_per_table_with_typed_cells(world, account):
     assert posts and hasattr(posts[0][1], "hour")
 
 
+def test_xlsx_cells_are_typed_dated_escaped_and_empty_where_meta_gave_nothing(world, account):
+    from datetime import datetime
+
+    from openpyxl import load_workbook
+    from openpyxl.styles.numbers import is_date_format
+
+    response = world.client_for("a_viewer").get(report_url(world, "xlsx", range="last_90"))
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    daily = book["Daily"]
+    first = daily["A2"]
+    assert type(first.value) is datetime and first.number_format == "yyyy-mm-dd"
+    assert isinstance(daily["D2"].value, int) and daily["D2"].data_type == "n"
+    header = [c.value for c in book["Posts"][1]]
+    assert all(c.font.bold for c in book["Posts"][1])
+    rows = [dict(zip(header, (c for c in r), strict=True)) for r in book["Posts"].iter_rows(2)]
+    posts = [r for r in rows if r["type"].value != "Story"]
+    stories = [r for r in rows if r["type"].value == "Story"]
+    assert posts and stories
+    for row in posts:
+        assert is_date_format(row["published"].number_format)
+        assert row["published"].value.tzinfo is None  # the client's wall-clock time
+        assert row["reach"].data_type == "n" and isinstance(row["reach"].value, int)
+        assert row["caption"].value.startswith("Post number")
+        assert row["story_capture"].value is None  # no empty strings posing as text
+    # Text that a spreadsheet would run is quoted, as in the CSV.
+    account.media.filter(is_story=False).update(caption='=HYPERLINK("http://x")')
+    response = world.client_for("a_viewer").get(report_url(world, "xlsx", range="last_90"))
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    captions = {
+        r[4] for r in book["Posts"].iter_rows(min_row=2, values_only=True) if r[2] != "Story"
+    }
+    assert captions == {'\'=HYPERLINK("http://x")'}
+
+
 def test_pdf_renders_the_report_with_the_vendored_font(world, account):
     from pypdf import PdfReader
 
