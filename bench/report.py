@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -28,10 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def setup_django(db_path: str | None) -> None:
+def setup_django(db_path: str | None, media_root: str) -> None:
     sys.path.insert(0, str(ROOT))
     if db_path:
         os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+    os.environ["MEDIA_ROOT"] = media_root
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
@@ -73,7 +75,39 @@ def make_world():
             f"filled {client.name}: 730 days, {media} media in {time.perf_counter() - started:.1f}s"
         )
         clients.append(client)
+    add_pictures(agency, clients[0])
     return agency, user, clients
+
+
+def add_pictures(agency, client, days: int = 120) -> None:
+    """What a real report carries besides numbers: a 640 px JPEG thumbnail (photo-like noise, so
+    it weighs what a photo does) for each media of the last `days` days, and the agency's logo."""
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from insights.models import AgencyBranding, Media
+    from insights.reports.build import client_today
+
+    def jpeg(seed: int) -> bytes:
+        colour = Image.new("RGB", (640, 640), ((seed * 47) % 256, (seed * 91) % 256, 160))
+        noise = Image.effect_noise((640, 640), 60).convert("RGB")
+        out = io.BytesIO()
+        Image.blend(colour, noise, 0.35).save(out, "JPEG", quality=82)
+        return out.getvalue()
+
+    since = client_today(client) - timedelta(days=days)
+    recent = Media.objects.filter(account__client=client, timestamp__date__gte=since)
+    for n, media in enumerate(recent):
+        media.thumbnail.save(f"{media.media_id}.jpg", ContentFile(jpeg(n)), save=False)
+        media.save(update_fields=["thumbnail"])
+    logo = io.BytesIO()
+    Image.new("RGBA", (600, 200), (40, 90, 200, 255)).save(logo, "PNG")
+    row = AgencyBranding(agency=agency, primary_colour="#1d4ed8", accent_colour="#f59e0b")
+    row.logo.save("logo.png", ContentFile(logo.getvalue()), save=False)
+    row.save()
+    print(f"pictures: {recent.count()} thumbnails of 640 px, one logo")
 
 
 def bench_page(agency, user, client, n: int) -> None:
@@ -122,17 +156,25 @@ def bench_page(agency, user, client, n: int) -> None:
 def bench_pdf(client, runs: int = 3) -> None:
     import logging
 
+    from insights.reports.branding import branding_for
     from insights.reports.build import build_report, client_today, preset_range
     from insights.reports.pdf import render_pdf
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     period = preset_range("last_28", client_today(client))
-    render_pdf(build_report(client, period.start, period.end, "previous"))  # warm-up
+
+    def render() -> bytes:  # what the PDF view does
+        branding = branding_for(client.agency).for_pdf()
+        return render_pdf(
+            build_report(client, period.start, period.end, "previous"), branding=branding
+        )
+
+    render()  # warm-up
     samples, cpu, size = [], [], 0
     for _ in range(runs):
         started, cpu_started = time.perf_counter(), time.process_time()
-        body = render_pdf(build_report(client, period.start, period.end, "previous"))
+        body = render()
         samples.append(time.perf_counter() - started)
         cpu.append(time.process_time() - cpu_started)
         size = len(body)
@@ -189,11 +231,12 @@ def main() -> None:
     parser.add_argument("--only", choices=("page", "pdf", "exports"), help="one part only")
     args = parser.parse_args()
     db_path = None
+    media_root = tempfile.mkdtemp(prefix="prism-report-bench-media-")
     if "DATABASE_URL" not in os.environ:
         db_path = tempfile.mktemp(prefix="prism-report-bench-", suffix=".sqlite3")
         if args.keep:
             print(f"database: {db_path}")
-    setup_django(db_path)
+    setup_django(db_path, media_root)
     try:
         agency, user, clients = make_world()
         if args.only in (None, "page"):
@@ -203,6 +246,7 @@ def main() -> None:
         if args.only in (None, "exports"):
             bench_exports(clients)
     finally:
+        shutil.rmtree(media_root, ignore_errors=True)
         if db_path and not args.keep:
             for suffix in ("", "-wal", "-shm"):
                 Path(db_path + suffix).unlink(missing_ok=True)

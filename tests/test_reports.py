@@ -237,6 +237,58 @@ def test_pdf_renders_the_report_with_the_vendored_font(world, account):
     assert fonts and all("Prism-Sans" in f for f in fonts), fonts
 
 
+def _jpeg(size: int) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.effect_noise((size, size), 50).convert("RGB").save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def test_pdf_embeds_pictures_at_print_resolution(world, account):
+    from django.core.files.base import ContentFile
+    from pypdf import PdfReader
+
+    from insights.models import Media
+    from insights.reports.pdf import IMAGE_DPI
+
+    client = world.clients["a1"]
+    report = build_report(client, *_last_days(client, 28), "previous")
+    shown = [*report.sections[0].top_posts, *report.sections[0].top_reels]
+    for post in shown:
+        media = Media.objects.get(pk=post.media_pk)
+        media.thumbnail.save(f"{media.media_id}.jpg", ContentFile(_jpeg(640)), save=True)
+    response = world.client_for("a_viewer").get(report_url(world, "pdf", range="last_28"))
+    reader = PdfReader(io.BytesIO(response.content))
+    # WeasyPrint shares one resource dictionary between pages: each picture once, by its bytes.
+    images = {image.data: image.image.size for page in reader.pages for image in page.images}
+    sizes = list(images.values())
+    assert len(sizes) == len(shown)
+    # Printed 50 pt wide: at most 50 / 72 * 300 dpi = 208 px of the 640 stored, still sharp.
+    limit = round(50 / 72 * IMAGE_DPI) + 1
+    assert all(100 < width <= limit and height <= limit for width, height in sizes), sizes
+    assert len(response.content) < 400_000  # 12 thumbnails of 640 px were 1.3 MB
+
+
+def test_the_pdf_draws_exactly_the_charts_of_the_page(world, account):
+    import base64
+
+    from insights.reports.branding import branding_for
+    from insights.reports.pdf import render_html
+
+    page = world.client_for("a_viewer").get(report_url(world, range="last_28", compare="year"))
+    on_page = re.findall(r"<svg\b.*?</svg>", page.content.decode(), flags=re.S)
+    charts = [svg for svg in on_page if 'role="img"' in svg]
+    report = page.context["report"]
+    html = render_html(report, branding=branding_for(world.a).for_pdf())
+    in_pdf = [
+        base64.b64decode(data).decode()
+        for data in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', html)
+    ]
+    assert len(charts) >= 6
+    assert in_pdf == charts
+
+
 def test_pdf_fetcher_reads_only_prisms_own_files(settings, tmp_path):
     from insights.reports import pdf
 
