@@ -22,7 +22,7 @@ Endpoints (errors are 400/404 with {"error": "..."}):
     GET    settings  POST settings         world switches for [UNC] behaviours (cautious defaults)
     POST   webhooks/send  POST webhooks/verify
     POST   signed-request/make  POST signed-request/send
-    GET    stats  POST stats/reset
+    GET    stats  POST stats/reset          logged calls, HTTP requests, rate-limit-counted calls
     POST   reset                           back to the seed world
 """
 
@@ -841,16 +841,19 @@ def grouped(rows, key: Callable[[dict], str]) -> dict:
         name = key(row)
         if not name:
             continue
-        entry = result.setdefault(name, {"requests": 0, "counted_calls": 0})
+        entry = result.setdefault(name, {"requests": 0, "http_requests": 0, "counted_calls": 0})
         entry["requests"] += row["requests"]
+        entry["http_requests"] += row["http_requests"]
         entry["counted_calls"] += row["counted_calls"] or 0
     return result
 
 
 @endpoint("GET")
 def stats(request: HttpRequest) -> dict:
-    """HTTP requests and rate-limit-counted calls (?ids= and batch count per item), by host,
-    path pattern, account, token fingerprint and status. Filters: ?host= ?account= ?since=."""
+    """Logged calls (`requests`: HTTP requests and each operation of a batch), HTTP requests
+    alone (`http_requests`: a batch is one) and rate-limit-counted calls (?ids= and batch count
+    per item), by host, path pattern, account, token fingerprint and status. Filters: ?host=
+    ?account= ?since=."""
     logs = CallLog.objects.all()
     if request.GET.get("host"):
         logs = logs.filter(host=request.GET["host"])
@@ -858,14 +861,18 @@ def stats(request: HttpRequest) -> dict:
         logs = logs.filter(account=request.GET["account"])
     if request.GET.get("since"):
         logs = logs.filter(at__gte=parse_time(request.GET["since"]))
+    http = Count("id", filter=Q(in_batch=False))
     rows = list(
         logs.values("host", "method", "path_pattern", "account", "token_id", "status")
-        .annotate(requests=Count("id"), counted_calls=Sum("counted_calls"))
+        .annotate(requests=Count("id"), http_requests=http, counted_calls=Sum("counted_calls"))
         .order_by()
     )
-    totals = logs.aggregate(requests=Count("id"), counted_calls=Sum("counted_calls"))
+    totals = logs.aggregate(
+        requests=Count("id"), http_requests=http, counted_calls=Sum("counted_calls")
+    )
     return {
         "requests": totals["requests"],
+        "http_requests": totals["http_requests"],
         "counted_calls": totals["counted_calls"] or 0,
         "errors": sum(r["requests"] for r in rows if r["status"] >= 400),
         "by_host": grouped(rows, lambda r: r["host"]),

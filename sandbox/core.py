@@ -670,7 +670,7 @@ def check_budget(req: SandboxRequest) -> None:
         )
 
 
-def log_call(req: SandboxRequest, status: int) -> None:
+def log_call(req: SandboxRequest, status: int, *, in_batch: bool = False) -> None:
     CallLog.objects.create(
         at=now(),
         host=req.host,
@@ -680,6 +680,7 @@ def log_call(req: SandboxRequest, status: int) -> None:
         token_id=req.token.pk if req.token else None,
         status=status,
         counted_calls=req.counted_calls,
+        in_batch=in_batch,
     )
 
 

@@ -666,12 +666,12 @@ def run_operation(req: SandboxRequest, op: Any, default_token: str | None) -> di
     sub = sub_request(req, method, path, params)
     status, payload = execute(sub)
     if status is None:
-        core.log_call(sub, 504)
+        core.log_call(sub, 504, in_batch=True)
         return None  # Meta returns null for operations that timed out
     headers = {"Content-Type": "text/javascript; charset=UTF-8"}
     headers["facebook-api-version"] = sub.version or core.LATEST_VERSION
     headers.update(core.usage_headers(sub))
-    core.log_call(sub, status)
+    core.log_call(sub, status, in_batch=True)
     return op_result(status, payload, headers)
 
 

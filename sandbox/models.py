@@ -189,7 +189,8 @@ class Fault(models.Model):
 
 
 class CallLog(models.Model):
-    """One row per HTTP request answered by an emulated host (stats and rate limits)."""
+    """One row per HTTP request answered by an emulated host, and one per operation of a batch
+    request (stats and rate limits)."""
 
     at = models.DateTimeField()  # sandbox time
     host = models.CharField(max_length=40)
@@ -199,6 +200,9 @@ class CallLog(models.Model):
     token_id = models.IntegerField(null=True)
     status = models.IntegerField()
     counted_calls = models.IntegerField(default=1)  # rate-limit-counted calls (?ids=, batch)
+    # An operation of a batch request: logged (and counted) on its own, but its HTTP request is
+    # the batch's own row, so it is not an HTTP request of its own.
+    in_batch = models.BooleanField(default=False)
 
     class Meta:
         indexes = [

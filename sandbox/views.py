@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -35,11 +36,11 @@ def answer(request: HttpRequest, host: str, path: str) -> HttpResponse:
     req = core.SandboxRequest(
         http=request, host=host, path=path, version=version, params=core.collect_params(request)
     )
-    fault = (
-        core.matching_fault(req)
-        if host in core.GRAPH_HOSTS or host == "api.instagram.com"
-        else None
-    )
+    api = host in core.GRAPH_HOSTS or host == "api.instagram.com"
+    latency = world_settings.get("latency_ms") if api else 0
+    if latency:
+        time.sleep(latency / 1000)
+    fault = core.matching_fault(req) if api else None
     response = core.fault_response_before(fault, req) if fault else None
     if response is None:
         try:

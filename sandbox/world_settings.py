@@ -35,6 +35,11 @@ DEFAULTS: dict[str, Any] = {
     # §4.2 [UNC]: views/accounts_engaged/total_interactions without metric_type=total_value:
     # "error" (the (#100) message) or "empty" ({"data": []}).
     "total_value_required": "error",
+    # Network and server time: every HTTP request to an API host (Graph, api.instagram.com)
+    # answers this many milliseconds late. Once per HTTP request: Meta runs a batch's operations
+    # side by side, so a batch waits once, not once per operation. (The `latency` fault, by
+    # contrast, delays each call it matches, batch operations included.) 0: no delay.
+    "latency_ms": 0,
 }
 CHOICES: dict[str, tuple] = {
     "total_value_required": ("error", "empty"),

@@ -2,8 +2,12 @@
 HTTP). graph-api.md §1 (tokens), §3 (media), §6 (190 subcodes), §7 (call budget, counted calls),
 §11 (emulator checklist)."""
 
+import json
+import time
 from datetime import UTC, datetime
 from io import StringIO
+
+import requests
 
 from sandbox import core
 from sandbox.models import CallLog, Fault, InstagramAccount, Token
@@ -334,6 +338,35 @@ def test_world_settings_have_cautious_defaults_and_reset(sandbox):
     assert control(sandbox, "GET", "settings").json()["settings"] == current["settings"]
 
 
+def test_latency_setting_delays_each_http_request_once(sandbox):
+    """latency_ms: every API request answers that much late; a batch waits once, not once per
+    operation (Meta runs them side by side)."""
+    fb = control(sandbox, "POST", "accounts").json()
+
+    def timed(call) -> float:
+        started = time.monotonic()
+        assert call().status_code == 200
+        return time.monotonic() - started
+
+    def profile():
+        return sandbox.get("graph.facebook.com", fb["ig_user_id"], token=fb["access_token"])
+
+    def batch():
+        ops = [{"method": "GET", "relative_url": fb["ig_user_id"]}] * 5
+        return requests.post(
+            sandbox.url("graph.facebook.com", ""),
+            data={"batch": json.dumps(ops), "access_token": fb["access_token"]},
+            timeout=30,
+        )
+
+    assert control(sandbox, "GET", "settings").json()["settings"]["latency_ms"] == 0
+    baseline = min(timed(profile) for _ in range(3))
+    control(sandbox, "POST", "settings", latency_ms=300)
+    assert 0.3 <= timed(profile) < baseline + 0.3 + 0.25
+    assert 0.3 <= timed(batch) < 0.3 * 5  # once for the batch, not once per operation
+    assert control(sandbox, "POST", "settings", latency_ms=-1).status_code == 400
+
+
 def test_clock_expires_tokens(sandbox):
     acct = control(sandbox, "POST", "accounts", login="instagram").json()
     control(sandbox, "POST", "clock", advance_days=61)
@@ -370,18 +403,35 @@ def test_stats_by_host_path_account_and_token(sandbox):
     assert stats["requests"] == 6
     assert stats["counted_calls"] == 7  # ?ids= with two ids counts twice
     assert stats["by_host"]["graph.facebook.com"]["requests"] == 5
-    assert stats["by_host"]["graph.instagram.com"] == {"requests": 1, "counted_calls": 1}
+    assert stats["by_host"]["graph.instagram.com"] == {
+        "requests": 1,
+        "http_requests": 1,
+        "counted_calls": 1,
+    }
     assert stats["by_path"]["GET graph.facebook.com/{ig_user}"]["requests"] == 2
     assert stats["by_path"]["GET graph.facebook.com/{me}/accounts"]["requests"] == 1
     assert stats["by_account"][ig["ig_user_id"]]["requests"] == 1
     assert stats["by_account"][fb["ig_user_id"]]["requests"] >= 3
     assert stats["by_token"][fb["token_fingerprint"]]["requests"] == 5
     assert stats["by_token"][ig["token_fingerprint"]]["requests"] == 1
-    assert stats["by_status"] == {"200": {"requests": 6, "counted_calls": 7}}
+    assert stats["by_status"] == {"200": {"requests": 6, "http_requests": 6, "counted_calls": 7}}
     only_ig = control(sandbox, "GET", "stats?host=graph.instagram.com").json()
     assert only_ig["requests"] == 1
     assert control(sandbox, "POST", "stats/reset").json()["deleted"] == 6
     assert control(sandbox, "GET", "stats").json()["requests"] == 0
+
+    # A batch is one HTTP request; each of its operations is logged and counted on its own.
+    ops = [{"method": "GET", "relative_url": f"v25.0/{fb['ig_user_id']}?fields=id"}] * 3
+    answer = requests.post(
+        sandbox.url("graph.facebook.com", ""),
+        data={"batch": json.dumps(ops), "access_token": fb["access_token"]},
+        timeout=30,
+    )
+    assert answer.status_code == 200 and len(answer.json()) == 3
+    stats = control(sandbox, "GET", "stats").json()
+    assert (stats["requests"], stats["http_requests"], stats["counted_calls"]) == (4, 1, 3)
+    assert stats["by_path"]["POST graph.facebook.com/ (batch)"]["http_requests"] == 1
+    assert stats["by_path"]["GET graph.facebook.com/{ig_user}"]["http_requests"] == 0
 
 
 def test_reset_brings_back_the_seed_world(sandbox):
