@@ -242,6 +242,34 @@ def test_the_whole_journey(live_server, transactional_db, page, browser, setting
     ]
     assert any("avas_bakery" in c for c in cells)
 
+    # A share link, opened in a fresh browser context (no session), then revoked.
+    page.goto(f"{live_server.url}/a/{slug}/clients/{bakery}/share/")
+    page.get_by_text("+ New share link").click()
+    page.fill("#id_label", "For Ava")
+    page.get_by_role("button", name="Create link").click()
+    share_url = page.locator("input.copy-field").input_value()
+    assert "/r/" in share_url
+    private = browser.new_context()
+    try:
+        visitor = private.new_page()
+        shared_problems: list[str] = []
+        visitor.on(
+            "console", lambda m: shared_problems.append(m.text) if m.type == "error" else None
+        )
+        visitor.on("pageerror", lambda error: shared_problems.append(f"uncaught: {error}"))
+        visitor.goto(share_url)
+        assert visitor.get_by_role("heading", name=re.compile("Ava's Bakery")).first.is_visible()
+        chart = visitor.locator("figure.chart-card", has_text="Daily reach").first
+        assert "No data for this period" not in chart.inner_text()
+        assert shared_problems == []
+        shot(visitor, "journey-06-shared-report")
+        page.goto(f"{live_server.url}/a/{slug}/clients/{bakery}/share/")
+        page.get_by_role("button", name="Revoke").click()
+        assert page.get_by_text("The link is revoked").is_visible()
+        assert visitor.goto(share_url).status == 404
+    finally:
+        private.close()
+
     # A member of another agency reaches none of it.
     outsider = UserFactory(email="eve@other.example")
     MembershipFactory(user=outsider, agency__name="Other Agency", agency__slug="other")
