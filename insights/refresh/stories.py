@@ -259,7 +259,9 @@ def refresh_stories(ctx) -> dict:
     if read is None:
         read = queue_stories(ctx)
         ctx.plan.flush()
-    rule = replies_rule(ctx.account)
+    # Only a 0 for replies needs to know where the creator is.
+    zeros = any(m.get("replies") == 0 for m in read.metrics.values())
+    rule = replies_rule(ctx.account) if zeros else None
     with ctx.fenced():
         stats = save(ctx, read, rule)
         ctx.save_rejections()
@@ -272,13 +274,14 @@ def save(ctx, read: StoriesRead, rule: str | None) -> dict:
     """Inside the fenced transaction."""
     now = ctx.now
     stats = {"listed": len(read.listed), "new": 0, "sampled": 0, "final": 0}
-    stats["new"] = _upsert_listed(ctx, read)
-    rows = {
-        m.media_id: m
-        for m in Media.objects.select_for_update().filter(
-            account=ctx.account, is_story=True, media_id__in=read.queued | set(read.listed)
+    stats["new"] = _upsert_listed(ctx, read) if read.listed else 0
+    rows = {}
+    if read.queued:
+        # Locked: the webhook may be writing the same rows (it waits, or we do).
+        found = Media.objects.select_for_update().filter(
+            account=ctx.account, is_story=True, media_id__in=read.queued
         )
-    }
+        rows = {m.media_id: m for m in found}
     samples = []
     for media_id in sorted(read.queued):
         media = rows.get(media_id)
@@ -296,9 +299,10 @@ def save(ctx, read: StoriesRead, rule: str | None) -> dict:
     if read.listing_complete:
         # Live by Prism's clock but no longer listed: deleted (or expired on Meta's clock).
         unlisted = [m for m in read.known if m not in read.listed and m not in read.metrics]
-        stats["unlisted"] = Media.objects.filter(
-            account=ctx.account, media_id__in=unlisted, gone_at=None
-        ).update(gone_at=now, next_sample_at=None)
+        if unlisted:
+            stats["unlisted"] = Media.objects.filter(
+                account=ctx.account, media_id__in=unlisted, gone_at=None
+            ).update(gone_at=now, next_sample_at=None)
     stats.update(resolve_expired(ctx.account, now))
     return stats
 

@@ -203,3 +203,70 @@ def test_instagram_login_polls_stories_with_plain_requests(account_with, sandbox
     ).json()
     assert sample.metrics["reach"] == answer["data"][0]["values"][0]["value"]
     assert story(media_id).story_state == StoryState.PENDING
+
+
+def test_a_story_metric_meta_rejects_is_recorded_and_the_rest_stored(
+    account_with, sandbox, clocks, monkeypatch
+):
+    from insights.meta import catalogue
+    from insights.models import MetricRejection
+
+    account, remote = account_with()
+    media_id = post_story(sandbox, remote, viewers=300, hours_ago=4)
+    story_metrics = (*catalogue.MEDIA_METRICS["STORY"], "story_exits")  # gone since v18
+    monkeypatch.setitem(catalogue.MEDIA_METRICS, "STORY", story_metrics)
+    run(account)
+    rejection = MetricRejection.objects.get(account=account)
+    assert (rejection.metric, rejection.product_type, rejection.code) == (
+        "story_exits",
+        "STORY",
+        100,
+    )
+    sample = MediaSample.objects.get(media__media_id=media_id)
+    assert sample.metrics == meta_story(sandbox, remote, media_id)
+    # Not asked again on the next sample.
+    clocks.move_to(clocks.now + stories.POLL_EVERY)
+    run(account)
+    assert MetricRejection.objects.get(account=account).times_seen == 1
+    assert story(media_id).sample_count == 2
+
+
+def fault(sandbox, media_id, **spec):
+    answer = sandbox.control("POST", "faults", json={"path_regex": f"/{media_id}/insights", **spec})
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
+def test_a_failed_sample_is_retried_soon_and_a_deleted_story_is_not(account_with, sandbox, clocks):
+    account, remote = account_with()
+    flaky = post_story(sandbox, remote, viewers=300, hours_ago=4)
+    deleted = post_story(sandbox, remote, viewers=300, hours_ago=4)
+    outage = fault(sandbox, flaky, kind="5xx")
+    gone = {
+        "code": 100,
+        "error_subcode": 33,
+        "message": "Unsupported get request.",
+        "type": "GraphMethodException",
+    }
+    fault(sandbox, deleted, kind="graph_error", params={"error": gone})
+    t0 = clocks.now
+    stats = run(account)["stories"]
+    assert (stats["failed"], stats["gone"], stats["sampled"]) == (1, 1, 0)
+    assert story(flaky).next_sample_at == t0 + stories.RETRY_AFTER
+    assert InstagramAccount.objects.get(pk=account.pk).next_refresh_at <= t0 + stories.RETRY_AFTER
+    assert story(deleted).next_sample_at is None
+    assert story(deleted).insights_status == InsightsStatus.GONE and story(deleted).gone_at
+
+    sandbox.control("DELETE", f"faults/{outage}")
+    clocks.move_to(t0 + stories.RETRY_AFTER)
+    run(account)
+    assert MediaSample.objects.get(media__media_id=flaky).metrics == meta_story(
+        sandbox, remote, flaky
+    )
+    assert not MediaSample.objects.filter(media__media_id=deleted).exists()
+    clocks.move_to(t0 + timedelta(hours=21))
+    run(account)
+    assert (story(flaky).story_state, story(deleted).story_state) == (
+        StoryState.LATE,
+        StoryState.MISSED,
+    )
