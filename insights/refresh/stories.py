@@ -294,7 +294,10 @@ def save(ctx, read: StoriesRead, rule: str | None) -> dict:
             stats["sampled"] += 1
             stats["final"] += final
         else:
-            _no_sample(media, read.errors.get(media_id), now, stats)
+            error = read.errors.get(media_id)
+            _no_sample(media, error, now, stats)
+            if error is not None and not (_gone(error) or _too_few_viewers(error)):
+                read.failures.append(f"story {media_id}: {error}")
     MediaSample.objects.bulk_create(samples, ignore_conflicts=True)
     if read.listing_complete:
         # Live by Prism's clock but no longer listed: deleted (or expired on Meta's clock).

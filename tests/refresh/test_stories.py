@@ -252,6 +252,7 @@ def test_a_failed_sample_is_retried_soon_and_a_deleted_story_is_not(account_with
     t0 = clocks.now
     stats = run(account)["stories"]
     assert (stats["failed"], stats["gone"], stats["sampled"]) == (1, 1, 0)
+    assert [f for f in stats["failures"] if flaky in f and "transient" in f]
     assert story(flaky).next_sample_at == t0 + stories.RETRY_AFTER
     assert InstagramAccount.objects.get(pk=account.pk).next_refresh_at <= t0 + stories.RETRY_AFTER
     assert story(deleted).next_sample_at is None
