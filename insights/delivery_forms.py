@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import secrets
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -114,6 +116,9 @@ COMPARE_CHOICES = [("previous", "Previous period"), ("year", "Same period last y
 
 
 class ShareLinkForm(forms.Form):
+    # A random key per rendered form: sending the same form twice (a double click, a reload of
+    # the POST) gives back the link it made instead of a second one (sharing.create_share_link).
+    form_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     label = forms.CharField(max_length=120, required=False, help_text="Only your team sees it.")
     range = forms.ChoiceField(choices=RANGE_CHOICES, initial="last_28")
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -134,6 +139,16 @@ class ShareLinkForm(forms.Form):
         help_text="Optional. Visitors type it before they see the report.",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["form_key"] = new_form_key()
+
+    def clean_form_key(self) -> str:
+        # Anything but a key this form could have made counts as none (no repeat protection).
+        key = self.cleaned_data.get("form_key", "")
+        return key if FORM_KEY.fullmatch(key) else ""
+
     def clean(self):
         data = super().clean()
         if data.get("range") == "custom":
@@ -145,6 +160,13 @@ class ShareLinkForm(forms.Form):
             elif (end - start).days > 731:
                 self.add_error("end", "A shared report covers at most two years.")
         return data
+
+
+FORM_KEY = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def new_form_key() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class SharePasswordForm(forms.Form):

@@ -273,3 +273,75 @@ def test_shared_thumbnails_are_only_those_of_the_links_client(world):
     sharing.revoke(made.link)
     gone = HttpClient().get(reverse("shared_media", args=[token, pictures["a1"].pk]))
     assert gone.status_code == 404
+
+
+def _link_form(as_owner, url) -> dict:
+    page = as_owner.get(url).content.decode()
+    key = re.search(r'name="form_key" value="([^"]+)"', page).group(1)
+    return {
+        "form_key": key,
+        "label": "Board",
+        "range": "last_28",
+        "compare": "previous",
+        "lifetime_days": "30",
+        "password": "",
+    }
+
+
+def _shown(response) -> str:
+    return re.search(r'value="(http[^"]+/r/[^"]+/)"', response.content.decode()).group(1)
+
+
+def test_the_same_form_sent_twice_gives_the_same_link_not_a_second_one(world, as_owner):
+    url = reverse("client_delivery", args=["alpha", world.clients["a1"].pk])
+    form = _link_form(as_owner, url)
+    first = as_owner.post(url, form)
+    again = as_owner.post(url, form)  # a double click, or the browser re-sending on reload
+    assert ShareLink.objects.count() == 1
+    assert _shown(first) == _shown(again)
+    assert "already sent" in again.content.decode()
+    link = ShareLink.objects.get()
+    assert link.token_hash == hashlib.sha256(token_of(_shown(again)).encode()).hexdigest()
+    assert HttpClient().get(path_of(_shown(again))).status_code == 200
+    # Each page carries a fresh key: the next link asked for from it is a new one.
+    assert (
+        re.search(r'name="form_key" value="([^"]+)"', again.content.decode()).group(1)
+        != (form["form_key"])
+    )
+    other = _link_form(as_owner, url)
+    assert _shown(as_owner.post(url, other)) != _shown(first)
+    # Same key, other choices (back button, range changed): that is a new link too.
+    changed = as_owner.post(url, {**form, "range": "last_7"})
+    assert _shown(changed) != _shown(first)
+    assert ShareLink.objects.count() == 3
+    # Without a key (or with a malformed one) every POST makes its own link, as before.
+    for key in ("", "not-a-key"):
+        as_owner.post(url, {**form, "form_key": key})
+        as_owner.post(url, {**form, "form_key": key})
+    assert ShareLink.objects.count() == 7
+
+
+def test_a_form_sent_again_after_its_link_was_revoked_makes_nothing(world, as_owner):
+    url = reverse("client_delivery", args=["alpha", world.clients["a1"].pk])
+    form = _link_form(as_owner, url)
+    token = token_of(_shown(as_owner.post(url, form)))
+    sharing.revoke(ShareLink.objects.get())
+    again = as_owner.post(url, form)
+    assert again.status_code == 200
+    assert "has since been revoked" in again.content.decode()
+    assert token not in again.content.decode()
+    assert ShareLink.objects.count() == 1
+
+
+def test_form_keys_are_bound_to_the_user_and_the_client(world):
+    key = "k" * 43
+    made = {
+        sharing.create_share_link(
+            client=world.clients[client],
+            created_by=world.users[user],
+            preset="last_28",
+            form_key=key,
+        ).url
+        for client, user in (("a1", "a_owner"), ("a1", "a_admin"), ("a2", "a_owner"))
+    }
+    assert len(made) == 3 and ShareLink.objects.count() == 3

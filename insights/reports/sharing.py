@@ -8,6 +8,8 @@ wrong guesses are throttled per link and per visitor.
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,6 +17,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -41,6 +44,7 @@ PRESETS = PRESET_LABELS
 class NewLink:
     link: ShareLink
     url: str  # the only place the raw token exists
+    created: bool = True  # False: the same form was sent again, this is the link it made
 
 
 def create_share_link(
@@ -54,28 +58,59 @@ def create_share_link(
     compare: str = "previous",
     password: str = "",
     label: str = "",
+    form_key: str = "",
 ) -> NewLink:
     """A new link to `client`'s report, either for a preset range (evaluated when opened) or a
-    fixed `start`..`end` (inclusive)."""
+    fixed `start`..`end` (inclusive).
+
+    `form_key` (the random key of the form that asks for the link) makes this idempotent: the
+    same form sent again, with the same choices, by a double click or a reload of the POST,
+    answers with the link it made the first time (`created` False) instead of a second one."""
     if not preset and (start is None or end is None):
         raise ValueError("A share link needs a preset or a fixed range.")
     if preset and preset not in PRESETS:
         raise ValueError(f"Unknown range {preset!r}.")
-    raw = secrets.token_urlsafe(32)
-    link = ShareLink.objects.create(
-        agency_id=client.agency_id,
-        client=client,
-        token_hash=hash_share_token(raw),
-        label=label.strip(),
-        preset=preset,
-        start=None if preset else start,
-        end=None if preset else end,
-        compare=compare,
-        password_hash=make_password(password) if password else "",
-        created_by=created_by,
-        expires_at=timezone.now() + timedelta(days=lifetime_days),
-    )
+    start, end = (None, None) if preset else (start, end)
+    label = label.strip()
+    if form_key:
+        choices = [preset, start, end, compare, password, label, lifetime_days]
+        raw = _form_token(client, created_by, form_key, choices)
+    else:
+        raw = secrets.token_urlsafe(32)
+    try:
+        with transaction.atomic():  # a savepoint: the request's transaction goes on
+            link = ShareLink.objects.create(
+                agency_id=client.agency_id,
+                client=client,
+                token_hash=hash_share_token(raw),
+                label=label,
+                preset=preset,
+                start=start,
+                end=end,
+                compare=compare,
+                password_hash=make_password(password) if password else "",
+                created_by=created_by,
+                expires_at=timezone.now() + timedelta(days=lifetime_days),
+            )
+    except IntegrityError:
+        if not form_key:
+            raise
+        # The same form again (or its twin racing it): token_hash is unique, so this is the one.
+        link = ShareLink.objects.get(client=client, token_hash=hash_share_token(raw))
+        return NewLink(link=link, url=share_url(raw), created=False)
     return NewLink(link=link, url=share_url(raw))
+
+
+def _form_token(client: Client, user, form_key: str, choices: list) -> str:
+    """The raw token a form submission stands for: an HMAC (under SECRET_KEY) of the form's
+    256-bit random key, who sent it, for which client, and what was chosen. As unguessable as
+    token_urlsafe(32) without SECRET_KEY *and* the form key (which only that user's page held),
+    and re-derivable, so a repeat can show the same URL although only its hash is stored."""
+    value = json.dumps(
+        [client.agency_id, client.pk, getattr(user, "pk", None), form_key, *choices], default=str
+    )
+    digest = salted_hmac("prism.share.form", value, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def share_url(raw_token: str) -> str:

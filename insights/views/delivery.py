@@ -73,6 +73,12 @@ def brand_logo(request: HttpRequest, public_id: str, version: str) -> HttpRespon
 # --- Share links, from the agency's side ----------------------------------------------------
 
 
+REPEATED_FORM = (
+    "This form was already sent, and the link it made has since been revoked or has expired. "
+    "Use the form below for a new link."
+)
+
+
 def _links_for(client):
     return (
         client.share_links.annotate(view_count=Count("views"), last_view=Max("views__viewed_at"))
@@ -126,8 +132,13 @@ def client_delivery(request: HttpRequest, pk: int) -> HttpResponse:
             compare=data["compare"],
             password=data["password"],
             label=data["label"],
+            form_key=data["form_key"],
         )
-        # Shown once, in this response only: the token is not stored anywhere we could read.
+        if new.link.state != "live":  # the form sent again after its link was revoked
+            messages.error(request, REPEATED_FORM)
+            return _delivery_page(request, client, open_form=True)
+        # Shown in this response only: the token is not stored anywhere we could read (the same
+        # form sent again derives it again, see sharing.create_share_link).
         response = _delivery_page(request, client, new_link=new)
         response["Cache-Control"] = "no-store"
         return response
