@@ -27,6 +27,7 @@ from ..refresh.stories import record_story_insights
 log = logging.getLogger(__name__)
 # Meta batches up to 1000 changes (~250 bytes each) in one POST.
 MAX_BODY = 1024 * 1024
+MAX_CHANGES = 1000  # per entry, as Meta batches
 CHALLENGE = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 
@@ -91,7 +92,7 @@ def _body(request: HttpRequest) -> bytes | None:
 
 
 def _store(payload: dict) -> int:
-    stored = 0
+    found = []
     for entry in payload.get("entry") or []:
         if not isinstance(entry, dict) or not entry.get("id"):
             continue
@@ -102,9 +103,9 @@ def _store(payload: dict) -> int:
             sent_at = datetime.fromtimestamp(seconds, tz=UTC)
         # Facebook Login: entry.changes[]; Instagram-Login examples put field/value in the entry.
         changes = entry.get("changes") if isinstance(entry.get("changes"), list) else [entry]
-        for change in changes:
+        for change in changes[:MAX_CHANGES]:
             if not isinstance(change, dict) or change.get("field") != "story_insights":
                 continue
             if isinstance(change.get("value"), dict):
-                stored += record_story_insights(str(entry["id"]), change["value"], sent_at)
-    return stored
+                found.append((str(entry["id"]), change["value"], sent_at))
+    return record_story_insights(found)
