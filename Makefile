@@ -26,7 +26,10 @@ migrate: install
 run: migrate
 	@$(BIN)/python manage.py seed_demo
 	@echo "Prism on http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and beat)"
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	@# honcho gives each process its own PORT (worker +100, beat +200): SITE_URL, the address
+	@# the worker and beat use for the sandbox and in emails, is fixed here for all three.
+	SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" PATH="$(CURDIR)/$(BIN):$$PATH" \
+		$(BIN)/honcho start -f Procfile
 
 # Only the sandbox, on its own port, standing in for Meta beside another deployment.
 sandbox: migrate
