@@ -6,8 +6,8 @@ The task is a thin shell over this. A run:
 3. queues the account reads (profile, daily metrics, totals, windows, weekly demographics) on one
    `RequestPlan`, with whatever the media and stories steps queue up front (`queue_<step>(ctx)`,
    kept in `ctx.queued`), and sends them (one batch request on graph.facebook.com);
-4. runs the media and stories steps (`refresh.media.refresh_media(ctx)`,
-   `refresh.stories.refresh_stories(ctx)`), which write through `ctx.fenced()` too;
+4. runs the stories and media steps (`refresh.stories.refresh_stories(ctx)`,
+   `refresh.media.refresh_media(ctx)`), which write through `ctx.fenced()` too;
 5. records success and the next due time, or the failure and when to try again.
 
 `RefreshContext` is the small object every step receives: the account, its Meta client, the
@@ -190,7 +190,9 @@ def steps(ctx: RefreshContext) -> None:
             ctx.stats[name] = step(ctx)
 
 
-STEPS = ("media", "stories")
+# Stories first: their reads came back with the first flush, they are due within the hour, and
+# the media step is the long one (a failure there must not lose a story's final capture).
+STEPS = ("stories", "media")
 
 
 def _optional_step(name: str, prefix: str = "refresh"):

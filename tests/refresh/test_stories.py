@@ -271,3 +271,24 @@ def test_a_failed_sample_is_retried_soon_and_a_deleted_story_is_not(account_with
         StoryState.LATE,
         StoryState.MISSED,
     )
+
+
+def test_a_crash_in_the_media_step_keeps_the_stories_written(
+    account_with, sandbox, clocks, monkeypatch
+):
+    import sys
+    import types
+
+    account, remote = account_with()
+    media_id = post_story(sandbox, remote, viewers=300, hours_ago=23.2)  # its final capture
+    broken = types.ModuleType("insights.refresh.media")
+
+    def refresh_media(ctx):
+        raise RuntimeError("the media step fell over")
+
+    broken.refresh_media = refresh_media
+    monkeypatch.setitem(sys.modules, "insights.refresh.media", broken)
+    with pytest.raises(RuntimeError):
+        refresh.run(account.pk, schedule.claim_one(account.pk))
+    assert story(media_id).story_state == StoryState.CAPTURED
+    assert MediaSample.objects.get(media__media_id=media_id).source == "final"
