@@ -106,6 +106,7 @@ urlpatterns = [
     path(A + "portal/<int:pk>/", delivery.portal_report, name="portal_report"),
     path(A + "portal/media/<int:pk>/", delivery.portal_media, name="portal_media"),
     path("r/<str:token>/", shared.shared_report, name="shared_report"),
+    path("r/<str:token>/report.pdf", shared.shared_report_pdf, name="shared_report_pdf"),
     path("r/<str:token>/media/<int:media_pk>/", shared.shared_media, name="shared_media"),
     path(
         "brand/<str:public_id>/<str:version>.css",

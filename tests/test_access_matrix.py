@@ -129,6 +129,8 @@ PUBLIC_URLS = {
     "shared_report": "authorised by a 256-bit share token naming one client's report; unknown, "
     "revoked and expired tokens all answer 404 (tests/test_sharing)",
     "shared_media": "a thumbnail of the share link's own client only (tests/test_sharing)",
+    "shared_report_pdf": "the share link's own report as PDF, same token check and 404 as the "
+    "page, locked links send to the password page (tests/test_sharing)",
     "brand_stylesheet": "two colours of an agency's white label, named by a random id",
     "brand_logo": "an agency's public logo (shown to its clients), named by a random id",
 }

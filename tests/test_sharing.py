@@ -345,3 +345,93 @@ def test_form_keys_are_bound_to_the_user_and_the_client(world):
         for client, user in (("a1", "a_owner"), ("a1", "a_admin"), ("a2", "a_owner"))
     }
     assert len(made) == 3 and ShareLink.objects.count() == 3
+
+
+def _pdf_text(body: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+
+
+@pytest.fixture
+def two_clients_with_data(world):
+    from insights.reports.build import client_today
+
+    from .factories import InstagramAccountFactory
+    from .report_world import fill_account
+
+    for key, username in (("a1", "acme.coffee"), ("a2", "apex.bikes")):
+        account = InstagramAccountFactory(
+            agency=world.a, client=world.clients[key], username=username
+        )
+        last = client_today(world.clients[key]) - timedelta(days=1)
+        fill_account(account, last_day=last, days=40, media=30)
+
+
+def test_the_shared_page_offers_its_report_as_pdf(world, two_clients_with_data):
+    made = new_link(world, preset="last_7")
+    visitor = HttpClient()
+    page = visitor.get(path_of(made.url)).content.decode()
+    pdf_path = path_of(made.url) + "report.pdf"
+    assert f'href="{pdf_path}"' in page
+    response = visitor.get(pdf_path)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert_private(response)
+    assert response["Content-Disposition"].startswith('attachment; filename="acme-coffee-report')
+    text = _pdf_text(response.content)
+    # That client's report only: the agency's other client is not in it.
+    assert "Acme Coffee" in text and "@acme.coffee" in text
+    assert "apex" not in text.lower()
+    assert list(made.link.views.values_list("kind", flat=True).order_by("pk")) == ["page", "pdf"]
+    # Revoked: the PDF is the same 404 as the page, and nothing is logged.
+    sharing.revoke(made.link)
+    gone = visitor.get(pdf_path)
+    assert gone.status_code == 404 and b"%PDF" not in gone.content
+    assert gone.content == visitor.get(path_of(made.url)).content
+    assert_private(gone)
+    assert made.link.views.count() == 2
+
+
+def test_a_locked_links_pdf_waits_for_the_password(world, two_clients_with_data):
+    made = new_link(world, preset="last_7", password="open sesame 42")
+    visitor = HttpClient()
+    pdf_path = path_of(made.url) + "report.pdf"
+    locked = visitor.get(pdf_path)
+    assert locked.status_code == 302 and locked["Location"] == path_of(made.url)
+    assert not made.link.views.exists()
+    visitor.post(path_of(made.url), {"password": "open sesame 42"})
+    assert visitor.get(pdf_path).content.startswith(b"%PDF")
+    assert HttpClient().get(pdf_path).status_code == 302  # another browser: locked still
+
+
+def test_a_links_pdfs_are_rationed(world, two_clients_with_data):
+    made = new_link(world, preset="last_7")
+    pdf_path = path_of(made.url) + "report.pdf"
+    cache.set(f"share-pdf:{made.link.pk}", sharing.PDFS_PER_LINK - 1, 600)
+    assert HttpClient().get(pdf_path).status_code == 200
+    busy = HttpClient(REMOTE_ADDR="198.51.100.20").get(pdf_path)
+    assert busy.status_code == 429 and b"Too many PDFs" in busy.content
+    assert_private(busy)
+    # The page itself still opens.
+    assert HttpClient().get(path_of(made.url)).status_code == 200
+
+
+def test_without_pango_the_shared_pdf_says_so_plainly(world, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pango(name, *args, **kwargs):
+        if name == "weasyprint":
+            raise OSError("cannot load library 'libpango-1.0-0'")
+        return real_import(name, *args, **kwargs)
+
+    made = new_link(world, preset="last_7")
+    monkeypatch.setattr(builtins, "__import__", no_pango)
+    response = HttpClient().get(path_of(made.url) + "report.pdf")
+    assert response.status_code == 503
+    assert b"not available right now" in response.content and b"pango" not in response.content
+    assert_private(response)

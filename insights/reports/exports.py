@@ -158,7 +158,7 @@ def content_disposition(name: str) -> str:
     )
 
 
-def _download_headers(response, name: str):
+def download_headers(response, name: str):
     response["Content-Disposition"] = content_disposition(name)
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
@@ -194,14 +194,14 @@ def tidy_csv_response(report: Report) -> StreamingHttpResponse:
         _csv_lines(("date", "account", "metric", "value"), tidy_rows(report)),
         content_type="text/csv; charset=utf-8",
     )
-    return _download_headers(response, filename(report, "daily", "csv"))
+    return download_headers(response, filename(report, "daily", "csv"))
 
 
 def posts_csv_response(report: Report) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
         _csv_lines(POST_HEADER, post_rows(report)), content_type="text/csv; charset=utf-8"
     )
-    return _download_headers(response, filename(report, "posts", "csv"))
+    return download_headers(response, filename(report, "posts", "csv"))
 
 
 def write_xlsx(report: Report, out) -> None:
@@ -287,4 +287,4 @@ def xlsx_response(report: Report) -> FileResponse:
     write_xlsx(report, out)
     out.seek(0)
     response = FileResponse(out, content_type=XLSX_TYPE)
-    return _download_headers(response, filename(report, "report", "xlsx"))
+    return download_headers(response, filename(report, "report", "xlsx"))

@@ -36,6 +36,8 @@ _UNLOCKED_SESSION_KEY = "share_unlocked"
 # tokens cannot be guessed anyway; this keeps scanners from hammering the database.
 MISSES_PER_VISITOR = 30
 MISS_WINDOW_SECONDS = 10 * 60
+PDFS_PER_LINK = 20
+PDF_WINDOW_SECONDS = 10 * 60
 
 PRESETS = PRESET_LABELS
 
@@ -233,23 +235,41 @@ def _password_fingerprint(link: ShareLink) -> str:
     return salted_hmac("prism.share.unlocked", link.password_hash).hexdigest()[:32]
 
 
+def report_for_link(link: ShareLink):
+    """The Report a link shows today: its client only, its range, its comparison."""
+    from .build import build_report
+
+    start, end = report_range(link, client_today(link.client))
+    try:
+        return build_report(link.client, start, end, link.compare)
+    except ValueError:  # a compare value the report no longer knows: show it uncompared
+        return build_report(link.client, start, end, "none")
+
+
 def shared_report_context(link: ShareLink, token: str, branding) -> dict:
     """What the shared page renders: the same report body the agency sees (reports/_report.html),
     with thumbnails addressed through the link itself (nothing else of the agency's is reachable
     from a share session)."""
-    from .build import build_report
     from .page import report_context
-
-    start, end = report_range(link, client_today(link.client))
-    try:
-        report = build_report(link.client, start, end, link.compare)
-    except ValueError:  # a compare value the report no longer knows: show it uncompared
-        report = build_report(link.client, start, end, "none")
 
     def media_src(_name: str, media_pk: int) -> str:
         return reverse("shared_media", args=[token, media_pk])
 
-    return report_context(report, branding=branding, media_src=media_src, mode="shared")
+    context = report_context(
+        report_for_link(link), branding=branding, media_src=media_src, mode="shared"
+    )
+    context["pdf_url"] = reverse("shared_report_pdf", args=[token])
+    return context
+
+
+def pdf_throttled(link: ShareLink) -> bool:
+    """A PDF costs the server about a second: a link's holders get PDFS_PER_LINK of them per
+    PDF_WINDOW_SECONDS, so a leaked link cannot be used to keep the server busy."""
+    return cache.get(f"share-pdf:{link.pk}", 0) >= PDFS_PER_LINK
+
+
+def count_pdf(link: ShareLink) -> None:
+    _bump(f"share-pdf:{link.pk}", PDF_WINDOW_SECONDS)
 
 
 def media_for_link(link: ShareLink, media_pk: int):

@@ -123,7 +123,7 @@ def client_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
             status=503,
         )
     response = HttpResponse(body, content_type="application/pdf")
-    return exports._download_headers(response, exports.filename(report, "report", "pdf"))
+    return exports.download_headers(response, exports.filename(report, "report", "pdf"))
 
 
 @agency_view(Role.VIEWER)

@@ -11,10 +11,11 @@ import mimetypes
 
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from ..delivery_forms import SharePasswordForm
 from ..reports import branding as brand
-from ..reports import sharing
+from ..reports import exports, pdf, sharing
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -51,6 +52,38 @@ def shared_report(request: HttpRequest, token: str) -> HttpResponse:
     sharing.record_view(link, request)
     context = sharing.shared_report_context(link, token, branding)
     return _private(render(request, "reports/shared.html", {**context, "link": link}))
+
+
+def shared_report_pdf(request: HttpRequest, token: str) -> HttpResponse:
+    """The shared report as PDF: the same report (the link's client, range and comparison) and
+    the same restricted renderer as the agency's download. Revoked, expired and unknown links
+    get the page's 404; a locked link sends the visitor to its password page first."""
+    link, refusal = _find(request, token)
+    if refusal:
+        return refusal
+    if not sharing.is_unlocked(link, request):
+        return _private(redirect(reverse("shared_report", args=[token])))
+    branding = brand.branding_for(link.agency)
+    if sharing.pdf_throttled(link):
+        return _private(
+            render(request, "reports/shared_pdf_busy.html", {"branding": branding}, status=429)
+        )
+    report = sharing.report_for_link(link)
+    try:
+        body = pdf.render_pdf(report, branding=branding.for_pdf())
+    except pdf.PdfUnavailable:
+        return _private(
+            render(
+                request,
+                "reports/shared_pdf_busy.html",
+                {"branding": branding, "unavailable": True},
+                status=503,
+            )
+        )
+    sharing.count_pdf(link)
+    sharing.record_view(link, request, kind="pdf")
+    response = HttpResponse(body, content_type="application/pdf")
+    return _private(exports.download_headers(response, exports.filename(report, "report", "pdf")))
 
 
 def shared_media(request: HttpRequest, token: str, media_pk: int) -> HttpResponse:
