@@ -169,7 +169,7 @@ def test_unknown_accounts_and_other_fields_are_acknowledged_and_dropped(sandbox,
 
 
 def test_malformed_json_is_a_400_in_json(url, settings, live_server):
-    for raw in (b"{not json", b'["a list"]', b'{"entry": "nope"}'):
+    for raw in (b"{not json", b'["a list"]', b'{"entry": "nope"}', b"[" * 100_000, b"\xff\xfe"):
         answer = signed_post(url, raw, settings.META_APP_SECRET)
         assert answer.status_code == 400, raw
         assert answer.headers["Content-Type"].startswith("application/json")

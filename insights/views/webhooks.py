@@ -17,6 +17,7 @@ import re
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -52,11 +53,17 @@ def instagram_webhook(request: HttpRequest) -> HttpResponse:
         return _error("invalid signature", 403)
     try:
         payload = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return _error("the body is not JSON", 400)
     if not isinstance(payload, dict) or not isinstance(payload.get("entry", []), list):
         return _error("the body is not a webhook notification", 400)
-    return JsonResponse({"received": True, "stored": _store(payload)})
+    try:
+        stored = _store(payload)
+    except DatabaseError:
+        # Not stored: a 5xx makes Meta deliver it again (the writes are idempotent).
+        log.exception("a webhook could not be stored")
+        return _error("temporarily unavailable, deliver again", 503)
+    return JsonResponse({"received": True, "stored": stored})
 
 
 def _handshake(request: HttpRequest) -> HttpResponse:
