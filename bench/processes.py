@@ -276,12 +276,15 @@ class Worker(Process):
         pool: str = "threads",
         concurrency: int = 16,
         queues: str = "refresh",
+        include: str = "",
     ):
         command = [
             str(BIN / "celery"), "-A", "config", "worker", "-Q", queues, "--pool", pool,
             "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-mingle",
             "--without-gossip", "--without-heartbeat", "-n", f"{name}@%h",
         ]  # fmt: skip
+        if include:
+            command += ["--include", include]
         super().__init__(name, command, env, log_dir)
 
     def start(self, seconds: float = 60) -> Worker:
