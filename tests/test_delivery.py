@@ -114,6 +114,54 @@ def test_a_scheduled_report_arrives_branded_with_its_pdf_and_a_working_link(
     assert due_schedule.lease_token == "" and due_schedule.lease_until is None
 
 
+def _png(colour=(15, 118, 110, 255)) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGBA", (240, 80), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_the_logo_travels_inside_the_email_not_as_a_remote_image(world, branded, due_schedule):
+    from email import message_from_bytes, policy
+
+    from django.core.files.base import ContentFile
+
+    branded.logo.save("logo.png", ContentFile(_png()), save=True)
+    assert claim_and_send(due_schedule) == "sent"
+    # What an SMTP server receives, parsed back the way a mail client reads it.
+    sent = message_from_bytes(mail.outbox[0].message().as_bytes(), policy=policy.default)
+    assert sent.get_content_type() == "multipart/mixed"
+    alternative, attachment = sent.iter_parts()
+    assert alternative.get_content_type() == "multipart/alternative"
+    assert attachment.get_content_type() == "application/pdf"
+    text, related = alternative.iter_parts()
+    assert text.get_content_type() == "text/plain"
+    assert related.get_content_type() == "multipart/related"
+    html, picture = related.iter_parts()
+    assert picture.get_content_type() == "image/png"
+    assert picture.get_content_disposition() == "inline"
+    with branded.logo.open("rb") as f:
+        assert picture.get_content() == f.read()
+    content_id = picture["Content-ID"].strip("<>")
+    body = html.get_content()
+    assert f'src="cid:{content_id}"' in body
+    # No picture from the web: every <img> is one carried in the message.
+    assert re.findall(r'<img[^>]+src="([^"]+)"', body) == [f"cid:{content_id}"]
+    assert "/brand/" not in body
+
+    # Without a logo the agency's name stands in, and the message has no related part.
+    mail.outbox.clear()
+    branded.logo.delete(save=True)
+    made = delivery.send_now(due_schedule)
+    assert delivery.deliver(made) == "sent"
+    plain = message_from_bytes(mail.outbox[0].message().as_bytes(), policy=policy.default)
+    alternative, _ = plain.iter_parts()
+    assert [p.get_content_type() for p in alternative.iter_parts()] == ["text/plain", "text/html"]
+    assert "<img" not in alternative.get_body(("html",)).get_content()
+    assert "Alpha Reports" in alternative.get_body(("html",)).get_content()
+
+
 def test_a_duplicated_send_report_message_mails_nobody_twice(world, due_schedule):
     [(pk, token)] = delivery.claim_due_schedules()
     # The same message delivered twice (a redelivery after a lost ack): the first one runs.

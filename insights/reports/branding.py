@@ -9,16 +9,18 @@ reach pages as CSS custom properties in a generated stylesheet (`stylesheet()`),
 from __future__ import annotations
 
 import base64
+import logging
 import re
 from dataclasses import dataclass, replace
 
-from django.conf import settings
+from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from accounts.models import Agency
 
 from ..models.delivery import DEFAULT_ACCENT, DEFAULT_PRIMARY, AgencyBranding
 
+log = logging.getLogger("prism.reports")
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -30,9 +32,9 @@ class Branding:
     sender_name: str = ""
     reply_to: str = ""
     footer: str = ""
-    # The logo as a file under MEDIA_ROOT (the PDF's restricted fetcher reads it from there)
-    # and as Prism-relative URLs (pages, emails); None without a logo.
-    logo_path: str | None = None
+    # The logo as a stored file (the default storage: MEDIA_ROOT or a bucket), read for the PDF
+    # and emails, and as a Prism-relative URL for pages; None without a logo.
+    logo_name: str | None = None
     logo_url: str | None = None
     stylesheet_url: str | None = None
 
@@ -48,10 +50,6 @@ class Branding:
         return self.sender_name or self.agency_name
 
     @property
-    def logo_absolute_url(self) -> str | None:
-        return settings.SITE_URL + self.logo_url if self.logo_url else None
-
-    @property
     def ink(self) -> str:
         """Text colour readable on the primary colour."""
         return _ink(self.primary)
@@ -59,17 +57,25 @@ class Branding:
     def css(self) -> str:
         return stylesheet(self.primary, self.accent)
 
+    def logo_png(self) -> bytes | None:
+        """The logo's bytes (always a PNG: uploads are re-encoded), or None without one or when
+        it cannot be read; a missing logo never stops a PDF or an email."""
+        if not self.logo_name:
+            return None
+        try:
+            with default_storage.open(self.logo_name, "rb") as f:
+                return f.read()
+        except Exception as error:  # noqa: BLE001 - any storage's failure: go without the logo
+            log.warning("branding: logo unreadable: %s", type(error).__name__)
+            return None
+
     def for_pdf(self) -> Branding:
         """The same branding with the logo inlined as a data: URI, so the PDF renderer needs no
         URL fetch for it (its fetcher reads nothing outside Prism's own files anyway)."""
-        if not self.logo_path:
+        data = self.logo_png()
+        if data is None:
             return replace(self, logo_src="")
-        try:
-            with open(self.logo_path, "rb") as f:
-                data = base64.b64encode(f.read()).decode()
-        except OSError:
-            return replace(self, logo_src="")
-        return replace(self, logo_src=f"data:image/png;base64,{data}")
+        return replace(self, logo_src=f"data:image/png;base64,{base64.b64encode(data).decode()}")
 
 
 def branding_for(agency: Agency) -> Branding:
@@ -80,12 +86,9 @@ def branding_for(agency: Agency) -> Branding:
 def from_row(agency: Agency, row: AgencyBranding | None) -> Branding:
     if row is None:
         return Branding(agency_name=agency.name)
-    logo_path = logo_url = None
+    logo_name = logo_url = None
     if row.logo:
-        try:
-            logo_path = row.logo.path
-        except NotImplementedError:  # a remote storage: the PDF goes without the logo
-            logo_path = None
+        logo_name = row.logo.name
         logo_url = reverse("brand_logo", args=[row.public_id, row.version])
     return Branding(
         agency_name=agency.name,
@@ -94,7 +97,7 @@ def from_row(agency: Agency, row: AgencyBranding | None) -> Branding:
         sender_name=row.sender_name,
         reply_to=row.reply_to,
         footer=row.footer_text,
-        logo_path=logo_path,
+        logo_name=logo_name,
         logo_url=logo_url,
         stylesheet_url=reverse("brand_stylesheet", args=[row.public_id, row.version]),
         logo_src=logo_url or "",

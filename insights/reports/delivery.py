@@ -26,7 +26,7 @@ from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -41,6 +41,7 @@ from ..models import (
 )
 from . import sharing
 from .branding import Branding, branding_for  # noqa: F401 - branding_for: the reports' seam
+from .mail import RelatedEmail, inline_image
 
 log = logging.getLogger(__name__)
 
@@ -296,21 +297,27 @@ def pdf_filename(delivery: ReportDelivery) -> str:
 
 def build_email(
     delivery: ReportDelivery, branding: Branding, link_url: str, pdf: bytes, recipient: str
-) -> EmailMultiAlternatives:
+) -> RelatedEmail:
+    """The report email: text and HTML, the logo inside the message (cid:, never a remote
+    image), and the PDF attached."""
+    logo = branding.logo_png()
+    logo_image = inline_image(logo) if logo else None
     context = {
         "delivery": delivery,
         "client": delivery.client,
         "branding": branding,
         "link_url": link_url,
         "link_days": DELIVERY_LINK_DAYS,
+        "logo_cid": logo_image.content_id if logo_image else "",
     }
     subject = " ".join(render_to_string("reports/email/report_subject.txt", context).split())
-    message = EmailMultiAlternatives(
+    message = RelatedEmail(
         subject=subject,
         body=render_to_string("reports/email/report.txt", context),
         from_email=sender(branding),
         to=[recipient],
         reply_to=[branding.reply_to] if branding.reply_to else None,
+        inline_images=[logo_image] if logo_image else [],
     )
     message.attach_alternative(render_to_string("reports/email/report.html", context), "text/html")
     message.attach(pdf_filename(delivery), pdf, "application/pdf")
