@@ -5,6 +5,7 @@ the embedded local setup: SQLite, kombu's filesystem broker, the sandbox standin
 With DEBUG off, the secrets below have no default and Prism refuses to start without them.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -130,9 +131,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # locks whole tables and answers "database table is locked" at once (no busy timeout), so a
     # browser test polling a page while a real worker writes failed at random. A file gets WAL
     # and the timeout above, like `make run`.
-    DATABASES["default"].setdefault("TEST", {}).setdefault(
-        "NAME", str(VAR_DIR / "test.sqlite3")
-    )
+    # One file per test run (two runs in one checkout must not share it); processes a test
+    # starts inherit the name through the environment.
+    os.environ.setdefault("PRISM_TEST_DB", str(VAR_DIR / f"test-{os.getpid()}.sqlite3"))
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", os.environ["PRISM_TEST_DB"])
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
