@@ -20,6 +20,7 @@ from insights.models import Health, InstagramAccount, OAuthState, PendingConnect
 from sandbox import core as sandbox_core
 from sandbox.accounts import create_account
 from sandbox.models import Fault, Token
+from sandbox.models import Page as SandboxPage
 
 from .oauth_driver import click_through
 from .sandbox.dialog import forms as parse_forms
@@ -139,6 +140,29 @@ def test_facebook_login_lists_pages_and_connects_the_picked_accounts(site, world
     assert account.data_access_expires_at is not None
     assert not PendingConnection.objects.exists()  # the user token is not kept
     assert health.check_account(account) == Health.CONNECTED
+    # The picked account's Page is subscribed to story_insights (graph-api.md §8.3); the other
+    # Page is not.
+    assert SandboxPage.objects.get(page_id=second["page_id"]).subscribed_fields == [
+        "story_insights"
+    ]
+    assert SandboxPage.objects.get(page_id=first["page_id"]).subscribed_fields == []
+
+
+def test_without_pages_manage_metadata_the_page_is_not_subscribed(site, world):
+    """The permission is optional: untick it and the account connects, polled only."""
+    account = fb_account(username="brand_one")
+    person = Token.objects.get(token=account["access_token"]).person
+    browser = Browser(site, world.users["a_member"])
+    url = browser.start(world.clients["a1"], "facebook")
+    callback = click_through(
+        browser.http, url, login=person.login, untick=("pages_manage_metadata",)
+    )
+    pick_url = browser.get(callback).headers["Location"]
+    browser.post(pick_url, {"ig_user_id": [account["ig_user_id"]]})
+    connected = InstagramAccount.objects.get()
+    assert connected.health == Health.CONNECTED
+    assert "pages_manage_metadata" not in connected.granted_scopes
+    assert SandboxPage.objects.get(page_id=account["page_id"]).subscribed_fields == []
 
 
 def _callback_error(browser, callback) -> requests.Response:

@@ -295,7 +295,30 @@ def connect_pending(
             )
         )
     pending.delete()  # the user token is not kept
+    if "pages_manage_metadata" in pending.granted_scopes:
+        for account in connected:
+            subscribe_page_webhooks(account)
     return connected
+
+
+def subscribe_page_webhooks(account: InstagramAccount) -> bool:
+    """Subscribe the account's Page to the app's webhook fields (Facebook Login only; graph-api.md
+    §8.3), so Meta sends story_insights when a story expires. Best effort: polling captures
+    stories anyway, so a refusal is logged and never fails the connect."""
+    from .health import client_for
+
+    try:
+        client_for(account).post(
+            f"{account.page_id}/subscribed_apps",
+            data={"subscribed_fields": ",".join(WEBHOOK_FIELDS)},
+        )
+    except (MetaError, crypto.TokenDecryptError) as error:
+        log.warning("webhook subscription of %r refused: %s", account, error)
+        return False
+    return True
+
+
+WEBHOOK_FIELDS = ["story_insights"]
 
 
 @sensitive_variables("token")

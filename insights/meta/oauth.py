@@ -22,6 +22,9 @@ FACEBOOK_SCOPES = [
     "pages_show_list",
     "pages_read_engagement",
     "business_management",
+    # Optional: subscribes the Page to the story_insights webhook (graph-api.md §8.3). Without
+    # it stories are still captured by polling.
+    "pages_manage_metadata",
 ]
 FACEBOOK_REQUIRED = ["instagram_basic", "instagram_manage_insights", "pages_read_engagement"]
 INSTAGRAM_SCOPES = ["instagram_business_basic", "instagram_business_manage_insights"]
