@@ -14,10 +14,12 @@ A run:
   or the webhook's values came, `late` when the last sample came before FINAL_AT, `missed` when
   none came at all.
 
-Scheduling: a story is sampled when first seen, every POLL_EVERY while live, and at its
+Scheduling: a story is sampled when first seen, about every POLL_EVERY while live, and at its
 final-capture point (`timestamp + FINAL_AT`). `next_sample_at` never passes that point, and the
 account's next refresh is the earliest `next_sample_at` of its media (`account.next_due`), so
-the final capture is what brings the account's next run forward.
+the final capture is what brings the account's next run forward. Polls must not: a run takes
+every poll due before the next regular run (`poll_horizon`), so the next one is POLL_EVERY away
+and only final captures (never taken early) and their retries pull the account's schedule.
 
 Insights per story are two operations: the plain metrics, and `navigation` with its
 `story_navigation_action_type` breakdown (a breakdown a metric lacks fails the whole request).
@@ -39,14 +41,14 @@ from ..meta import catalogue, parse
 from ..meta.client import ErrorKind, MetaError
 from ..models import DemographicBucket, InsightsStatus, InstagramAccount, Media, MediaSample
 from ..models import StoryState as State
-from . import daily, store
+from . import daily, schedule, store
 
 log = logging.getLogger(__name__)
 
 LIFETIME = timedelta(hours=24)
 FINAL_AT = timedelta(hours=23)  # the final-capture point: an hour of margin before expiry
 POLL_EVERY = timedelta(hours=3)
-RETRY_AFTER = timedelta(minutes=10)  # a failed sample is tried again this soon (before expiry)
+RETRY_AFTER = timedelta(minutes=10)  # a failed final capture is tried again this soon
 LIST_FIELDS = "id,media_type,media_product_type,timestamp,permalink,caption"
 LIST_LIMIT = 100
 MAX_PAGES = 10
@@ -156,11 +158,28 @@ def queue_stories(ctx) -> StoriesRead:
         read.seen.add(media.media_id)
         if media.story_state == State.PENDING:
             read.known[media.media_id] = media
+    horizon = ctx.now + poll_horizon()
     for media in read.known.values():
-        if media.gone_at is None and media.next_sample_at and media.next_sample_at <= ctx.now:
+        if media.gone_at is None and is_due(media, ctx.now, horizon):
             queue_sample(ctx, read, media.media_id)
     queue_listing(ctx, read)
     return read
+
+
+def poll_horizon() -> timedelta:
+    """How far ahead a run takes polls: past the latest the next regular run can come."""
+    return schedule.refresh_interval() * 1.1 + timedelta(minutes=1)
+
+
+def is_due(media: Media, now: datetime, horizon: datetime) -> bool:
+    """The final capture when its time has come (never early); a poll when it is due before
+    the next regular run."""
+    due = media.next_sample_at
+    if due is None:
+        return False
+    if due >= media.timestamp + FINAL_AT:
+        return due <= now
+    return due <= horizon
 
 
 def queue_listing(ctx, read: StoriesRead, after: str | None = None, page: int = 1) -> None:
@@ -398,7 +417,9 @@ def _no_sample(media: Media, error: MetaError | None, now: datetime, stats: dict
             }
         stats["too_few_viewers"] = stats.get("too_few_viewers", 0) + 1
     else:
-        fields = {"next_sample_at": next_attempt(media, now, RETRY_AFTER, retry=True)}
+        # Before the final point, the next regular run tries again; after it, a run of its own
+        # does, in RETRY_AFTER.
+        fields = {"next_sample_at": next_attempt(media, now, poll_horizon(), retry=True)}
         if unsampled and error is not None:
             fields |= {"insights_status": InsightsStatus.ERROR, "insights_reason": error.message}
         stats["failed"] = stats.get("failed", 0) + 1
@@ -411,12 +432,12 @@ def next_attempt(
 ) -> datetime | None:
     """The next sample: `after` from now, but never past the final-capture point (which is what
     makes the account's next refresh come in time). Past that point only retries are left,
-    until expiry."""
+    RETRY_AFTER apart, until expiry."""
     final = media.timestamp + FINAL_AT
     if now < final:
         return min(now + after, final)
-    if retry and now + after < media.timestamp + LIFETIME:
-        return now + after
+    if retry and now + RETRY_AFTER < media.timestamp + LIFETIME:
+        return now + RETRY_AFTER
     return None
 
 

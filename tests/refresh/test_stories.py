@@ -52,8 +52,8 @@ def account_with(connect, settings):
     settings.BACKFILL_DAYS = 3  # the history is not what these tests are about
 
     def make(**properties):
-        properties = {"followers": 5000, "media_count": 10, "history_days": 30} | properties
-        return connect(active_stories=0, **properties)
+        defaults = {"followers": 5000, "media_count": 10, "history_days": 30, "active_stories": 0}
+        return connect(**(defaults | properties))
 
     return make
 
@@ -237,7 +237,9 @@ def fault(sandbox, media_id, **spec):
     return answer.json()["id"]
 
 
-def test_a_failed_sample_is_retried_soon_and_a_deleted_story_is_not(account_with, sandbox, clocks):
+def test_a_failed_poll_waits_for_the_next_run_and_a_deleted_story_is_left(
+    account_with, sandbox, clocks
+):
     account, remote = account_with()
     flaky = post_story(sandbox, remote, viewers=300, hours_ago=4)
     deleted = post_story(sandbox, remote, viewers=300, hours_ago=4)
@@ -253,13 +255,15 @@ def test_a_failed_sample_is_retried_soon_and_a_deleted_story_is_not(account_with
     stats = run(account)["stories"]
     assert (stats["failed"], stats["gone"], stats["sampled"]) == (1, 1, 0)
     assert [f for f in stats["failures"] if flaky in f and "transient" in f]
-    assert story(flaky).next_sample_at == t0 + stories.RETRY_AFTER
-    assert InstagramAccount.objects.get(pk=account.pk).next_refresh_at <= t0 + stories.RETRY_AFTER
+    # Not a run of its own: the next regular refresh takes it.
+    assert story(flaky).next_sample_at == t0 + stories.poll_horizon()
+    due = InstagramAccount.objects.get(pk=account.pk).next_refresh_at
+    assert due < story(flaky).next_sample_at
     assert story(deleted).next_sample_at is None
     assert story(deleted).insights_status == InsightsStatus.GONE and story(deleted).gone_at
 
     sandbox.control("DELETE", f"faults/{outage}")
-    clocks.move_to(t0 + stories.RETRY_AFTER)
+    clocks.move_to(due)
     run(account)
     assert MediaSample.objects.get(media__media_id=flaky).metrics == meta_story(
         sandbox, remote, flaky
@@ -270,6 +274,23 @@ def test_a_failed_sample_is_retried_soon_and_a_deleted_story_is_not(account_with
     assert (story(flaky).story_state, story(deleted).story_state) == (
         StoryState.LATE,
         StoryState.MISSED,
+    )
+
+
+def test_a_failed_final_capture_is_retried_within_minutes(account_with, sandbox, clocks):
+    account, remote = account_with()
+    media_id = post_story(sandbox, remote, viewers=300, hours_ago=23.1)
+    outage = fault(sandbox, media_id, kind="5xx")
+    t0 = clocks.now
+    run(account)
+    assert story(media_id).next_sample_at == t0 + stories.RETRY_AFTER
+    assert InstagramAccount.objects.get(pk=account.pk).next_refresh_at <= t0 + stories.RETRY_AFTER
+    sandbox.control("DELETE", f"faults/{outage}")
+    clocks.move_to(t0 + stories.RETRY_AFTER)
+    run(account)
+    assert story(media_id).story_state == StoryState.CAPTURED
+    assert MediaSample.objects.get(media__media_id=media_id).metrics == meta_story(
+        sandbox, remote, media_id
     )
 
 
@@ -292,3 +313,27 @@ def test_a_crash_in_the_media_step_keeps_the_stories_written(
         refresh.run(account.pk, schedule.claim_one(account.pk))
     assert story(media_id).story_state == StoryState.CAPTURED
     assert MediaSample.objects.get(media__media_id=media_id).source == "final"
+
+
+def test_refreshes_on_the_accounts_own_schedule_capture_every_story(account_with, clocks):
+    """Two days of the account refreshed only when its `next_refresh_at` says (a few
+    minutes late, as a busy dispatcher would): every story that expired meanwhile and had
+    viewers enough for insights is captured, none late or missed."""
+    account, _ = account_with(active_stories=8)
+    start = clocks.now
+    runs = 0
+    while clocks.now < start + timedelta(hours=48):
+        run(account)
+        runs += 1
+        due = InstagramAccount.objects.get(pk=account.pk).next_refresh_at
+        clocks.move_to(max(due, clocks.now) + timedelta(minutes=4))
+    expired = Media.objects.filter(account=account, is_story=True, expires_at__lte=clocks.now)
+    expired = expired.exclude(insights_status=InsightsStatus.TOO_FEW_VIEWERS)
+    # Stories already live when the test began were seen late in their day; the rest, all.
+    born_here = expired.filter(timestamp__gte=start)
+    assert born_here.count() >= 5, runs
+    states = sorted(set(born_here.values_list("story_state", flat=True)))
+    assert states == [StoryState.CAPTURED], (states, runs)
+    assert not expired.filter(story_state=StoryState.MISSED).exists()
+    # An hourly schedule plus the final captures (16 stories in two days), not a run per poll.
+    assert runs <= 48 * 1.1 + 16, runs
