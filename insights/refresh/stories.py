@@ -51,7 +51,7 @@ POLL_EVERY = timedelta(hours=3)
 RETRY_AFTER = timedelta(minutes=10)  # a failed final capture is tried again this soon
 LIST_FIELDS = "id,media_type,media_product_type,timestamp,permalink,caption"
 LIST_LIMIT = 100
-MAX_PAGES = 10
+MAX_PAGES = 4  # each page is a round of the run's flush (RequestPlan.MAX_ROUNDS is 6)
 PRODUCT = "STORY"  # the catalogue's and the rejection registry's key for stories
 
 # Meta reports story replies as 0 for creators in the EU (since 2020-12-01) and Japan (since

@@ -337,3 +337,15 @@ def test_refreshes_on_the_accounts_own_schedule_capture_every_story(account_with
     assert not expired.filter(story_state=StoryState.MISSED).exists()
     # An hourly schedule plus the final captures (16 stories in two days), not a run per poll.
     assert runs <= 48 * 1.1 + 16, runs
+
+
+def test_the_listing_is_followed_page_by_page(account_with, sandbox, clocks, monkeypatch):
+    account, remote = account_with()
+    posted = {post_story(sandbox, remote, viewers=300, hours_ago=h) for h in (1, 2, 3, 4, 5)}
+    monkeypatch.setattr(stories, "LIST_LIMIT", 2)
+    stats = run(account)["stories"]
+    assert (stats["listed"], stats["new"], stats["sampled"]) == (5, 5, 5)
+    assert set(Media.objects.filter(is_story=True).values_list("media_id", flat=True)) == posted
+    # The next run's listing, page by page again, still names every known story.
+    run(account)
+    assert not Media.objects.filter(is_story=True, gone_at__isnull=False).exists()
