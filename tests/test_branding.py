@@ -116,3 +116,39 @@ def test_admins_may_change_branding_members_and_viewers_may_not(world):
     # And the other agency gets 404 for A's page, and its own branding is its own.
     assert world.client_for("b_owner").get(URL).status_code == 404
     assert branding_for(world.b).primary == "#6d28d9"
+
+
+def _colours_drawn(pdf: bytes) -> set[str]:
+    """The RGB colours a PDF paints with (rg/RG operators), as #rrggbb."""
+    import re
+
+    from pypdf import PdfReader
+
+    found = set()
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        content = page.get_contents().get_data().decode("latin-1")
+        for r, g, b in re.findall(r"([\d.]+) ([\d.]+) ([\d.]+) (?:rg|RG)\b", content):
+            found.add("#" + "".join(f"{round(float(c) * 255):02x}" for c in (r, g, b)))
+    return found
+
+
+def test_the_pdf_and_the_page_draw_in_the_agencys_colours_not_prisms(world, as_owner):
+    from insights.reports.build import build_report, client_today
+    from insights.reports.pdf import render_pdf
+
+    post(as_owner, primary_colour="#0f766e")
+    client = world.clients["a1"]  # no accounts: only the header and names carry the brand
+    today = client_today(client)
+    report = build_report(client, today.replace(day=1), today, "none")
+    drawn = _colours_drawn(render_pdf(report, branding=branding_for(world.a).for_pdf()))
+    assert "#0f766e" in drawn
+    assert "#6d28d9" not in drawn  # Prism's own purple
+    # On the page the agency's stylesheet comes after report.css, whose defaults sit on :root
+    # (on .report they would win over the agency's :root for everything inside the report).
+    page = as_owner.get(reverse("client_report", args=["alpha", client.pk])).content.decode()
+    assert page.index("prism/report") < page.index(branding_for(world.a).stylesheet_url)
+    from django.contrib.staticfiles import finders
+
+    with open(finders.find("prism/report.css")) as f:
+        css = f.read()
+    assert "--brand:" not in css.replace(":root { --brand:", "")

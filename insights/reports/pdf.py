@@ -77,11 +77,13 @@ def resolve(url: str) -> Path | None:
     relative = path[len(static_prefix) :]
     if ".." in Path(relative).parts:
         return None
-    collected = _inside(Path(settings.STATIC_ROOT), relative)
-    if collected:
-        return collected
+    # The source files first: a collectstatic output left in STATIC_ROOT (tests/test_production
+    # runs one) would otherwise shadow every later edit of report.css. Deployments that ship
+    # only the collected files still find them there.
     found = finders.find(relative)
-    return Path(found) if found else None
+    if found:
+        return Path(found)
+    return _inside(Path(settings.STATIC_ROOT), relative)
 
 
 def _fetcher_class():
