@@ -95,11 +95,11 @@ def create_share_link(
                 expires_at=timezone.now() + timedelta(days=lifetime_days),
             )
     except IntegrityError:
-        if not form_key:
-            raise
         # The same form again (or its twin racing it): token_hash is unique, so this is the one.
-        link = ShareLink.objects.get(client=client, token_hash=hash_share_token(raw))
-        return NewLink(link=link, url=share_url(raw), created=False)
+        made = ShareLink.objects.filter(client=client, token_hash=hash_share_token(raw)).first()
+        if made is None or not form_key:
+            raise
+        return NewLink(link=made, url=share_url(raw), created=False)
     return NewLink(link=link, url=share_url(raw))
 
 
