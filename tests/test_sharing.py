@@ -386,6 +386,7 @@ def test_the_shared_page_offers_its_report_as_pdf(world, two_clients_with_data):
     assert "Acme Coffee" in text and "@acme.coffee" in text
     assert "apex" not in text.lower()
     assert list(made.link.views.values_list("kind", flat=True).order_by("pk")) == ["page", "pdf"]
+    assert visitor.post(pdf_path).status_code == 405
     # Revoked: the PDF is the same 404 as the page, and nothing is logged.
     sharing.revoke(made.link)
     gone = visitor.get(pdf_path)

@@ -12,6 +12,7 @@ import mimetypes
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 from ..delivery_forms import SharePasswordForm
 from ..reports import branding as brand
@@ -54,6 +55,7 @@ def shared_report(request: HttpRequest, token: str) -> HttpResponse:
     return _private(render(request, "reports/shared.html", {**context, "link": link}))
 
 
+@require_safe  # 405 for any token alike: the method tells nothing about the link
 def shared_report_pdf(request: HttpRequest, token: str) -> HttpResponse:
     """The shared report as PDF: the same report (the link's client, range and comparison) and
     the same restricted renderer as the agency's download. Revoked, expired and unknown links
