@@ -1,7 +1,9 @@
-"""Instagram's image CDN, as far as Prism needs it: profile pictures.
+"""Instagram's image CDN, as far as Prism needs it: profile pictures and media images.
 
-Meta hands out expiring `scontent.cdninstagram.com` URLs for `profile_picture_url`; the sandbox
-serves a generated picture (a JPEG, as the CDN does) at the same path under its own prefix.
+Meta hands out expiring `scontent.cdninstagram.com` URLs for `profile_picture_url` and for a
+media's `media_url` / `thumbnail_url`; the sandbox serves a generated picture (a JPEG, as the
+CDN does) at the same path under its own prefix (`local_url`), so clients can fetch and cache it.
+Video files (`….mp4`) are not served.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import io
 from django.http import HttpResponse
 from PIL import Image, ImageDraw
 
-from . import core
+from . import core, world
 from .models import InstagramAccount
 
 HOST = "scontent.cdninstagram.com"
@@ -38,8 +40,28 @@ def profile_picture(req: core.SandboxRequest, ig_user_id: str, sig: str) -> Http
     return response
 
 
+@core.route(HOST, r"v/t51\.29350-15/(?P<media_id>\d+)_(?P<sig>\d+)_n\.jpg", methods=("GET",))
+def media_picture(req: core.SandboxRequest, media_id: str, sig: str) -> HttpResponse:
+    """An image's media_url or a video's thumbnail_url (world.MediaItem), while the media exists."""
+    item = world.get_media(media_id)
+    if item is None or sig not in (
+        str(world.image_sig("url", media_id)),
+        str(world.image_sig("thumb", media_id)),
+    ):
+        return HttpResponse(b"URL signature mismatch", status=403, content_type="text/plain")
+    response = HttpResponse(avatar_jpeg(f"media|{media_id}", size=320), content_type="image/jpeg")
+    response["Cache-Control"] = "max-age=1209600"
+    return response
+
+
+def local_url(req: core.SandboxRequest, url: str) -> str:
+    """A CDN URL as the sandbox serves it: under the prefix the caller reached the sandbox by."""
+    root = req.base_url().rsplit("/", 1)[0]
+    return url.replace(f"https://{HOST}/", f"{root}/{HOST}/", 1)
+
+
 def avatar_jpeg(username: str, size: int = 206) -> bytes:
-    """A deterministic two-colour picture for an account."""
+    """A deterministic two-colour picture for an account (or any key, e.g. a media)."""
     digest = hashlib.sha256(username.encode()).digest()
     top, bottom = PALETTE[digest[0] % len(PALETTE)], PALETTE[digest[1] % len(PALETTE)]
     image = Image.new("RGB", (size, size), top)

@@ -16,6 +16,7 @@ Endpoints (errors are 400/404 with {"error": "..."}):
     POST   accounts/<ig_user_id>/tokens    a fresh token for an existing account
     POST   accounts/<ig_user_id>/media     post / reel / carousel / video now → 201 {media_id…}
     POST   accounts/<ig_user_id>/stories   a story now (viewers / reach_target) → 201 {media_id…}
+    DELETE accounts/<ig_user_id>/media/<media_id>   delete an added media (the owner deleted it)
     GET    faults  POST faults  DELETE faults  DELETE faults/<id>
     POST   tokens/revoke                   {access_token | ig_user_id, subcode}
     GET    clock  POST clock  POST clock/reset   move ({advance_seconds|advance_days|to}), freeze
@@ -440,6 +441,17 @@ def account_media(request: HttpRequest, body: Body, ig_user_id: str) -> tuple:
         reach_target=body.int("reach_target", high=10**9),
     )
     return created(media_json(media))
+
+
+@endpoint("DELETE")
+def account_media_detail(request: HttpRequest, ig_user_id: str, media_id: str) -> dict:
+    """The owner deleted a media added through this API: from now on /media omits it and its
+    id answers 100/33 like any unknown object. (Generated media cannot be deleted.)"""
+    account = get_account(ig_user_id)
+    deleted = Media.objects.filter(account=account, media_id=media_id).delete()[0]
+    if not deleted:
+        raise BadRequest(f"no added media {media_id} on this account", 404)
+    return {"deleted": media_id}
 
 
 @endpoint("POST")
@@ -907,6 +919,7 @@ urlpatterns = [
     route(r"accounts/(?P<ig_user_id>\d+)", account_detail),
     route(r"accounts/(?P<ig_user_id>\d+)/tokens", account_tokens),
     route(r"accounts/(?P<ig_user_id>\d+)/media", account_media),
+    route(r"accounts/(?P<ig_user_id>\d+)/media/(?P<media_id>\d+)", account_media_detail),
     route(r"accounts/(?P<ig_user_id>\d+)/stories", account_stories),
     route("faults", faults),
     route(r"faults/(?P<fault_id>\d+)", fault_detail),

@@ -468,10 +468,14 @@ MEDIA_FIELDS: dict[str, FieldFn] = {
     "caption": _feed_only(lambda m: _optional(m.caption)),
     "media_type": lambda c, m, s: m.media_type,
     "media_product_type": lambda c, m, s: ABSENT if m.is_child else m.product_type,
-    "media_url": lambda c, m, s: ABSENT if m.copyright_flagged else m.media_url,
+    "media_url": lambda c, m, s: (
+        ABSENT if m.copyright_flagged else cdn.local_url(c.req, m.media_url)
+    ),
     "permalink": _feed_only(lambda m: m.permalink),
     "shortcode": lambda c, m, s: m.shortcode,
-    "thumbnail_url": lambda c, m, s: m.thumbnail_url if m.media_type == "VIDEO" else ABSENT,
+    "thumbnail_url": lambda c, m, s: (
+        cdn.local_url(c.req, m.thumbnail_url) if m.media_type == "VIDEO" else ABSENT
+    ),
     "timestamp": lambda c, m, s: core.meta_time(m.posted_at),
     "username": lambda c, m, s: m.account.username,
     "owner": lambda c, m, s: {"id": m.account.ig_user_id},
@@ -605,6 +609,7 @@ def multi_ids(req: SandboxRequest, edge: str | None) -> dict:
     if token:
         params["access_token"] = token
     req.counted_calls = len(ids)
+    req.path_pattern = "/?ids=" + (f"/{edge}" if edge else "")  # logged so even when it fails
     out = {}
     with core.frozen_clock(), world.shared_lookups():
         for node_id in ids:
@@ -615,7 +620,6 @@ def multi_ids(req: SandboxRequest, edge: str | None) -> dict:
             out[node_id] = (
                 json.loads(result.content) if isinstance(result, HttpResponse) else result
             )
-    req.path_pattern = "/?ids=" + (f"/{edge}" if edge else "")
     return out
 
 

@@ -636,7 +636,7 @@ class MediaItem:
     def media_url(self) -> str:
         ext = "mp4" if self.media_type == "VIDEO" else "jpg"
         folder = "o1/v/t16" if ext == "mp4" else "v/t51.29350-15"
-        sig = _h("url", self.id) % 10**12
+        sig = image_sig("url", self.id)
         return (
             f"https://scontent.cdninstagram.com/{folder}/{self.id}_{sig}_n.{ext}"
             f"?_nc_cat=1&ccb=1-7&_nc_sid=18de74&oh=00_sandbox&oe=6A000000"
@@ -644,11 +644,16 @@ class MediaItem:
 
     @property
     def thumbnail_url(self) -> str:
-        sig = _h("thumb", self.id) % 10**12
+        sig = image_sig("thumb", self.id)
         return f"https://scontent.cdninstagram.com/v/t51.29350-15/{self.id}_{sig}_n.jpg"
 
     def children(self) -> list[MediaItem]:
         return [_child(self, j) for j in range(self.children_count)]
+
+
+def image_sig(kind: str, media_id: str) -> int:
+    """The signature part of a media's CDN URLs (sandbox/cdn.py checks it)."""
+    return _h(kind, media_id) % 10**12
 
 
 # Generated feed items are spread evenly over the history (slot i of `media_count` slots, with
