@@ -105,6 +105,7 @@ MEDIA_METRICS: dict[str, tuple[str, ...]] = {
         "saved",
         "shares",
         "total_interactions",
+        "reposts",
         "follows",
         "profile_visits",
     ),
@@ -116,8 +117,10 @@ MEDIA_METRICS: dict[str, tuple[str, ...]] = {
         "saved",
         "shares",
         "total_interactions",
+        "reposts",
         "ig_reels_avg_watch_time",  # milliseconds
         "ig_reels_video_view_total_time",  # milliseconds
+        "reels_skip_rate",  # a percentage (float)
     ),
     "STORY": (
         "views",
@@ -132,8 +135,22 @@ MEDIA_METRICS: dict[str, tuple[str, ...]] = {
 }
 # Breakdown metrics of media, asked apart (§5.3); values come back in lower case.
 MEDIA_BREAKDOWNS = {
+    "FEED": Breakdown("action_type", ("profile_activity",)),
     "STORY": Breakdown("story_navigation_action_type", ("navigation",)),
 }
+# Not asked: the Facebook-Login-only totals (total_likes...), and facebook_views /
+# crossposted_views, which fail for every media not shared to Facebook: one such media would
+# fail a whole multi-media request.
+
+# Meta keeps media metrics for two years (§5.5): no sample is asked after that.
+MEDIA_RETENTION_DAYS = 730
+# Media per multi-id request (`?ids=`, §3.5): Meta's cap on ids.
+MEDIA_IDS_PER_REQUEST = 50
+
+# Media kinds: Meta accepts or refuses a metric per kind rather than per product type (`views`
+# is refused for some feed videos and not for images [OBS, §12.4]), so rejections are recorded
+# per kind and one refusal never costs another kind its metric.
+MEDIA_KINDS = ("IMAGE", "CAROUSEL_ALBUM", "FEED_VIDEO", "REELS", "STORY")
 
 
 def media_product(product_type: str, *, is_story: bool = False) -> str:
@@ -141,6 +158,20 @@ def media_product(product_type: str, *, is_story: bool = False) -> str:
     if is_story or product_type == "STORY":
         return "STORY"
     return "REELS" if product_type == "REELS" else "FEED"
+
+
+def media_kind(media_type: str, product_type: str, *, is_story: bool = False) -> str:
+    """IMAGE, CAROUSEL_ALBUM, FEED_VIDEO, REELS or STORY."""
+    product = media_product(product_type, is_story=is_story)
+    if product != "FEED":
+        return product
+    if media_type == "VIDEO":
+        return "FEED_VIDEO"
+    return "CAROUSEL_ALBUM" if media_type == "CAROUSEL_ALBUM" else "IMAGE"
+
+
+def kind_product(kind: str) -> str:
+    return kind if kind in ("REELS", "STORY") else "FEED"
 
 
 def without(metrics: tuple[str, ...] | list[str], rejected: set[str]) -> list[str]:

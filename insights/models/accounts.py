@@ -122,6 +122,9 @@ class InstagramAccount(models.Model):
     # Meta 2108006: media published before this time predate the business conversion and have
     # no insights; the refresh stops asking about them.
     media_insights_cutoff = models.DateTimeField(null=True, blank=True)
+    # The last complete listing of /media (insights.refresh.media): daily runs read only the
+    # newest media; a complete listing, about weekly, finds the media deleted since.
+    media_listed_at = models.DateTimeField(null=True, blank=True)
     last_refresh_stats = models.JSONField(default=dict, blank=True)  # what the last run fetched
 
     connected_by = models.ForeignKey(

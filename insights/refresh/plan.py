@@ -3,7 +3,9 @@
 Callers queue operations (`add(path, params, on_result)`); `flush()` sends everything queued:
 on graph.facebook.com as batch requests of ≤ 50 operations, on graph.instagram.com (where Meta
 documents no batch) as plain GETs. Each operation's answer goes to its callback, which may queue
-more operations (they go out in the next round of the same flush).
+more operations (they go out in the next round of the same flush). `after_round(fn)` runs `fn`
+once the current round's answers have all been handed out (it may queue more, e.g. one request
+for everything the callbacks collected rather than one per callback).
 
 Errors are per operation: a callback gets either the decoded body or a `MetaError`. Operations
 that time out inside a batch (Meta answers `null`) or fail transiently are sent once more. Errors
@@ -37,14 +39,25 @@ class RequestPlan:
         self.meta = meta
         self.use_batch = use_batch
         self.pending: list[Operation] = []
+        self._after_round: list[Callable[[], None]] = []
         self.operations = 0  # operations sent (each counts as a call for Meta's rate limits)
 
     def add(self, path: str, params: dict, on_result: Callable[[Any], None]) -> None:
         self.pending.append(Operation(path, params, on_result))
 
+    def after_round(self, fn: Callable[[], None]) -> None:
+        if fn not in self._after_round:
+            self._after_round.append(fn)
+
+    def _end_round(self) -> None:
+        hooks, self._after_round = self._after_round, []
+        for fn in hooks:
+            fn()
+
     def flush(self) -> None:
         account_error: MetaError | None = None
         for _ in range(MAX_ROUNDS):
+            self._end_round()  # hooks registered while queuing, before the first round
             if not self.pending:
                 break
             ops, self.pending = self.pending, []
@@ -61,10 +74,12 @@ class RequestPlan:
                 op.on_result(result)
             if account_error is not None:
                 self.pending = []
+                self._after_round = []
                 raise account_error
         for op in self.pending:  # rounds exhausted: the callers learn it failed
             op.on_result(MetaError(ErrorKind.TRANSIENT, "not answered", path=op.path))
         self.pending = []
+        self._after_round = []
 
     def _send(self, ops: list[Operation]) -> list[Any]:
         self.operations += len(ops)
