@@ -1,0 +1,584 @@
+"""The media step of a refresh: metadata of the account's posts, reels and carousels, and their
+lifetime metrics sampled on a decaying schedule (graph-api.md §3.2, §3.4, §3.5, §5; the
+contract the reports read is `insights.models.media`). Stories are `refresh.stories`' job.
+
+Requests. Everything rides on the run's `RequestPlan`, queued before the account's flush
+(`queue_media`), so on graph.facebook.com the media reads share the account's batch requests:
+- Listing. A daily run reads only what is new: `/media` since the newest known media (less a
+  day's margin, so late arrivals are seen), usually one operation and one page. About weekly
+  (`FULL_LIST_EVERY`) a complete listing finds the media deleted since; it is cut into time
+  slices of about `SLICE_MEDIA` known media each (`since`/`until`), one operation per slice, so
+  a thousand media are listed in one round instead of ten pages one after the other.
+  Children come by field expansion (`children{id,media_type}`, one page: an album holds ≤ 10).
+- Samples. Lifetime metrics of up to 50 media go in one operation (`/insights?ids=…`, §3.5),
+  grouped by media kind (Meta accepts or refuses a metric per kind). One failing media fails
+  such an operation as a whole (§12.9), so a failed group is split and asked again in the next
+  round until the culprit is alone; its error then decides its fate: 2108006 (posted before
+  the business conversion) marks it, and every older media, unavailable — Meta's rule is one
+  moment, the latest conversion; 100/33 marks it gone; a metric Meta refuses for the kind goes
+  through `ctx.reject` and the group is asked again without it.
+  Media first seen in a run and already due are sampled in the next round of the same flush.
+
+Schedule. Samples follow the media's age (`SAMPLE_AGES`: 1 h, 6 h, 1, 3, 7, 14, 30, 60, 90 days,
+then every 30 days) up to Meta's two-year retention; then `next_sample_at` is NULL. A run takes
+the samples falling due within the next `min(1 h, a quarter of the step)`, so samples ride along
+the hourly refreshes instead of each asking for a run of its own. A thousand-media account that
+posts daily has about 40 samples due a day: one operation per kind.
+
+Deletions: a media missing from a complete listing, or answered 100/33 when sampled alone, is
+marked gone (`gone_at`, insights_status gone); its rows and samples stay. Seen again, it is
+live again.
+
+Writes go through `ctx.fenced()`: listing pages are written as they arrive (so memory holds one
+batch answer, not the account's whole media list), samples once the flush is done.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+
+from ..meta import catalogue, parse
+from ..meta.client import ErrorKind, MetaError
+from ..models import InsightsStatus, InstagramAccount, Media, MediaSample
+from . import daily, store
+
+log = logging.getLogger(__name__)
+
+LIST_FIELDS = (
+    "id,media_type,media_product_type,caption,permalink,shortcode,timestamp,media_url,"
+    "thumbnail_url,children{id,media_type}"
+)
+PAGE_LIMIT = 100
+FULL_LIST_EVERY = timedelta(days=7)
+RECENT_MARGIN = timedelta(days=1)
+SLICE_MEDIA = 80  # known media per slice of a complete listing (a page holds 100)
+FIRST_LIST_SLICES = 24  # nothing known yet: monthly slices over the retention, and the rest
+MEDIA_CAP = 10_000  # /media lists only the 10,000 most recent (§3.2)
+SPLIT_INTO = 8  # a failed group is asked again in this many parts
+MAX_DUE = 2_500  # samples per run (50 operations); the rest wait for the next run
+ERROR_RETRY = timedelta(days=1)
+RETENTION = timedelta(days=catalogue.MEDIA_RETENTION_DAYS)
+LOOKAHEAD = timedelta(hours=1)
+
+SAMPLE_AGES: tuple[timedelta, ...] = (
+    *(timedelta(hours=h) for h in (1, 6, 24, 72, 168, 336)),
+    *(timedelta(days=d) for d in range(30, catalogue.MEDIA_RETENTION_DAYS + 1, 30)),
+)
+
+
+# --- The schedule -------------------------------------------------------------------------------
+
+
+def _lookahead(index: int) -> timedelta:
+    previous = SAMPLE_AGES[index - 1] if index else timedelta(0)
+    return min(LOOKAHEAD, (SAMPLE_AGES[index] - previous) / 4)
+
+
+def next_sample_at(published: datetime, now: datetime) -> datetime | None:
+    """The next point of the schedule not already due at `now` (a sample taken now stands in
+    for a point due within its lookahead); None past Meta's retention."""
+    for index, age in enumerate(SAMPLE_AGES):
+        point = published + age
+        if point - _lookahead(index) > now:
+            return point
+    return None
+
+
+def is_due(published: datetime, scheduled: datetime | None, now: datetime) -> bool:
+    if scheduled is None:
+        return False
+    age = scheduled - published
+    for index, point in enumerate(SAMPLE_AGES):
+        if point == age:
+            return scheduled - _lookahead(index) <= now
+    return scheduled <= now
+
+
+def first_sample_at(published: datetime, now: datetime) -> datetime | None:
+    """For a media seen for the first time: due now once it is past the first point's lookahead
+    (its first reading, however late), else at the first point; None past the retention."""
+    if now - published >= RETENTION:
+        return None
+    first = published + SAMPLE_AGES[0]
+    return now if first - _lookahead(0) <= now else first
+
+
+# --- A run's state ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Due:
+    """A media to sample in this run (what the requests and the writes need of it)."""
+
+    pk: int
+    media_id: str
+    kind: str
+    published: datetime
+    scheduled: datetime | None
+    new: bool = False
+
+
+@dataclass
+class MediaRun:
+    full: bool  # a complete listing (deletions are judged by it)
+    complete: bool = True  # every listing operation answered to its end
+    listed: int = 0
+    inserted: int = 0
+    oldest_listed: datetime | None = None
+    values: dict[int, dict] = field(default_factory=dict)  # pk -> metrics from the answers
+    answered: set[int] = field(default_factory=set)  # pk whose main operation succeeded
+    due: dict[int, Due] = field(default_factory=dict)
+    outcomes: dict[int, tuple[str, str]] = field(default_factory=dict)  # pk -> (status, reason)
+    cutoff: datetime | None = None  # newest media known to predate the business conversion
+    new_due: list[Due] = field(default_factory=list)  # first seen, due now: next round
+    thumbnails: list = field(default_factory=list)  # (timestamp, pk, url): newest kept
+    thumbnails_tried: list[int] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    queued_samples: int = 0
+
+    def stats(self) -> dict:
+        return {
+            "listed": self.listed,
+            "new": self.inserted,
+            "full_listing": self.full,
+            "sampled": len(self.answered),
+            "failures": self.failures[:10],
+        }
+
+
+# --- Queuing ------------------------------------------------------------------------------------
+
+
+def queue_media(ctx) -> MediaRun:
+    """Queue this run's media reads on ctx.plan (before the account's flush)."""
+    account = ctx.account
+    listed_at = InstagramAccount.objects.filter(pk=account.pk).values_list(
+        "media_listed_at", "media_insights_cutoff"
+    )[0]
+    full = listed_at[0] is None or listed_at[0] <= ctx.now - FULL_LIST_EVERY
+    run = MediaRun(full=full, cutoff=listed_at[1])
+    feed = Media.objects.filter(account=account, is_story=False)
+    if full:
+        for since, until in _slices(ctx, feed):
+            _queue_listing(ctx, run, since, until)
+    else:
+        newest = feed.order_by("-timestamp").values_list("timestamp", flat=True).first()
+        _queue_listing(ctx, run, newest - RECENT_MARGIN if newest else None, None)
+    _queue_due(ctx, run, feed)
+    from . import thumbnails
+
+    thumbnails.queue_backlog(ctx, run)
+    ctx.plan.after_round(lambda: _queue_new_due(ctx, run))
+    return run
+
+
+def _slices(ctx, feed) -> list[tuple[datetime | None, datetime | None]]:
+    """(since, until) per operation of a complete listing, newest first, covering all time:
+    boundaries every SLICE_MEDIA known media, or monthly when none is known yet."""
+    stamps = list(feed.order_by("-timestamp").values_list("timestamp", flat=True))
+    if stamps:
+        bounds = stamps[SLICE_MEDIA::SLICE_MEDIA]
+    else:
+        step = RETENTION / FIRST_LIST_SLICES
+        bounds = [ctx.now - step * (i + 1) for i in range(FIRST_LIST_SLICES)]
+    slices, until = [], None
+    for bound in bounds:
+        slices.append((bound, until))
+        until = bound + timedelta(seconds=1)  # overlapping by a second: nothing falls between
+    slices.append((None, until))
+    return slices
+
+
+def _queue_listing(ctx, run: MediaRun, since, until, after: str | None = None) -> None:
+    params = {"fields": LIST_FIELDS, "limit": PAGE_LIMIT}
+    if since is not None:
+        params["since"] = int(since.timestamp())
+    if until is not None:
+        params["until"] = int(until.timestamp())
+    if after:
+        params["after"] = after
+
+    def on_result(body):
+        if isinstance(body, MetaError) or not isinstance(body, dict):
+            run.complete = False
+            run.failures.append(f"listing: {body}")
+            return
+        items = [i for i in body.get("data") or [] if isinstance(i, dict)]
+        if items:
+            _save_page(ctx, run, items)
+        paging = body.get("paging") or {}
+        cursor = (paging.get("cursors") or {}).get("after")
+        if paging.get("next") and cursor:
+            _queue_listing(ctx, run, since, until, after=cursor)
+
+    ctx.plan.add(f"{ctx.account.ig_user_id}/media", params, on_result)
+
+
+def _queue_due(ctx, run: MediaRun, feed) -> None:
+    """The known media whose next sample falls due in this run."""
+    rows = (
+        feed.filter(gone_at=None, next_sample_at__lte=ctx.now + LOOKAHEAD)
+        .order_by("next_sample_at")
+        .values_list("pk", "media_id", "media_type", "product_type", "timestamp", "next_sample_at")
+    )
+    due = []
+    for pk, media_id, media_type, product, published, scheduled in rows[: MAX_DUE * 2]:
+        if len(due) >= MAX_DUE:
+            break
+        if not is_due(published, scheduled, ctx.now):
+            continue
+        kind = catalogue.media_kind(media_type, product)
+        due.append(Due(pk, media_id, kind, published, scheduled))
+    queue_samples(ctx, run, due)
+
+
+def _queue_new_due(ctx, run: MediaRun) -> None:
+    """After a round: sample the media that round's listing pages found, in one go."""
+    if run.new_due:
+        found, run.new_due = run.new_due, []
+        queue_samples(ctx, run, found)
+    ctx.plan.after_round(lambda: _queue_new_due(ctx, run))
+
+
+def queue_samples(ctx, run: MediaRun, due: list[Due]) -> None:
+    """Operations of ≤ 50 media per kind, newest first (so when older media turn out to
+    predate the business conversion, the newer groups have answered already)."""
+    due = [d for d in due if d.pk not in run.due and not _before_cutoff(run, d)]
+    for d in due:
+        run.due[d.pk] = d
+    run.queued_samples += len(due)
+    by_kind: dict[str, list[Due]] = {}
+    for d in sorted(due, key=lambda d: d.published, reverse=True):
+        by_kind.setdefault(d.kind, []).append(d)
+    for kind, items in by_kind.items():
+        product = catalogue.kind_product(kind)
+        metrics = catalogue.without(catalogue.MEDIA_METRICS[product], ctx.rejected(kind))
+        breakdown = catalogue.MEDIA_BREAKDOWNS.get(product)
+        size = catalogue.MEDIA_IDS_PER_REQUEST
+        for start in range(0, len(items), size):
+            group = items[start : start + size]
+            if metrics:
+                _queue_group(ctx, run, kind, metrics, group)
+            if breakdown is not None:
+                scope = f"{kind}:{breakdown.dimension}"
+                extra = catalogue.without(
+                    breakdown.metrics, ctx.rejected(kind) | ctx.rejected(scope)
+                )
+                if extra:
+                    _queue_group(ctx, run, kind, extra, group, breakdown=breakdown.dimension)
+
+
+def _before_cutoff(run: MediaRun, d: Due) -> bool:
+    if run.cutoff is not None and d.published <= run.cutoff:
+        run.outcomes[d.pk] = (InsightsStatus.UNAVAILABLE, _PRE_CONVERSION)
+        return True
+    return False
+
+
+_PRE_CONVERSION = "Media posted before business account conversion (Meta 2108006)"
+
+
+def _queue_group(ctx, run, kind, metrics, group, *, breakdown: str | None = None) -> None:
+    params = {"metric": ",".join(metrics)}
+    if breakdown:
+        params["breakdown"] = breakdown
+    if len(group) == 1:
+        path = f"{group[0].media_id}/insights"
+    else:
+        path = "insights"
+        params["ids"] = ",".join(d.media_id for d in group)
+
+    def on_result(body):
+        if isinstance(body, MetaError):
+            _group_failed(ctx, run, kind, metrics, group, breakdown, body)
+            return
+        answers = {group[0].media_id: body} if len(group) == 1 else body
+        if not isinstance(answers, dict):
+            run.failures.append(f"insights of {len(group)} {kind}: malformed answer")
+            return
+        for d in group:
+            values = parse.media_metrics(answers.get(d.media_id))
+            run.values.setdefault(d.pk, {}).update(values)
+            if not breakdown:
+                run.answered.add(d.pk)
+
+    ctx.plan.add(path, params, on_result)
+
+
+def _group_failed(ctx, run, kind, metrics, group, breakdown, error: MetaError) -> None:
+    scope = f"{kind}:{breakdown}" if breakdown else kind
+    if error.kind == ErrorKind.METRIC_UNSUPPORTED:
+        named = daily.named_metrics(error, list(metrics))
+        if not named and len(group) == 1 and len(metrics) == 1:
+            named = list(metrics)
+        if named:
+            # "…does not support the views metric for this media product type": the kind's.
+            for metric in named:
+                ctx.reject(metric, scope, error)
+            rest = [m for m in metrics if m not in named]
+            if rest:
+                _queue_group(ctx, run, kind, rest, group, breakdown=breakdown)
+            return
+        if len(group) == 1:
+            half = len(metrics) // 2
+            for part in (metrics[:half], metrics[half:]):
+                _queue_group(ctx, run, kind, part, group, breakdown=breakdown)
+            return
+    if error.kind == ErrorKind.TRANSIENT:
+        run.failures.append(f"insights of {len(group)} {kind}: {error}")
+        return  # still due: the next run asks again
+    pre_conversion = error.subcode == 2108006
+    if pre_conversion:
+        # A group fails so iff its oldest member predates the conversion (one moment).
+        oldest = group[-1]
+        run.cutoff = max(run.cutoff or oldest.published, oldest.published)
+        run.outcomes[oldest.pk] = (InsightsStatus.UNAVAILABLE, _PRE_CONVERSION)
+        group = [d for d in group if d.published > run.cutoff]
+        if not group:
+            return
+    if len(group) > 1 or pre_conversion:
+        size = -(-len(group) // SPLIT_INTO)
+        for start in range(0, len(group), size):
+            _queue_group(ctx, run, kind, metrics, group[start : start + size], breakdown=breakdown)
+        return
+    if breakdown:
+        run.failures.append(f"{scope} of {group[0].media_id}: {error}")
+        return
+    _single_failed(run, group[0], error)
+
+
+def _single_failed(run: MediaRun, d: Due, error: MetaError) -> None:
+    if error.kind == ErrorKind.MEDIA_UNAVAILABLE and error.subcode == 33:
+        run.outcomes[d.pk] = (InsightsStatus.GONE, error.message)
+    elif error.kind == ErrorKind.MEDIA_UNAVAILABLE and error.code == 10:
+        run.outcomes[d.pk] = (InsightsStatus.TOO_FEW_VIEWERS, error.message)
+    else:
+        run.outcomes[d.pk] = (InsightsStatus.ERROR, str(error))
+
+
+# --- Listing pages ------------------------------------------------------------------------------
+
+
+def _media_row(ctx, item: dict) -> Media | None:
+    media_id = str(item.get("id") or "")
+    published = parse.parse_time(item.get("timestamp"))
+    if not media_id.isdigit() or len(media_id) > 32 or published is None:
+        return None
+    children = (item.get("children") or {}).get("data") or []
+    return Media(
+        account=ctx.account,
+        media_id=media_id,
+        media_type=str(item.get("media_type") or "")[:20],
+        product_type=str(item.get("media_product_type") or "")[:20],
+        caption=str(item.get("caption") or ""),
+        permalink=str(item.get("permalink") or "")[:500],
+        shortcode=str(item.get("shortcode") or "")[:64],
+        timestamp=published,
+        children=[
+            {"id": str(c.get("id")), "media_type": str(c.get("media_type") or "")}
+            for c in children
+            if isinstance(c, dict) and c.get("id")
+        ],
+        first_seen_at=ctx.now,
+        last_seen_at=ctx.now,
+        gone_at=None,
+        next_sample_at=first_sample_at(published, ctx.now),
+        insights_reason="" if ctx.now - published < RETENTION else _PAST_RETENTION,
+    )
+
+
+_PAST_RETENTION = "Older than Meta's two-year retention of media metrics"
+
+
+def _save_page(ctx, run: MediaRun, items: list[dict]) -> None:
+    rows = {}
+    urls = {}
+    for item in items:
+        row = _media_row(ctx, item)
+        if row is not None:
+            rows[row.media_id] = row
+            urls[row.media_id] = _image_url(item)
+    if not rows:
+        return
+    run.listed += len(rows)
+    oldest = min(r.timestamp for r in rows.values())
+    run.oldest_listed = min(run.oldest_listed or oldest, oldest)
+    with ctx.fenced():
+        known = dict(
+            Media.objects.filter(account=ctx.account, media_id__in=list(rows)).values_list(
+                "media_id", "gone_at"
+            )
+        )
+        store.upsert(
+            Media,
+            list(rows.values()),
+            ["account", "media_id"],
+            [
+                "media_type",
+                "product_type",
+                "caption",
+                "permalink",
+                "shortcode",
+                "timestamp",
+                "children",
+                "last_seen_at",
+                "gone_at",
+            ],
+        )
+        back = [m for m, gone in known.items() if gone is not None]
+        if back:  # listed again: live again
+            Media.objects.filter(account=ctx.account, media_id__in=back).update(
+                insights_status=InsightsStatus.PENDING, insights_reason="", next_sample_at=ctx.now
+            )
+        saved = dict(
+            Media.objects.filter(account=ctx.account, media_id__in=list(rows)).values_list(
+                "media_id", "pk"
+            )
+        )
+        missing_thumbs = set(
+            Media.objects.filter(
+                account=ctx.account, media_id__in=list(rows), thumbnail=""
+            ).values_list("media_id", flat=True)
+        )
+    for media_id, row in rows.items():
+        pk = saved.get(media_id)
+        if pk is None:
+            continue
+        if media_id in missing_thumbs and urls.get(media_id):
+            from . import thumbnails
+
+            thumbnails.offer(run, row.timestamp, pk, urls[media_id])
+        if media_id in known:
+            continue
+        run.inserted += 1
+        if row.next_sample_at is not None and row.next_sample_at <= ctx.now:
+            kind = catalogue.media_kind(row.media_type, row.product_type)
+            run.new_due.append(Due(pk, media_id, kind, row.timestamp, None, new=True))
+
+
+def _image_url(item: dict) -> str:
+    """An image to keep: a video's thumbnail, else the media itself (never a video file)."""
+    if item.get("media_type") == "VIDEO":
+        return str(item.get("thumbnail_url") or "")
+    return str(item.get("media_url") or "")
+
+
+# --- Writing ------------------------------------------------------------------------------------
+
+
+def refresh_media(ctx) -> dict:
+    """Write what the run's media reads brought back (queued by `queue_media` before the
+    account's flush; queued and sent here when called on its own)."""
+    run = ctx.queued.get("media")
+    if run is None:
+        run = queue_media(ctx)
+        ctx.plan.flush()
+    with ctx.fenced():
+        _save_samples(ctx, run)
+        _save_outcomes(ctx, run)
+        if run.full and run.complete:
+            gone = _mark_gone(ctx, run)
+            InstagramAccount.objects.filter(pk=ctx.account.pk).update(media_listed_at=ctx.now)
+        else:
+            gone = 0
+        ctx.save_rejections()
+    from . import thumbnails
+
+    stats = run.stats()
+    stats["gone"] = gone
+    stats["thumbnails"] = thumbnails.fetch(ctx, run)
+    return stats
+
+
+def _save_samples(ctx, run: MediaRun) -> None:
+    rows = Media.objects.filter(pk__in=list(run.answered)).only(
+        "pk", "timestamp", "sample_count", "first_seen_at", "next_sample_at"
+    )
+    samples, changed = [], []
+    for media in rows:
+        values = run.values.get(media.pk) or {}
+        media.next_sample_at = next_sample_at(media.timestamp, ctx.now)
+        if values:
+            first_late = (
+                media.sample_count == 0
+                and media.first_seen_at >= ctx.now - timedelta(minutes=1)
+                and ctx.now - media.timestamp > timedelta(days=1)
+            )
+            samples.append(
+                MediaSample(
+                    media=media,
+                    captured_at=ctx.now,
+                    age_seconds=int((ctx.now - media.timestamp).total_seconds()),
+                    metrics=values,
+                    source=MediaSample.Source.BACKFILL if first_late else MediaSample.Source.POLL,
+                )
+            )
+            media.latest_metrics = values
+            media.last_sampled_at = ctx.now
+            media.sample_count += 1
+            media.insights_status = InsightsStatus.OK
+            media.insights_reason = ""
+        elif media.sample_count == 0 and ctx.now - media.timestamp < timedelta(days=1):
+            media.next_sample_at = ctx.now + timedelta(hours=1)  # no data yet: soon again
+        changed.append(media)
+    MediaSample.objects.bulk_create(samples, batch_size=store.BATCH_SIZE, ignore_conflicts=True)
+    Media.objects.bulk_update(
+        changed,
+        [
+            "next_sample_at",
+            "latest_metrics",
+            "last_sampled_at",
+            "sample_count",
+            "insights_status",
+            "insights_reason",
+        ],
+        batch_size=store.BATCH_SIZE,
+    )
+
+
+def _save_outcomes(ctx, run: MediaRun) -> None:
+    account = ctx.account
+    for status in (InsightsStatus.GONE, InsightsStatus.TOO_FEW_VIEWERS, InsightsStatus.ERROR):
+        for pk, (outcome, reason) in run.outcomes.items():
+            if outcome != status or pk in run.answered:
+                continue
+            fields = {"insights_status": status, "insights_reason": reason[:2000]}
+            if status == InsightsStatus.GONE:
+                fields |= {"gone_at": ctx.now, "next_sample_at": None}
+            elif status == InsightsStatus.ERROR:
+                fields["next_sample_at"] = ctx.now + ERROR_RETRY
+            else:
+                fields["next_sample_at"] = None
+            Media.objects.filter(pk=pk).update(**fields)
+    if run.cutoff is not None:
+        # Meta's rule is the latest conversion: everything posted up to a refused media is too.
+        Media.objects.filter(account=account, is_story=False, timestamp__lte=run.cutoff).exclude(
+            insights_status=InsightsStatus.UNAVAILABLE
+        ).update(
+            insights_status=InsightsStatus.UNAVAILABLE,
+            insights_reason=_PRE_CONVERSION,
+            next_sample_at=None,
+        )
+        InstagramAccount.objects.filter(pk=account.pk).filter(
+            Q(media_insights_cutoff=None) | Q(media_insights_cutoff__lt=run.cutoff)
+        ).update(media_insights_cutoff=run.cutoff)
+
+
+def _mark_gone(ctx, run: MediaRun) -> int:
+    """After a complete listing: the live media it did not show are gone. Past the 10,000 most
+    recent Meta lists nothing, so when the listing reached that cap only newer media count."""
+    missing = Media.objects.filter(
+        account=ctx.account, is_story=False, gone_at=None, last_seen_at__lt=ctx.now
+    )
+    if run.listed >= MEDIA_CAP and run.oldest_listed is not None:
+        missing = missing.filter(timestamp__gte=run.oldest_listed)
+    return missing.update(
+        gone_at=ctx.now,
+        insights_status=InsightsStatus.GONE,
+        insights_reason="No longer listed by Meta",
+        next_sample_at=None,
+    )
