@@ -53,12 +53,17 @@ def account_with(connect, settings):
 
     def make(**properties):
         defaults = {"followers": 5000, "media_count": 10, "history_days": 30, "active_stories": 0}
+        defaults["seed"] = 4242  # the sandbox account's traits: fixed, not random
         return connect(**(defaults | properties))
 
     return make
 
 
+SEEDS = iter(range(1000, 10**6))
+
+
 def post_story(sandbox, remote, **options) -> str:
+    options.setdefault("seed", next(SEEDS))  # the sandbox's rates for it: fixed, not random
     answer = sandbox.control("POST", f"accounts/{remote['ig_user_id']}/stories", json=options)
     assert answer.status_code == 201, answer.text
     return answer.json()["media_id"]
@@ -331,7 +336,8 @@ def test_refreshes_on_the_accounts_own_schedule_capture_every_story(account_with
     expired = expired.exclude(insights_status=InsightsStatus.TOO_FEW_VIEWERS)
     # Stories already live when the test began were seen late in their day; the rest, all.
     born_here = expired.filter(timestamp__gte=start)
-    assert born_here.count() >= 5, runs
+    # About 8 (a fifth of the generated stories stay under 5 viewers, and are left out).
+    assert born_here.count() >= 3, runs
     states = sorted(set(born_here.values_list("story_state", flat=True)))
     assert states == [StoryState.CAPTURED], (states, runs)
     assert not expired.filter(story_state=StoryState.MISSED).exists()
