@@ -41,7 +41,8 @@ from ..meta import catalogue, parse
 from ..meta.client import ErrorKind, MetaError
 from ..models import DemographicBucket, InsightsStatus, InstagramAccount, Media, MediaSample
 from ..models import StoryState as State
-from . import daily, schedule, store
+from . import daily, schedule, store, thumbnails
+from .media import _image_url as image_url
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ LIFETIME = timedelta(hours=24)
 FINAL_AT = timedelta(hours=23)  # the final-capture point: an hour of margin before expiry
 POLL_EVERY = timedelta(hours=3)
 RETRY_AFTER = timedelta(minutes=10)  # a failed final capture is tried again this soon
-LIST_FIELDS = "id,media_type,media_product_type,timestamp,permalink,caption"
+LIST_FIELDS = "id,media_type,media_product_type,timestamp,permalink,caption,media_url,thumbnail_url"
 LIST_LIMIT = 100
 MAX_PAGES = 4  # each page is a round of the run's flush (RequestPlan.MAX_ROUNDS is 6)
 PRODUCT = "STORY"  # the catalogue's and the rejection registry's key for stories
@@ -142,6 +143,9 @@ class StoriesRead:
     queued: set[str] = field(default_factory=set)  # media ids whose insights were asked
     metrics: dict[str, dict] = field(default_factory=dict)  # media id -> metrics answered
     errors: dict[str, MetaError] = field(default_factory=dict)  # media id -> the worst error
+    # Picture candidates for `thumbnails.fetch` (a story's CDN URL dies with it, within a day).
+    thumbnails: list = field(default_factory=list)
+    thumbnails_tried: list = field(default_factory=list)
     # daily._rejected_or_failed's bookkeeping (shared with the account reads).
     rejections: list = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
@@ -284,6 +288,7 @@ def refresh_stories(ctx) -> dict:
     with ctx.fenced():
         stats = save(ctx, read, rule)
         ctx.save_rejections()
+    stats["thumbnails"] = thumbnails.fetch(ctx, read)
     if read.failures:
         stats["failures"] = read.failures[:10]
     return stats
@@ -293,7 +298,9 @@ def save(ctx, read: StoriesRead, rule: str | None) -> dict:
     """Inside the fenced transaction."""
     now = ctx.now
     stats = {"listed": len(read.listed), "new": 0, "sampled": 0, "final": 0}
-    stats["new"] = _upsert_listed(ctx, read) if read.listed else 0
+    if read.listed:
+        stats["new"] = _upsert_listed(ctx, read)
+        _offer_thumbnails(ctx, read)
     rows = {}
     if read.queued:
         # Locked: the webhook may be writing the same rows (it waits, or we do).
@@ -368,6 +375,21 @@ def _upsert_listed(ctx, read: StoriesRead) -> int:
         ["media_type", "product_type", "caption", "permalink", "last_seen_at"],
     )
     return len({r.media_id for r in rows} - existing)
+
+
+def _offer_thumbnails(ctx, read: StoriesRead) -> None:
+    """Listed stories without a picture yet, tried once each (the URL is fresh from this
+    listing; a story is gone before a retry a week later would come)."""
+    missing = Media.objects.filter(
+        account=ctx.account,
+        media_id__in=list(read.listed),
+        thumbnail="",
+        thumbnail_fetched_at=None,
+    ).values_list("pk", "media_id", "timestamp")
+    for pk, media_id, published in missing:
+        url = image_url(read.listed[media_id])
+        if url:
+            thumbnails.offer(read, published, pk, url)
 
 
 def _sample(media: Media, metrics: dict, now: datetime, final: bool, rule: str | None):

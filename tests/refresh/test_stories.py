@@ -355,3 +355,17 @@ def test_the_listing_is_followed_page_by_page(account_with, sandbox, clocks, mon
     # The next run's listing, page by page again, still names every known story.
     run(account)
     assert not Media.objects.filter(is_story=True, gone_at__isnull=False).exists()
+
+
+def test_a_storys_picture_is_kept_while_its_url_still_works(account_with, sandbox, clocks):
+    account, remote = account_with()
+    image = post_story(sandbox, remote, viewers=300, hours_ago=2)
+    video = post_story(sandbox, remote, viewers=300, hours_ago=2, media_type="VIDEO")
+    stats = run(account)["stories"]
+    assert stats["thumbnails"] == 2
+    for media_id in (image, video):
+        row = story(media_id)
+        assert row.thumbnail and row.thumbnail_fetched_at == clocks.now
+        with row.thumbnail.open("rb") as picture:
+            assert picture.read(3) == b"\xff\xd8\xff"  # a JPEG Prism made itself
+    assert run(account)["stories"]["thumbnails"] == 0  # once
