@@ -183,6 +183,8 @@ def test_a_thousand_media_account_stays_within_the_request_budget(connect, sandb
         assert daily["media"]["new"] >= 1 and daily["media"]["full_listing"] is False
         assert 20 <= daily["media"]["sampled"] <= 80  # the decaying schedule's daily share
         assert graph_requests(stats) <= 2  # the target is 4
-        # Thumbnails come from Meta's CDN (not the Graph API), at most one request each.
+        # Thumbnails come from Meta's CDN (not the Graph API), at most one request each
+        # (the day's new stories' pictures too).
         cdn = stats["by_host"].get(thumbnails.CDN_HOST, {}).get("requests", 0)
-        assert cdn == daily["media"]["thumbnails"] <= thumbnails.THUMBNAILS_PER_RUN
+        assert cdn == daily["media"]["thumbnails"] + daily["stories"]["thumbnails"]
+        assert daily["media"]["thumbnails"] <= thumbnails.THUMBNAILS_PER_RUN
