@@ -207,3 +207,47 @@ def test_the_handshake_echoes_the_challenge_only_for_the_right_token(sandbox, ur
 def test_other_methods_are_refused_in_json(url, live_server):
     answer = requests.put(url, data=b"{}", timeout=10)
     assert answer.status_code == 405 and answer.json()["error"]
+
+
+def test_concurrent_deliveries_of_one_payload_store_one_sample(story, sandbox, url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, remote, media_id = story
+    made = sandbox.control(
+        "POST", "webhooks/send", json={"url": url, "ig_user_id": remote["ig_user_id"]}
+    ).json()
+    webhook_samples().delete()
+    Media.objects.filter(media_id=media_id).update(story_state=StoryState.PENDING)
+    headers = {"X-Hub-Signature-256": made["signature_256"], "Content-Type": "application/json"}
+
+    def deliver(_):
+        return requests.post(url, data=made["raw_body"].encode(), headers=headers, timeout=30)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(deliver, range(6)))
+    assert [a.status_code for a in answers] == [200] * 6
+    assert sum(a.json()["stored"] for a in answers) == 1
+    assert webhook_samples().count() == 1
+
+
+def test_instagram_login_shaped_entries_are_read_too(story, url, settings):
+    """Meta's Instagram-Login examples put field and value in the entry itself (§8.2)."""
+    account, _, media_id = story
+    value = {"media_id": media_id, "reach": 41, "replies": 2, "views": 77}
+    entry = {"id": account.ig_user_id, "time": 1, "field": "story_insights", "value": value}
+    raw = json.dumps({"object": "instagram", "entry": [entry]}).encode()
+    answer = signed_post(url, raw, settings.INSTAGRAM_APP_SECRET)
+    assert answer.status_code == 200 and answer.json()["stored"] == 1
+    assert webhook_samples().get().metrics == {"reach": 41, "replies": 2, "views": 77}
+
+
+def test_replies_zeroed_by_the_eu_rule_are_marked_from_the_webhook_too(connect, sandbox, url):
+    account, remote = connect(followers=5000, history_days=30, active_stories=0, region="FR")
+    media_id = sandbox.control(
+        "POST", f"accounts/{remote['ig_user_id']}/stories", json={"viewers": 900, "hours_ago": 8}
+    ).json()["media_id"]
+    refresh.run(account.pk, schedule.claim_one(account.pk))  # demographics say: France
+    sent = send(sandbox, url, remote, media_id)
+    assert sent["payload"]["entry"][0]["changes"][0]["value"]["replies"] == 0
+    media = Media.objects.get(media_id=media_id)
+    assert media.story_state == StoryState.CAPTURED and media.replies_zeroed_by_region
