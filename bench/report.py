@@ -1,14 +1,16 @@
-"""Report figures: page server time, queries per page, PDF render time, export peak memory.
+"""Report figures: page server time, queries per page, PDF time, export time and peak memory.
 
-    .venv/bin/python bench/report.py [--n 40] [--keep]
+    .venv/bin/python bench/report.py [--n 40] [--keep] [--only page|pdf|exports]
 
 Uses a throw-away SQLite database (migrated on the spot, deleted afterwards) unless DATABASE_URL
 is set, fills snapshots directly in bulk (tests/report_world.py: an account with two years of
 daily data and 3,000 media; a second client's account with the same history and 30,000 media for
-the 10x export), then prints:
+the 10x export), 640 px thumbnails for the first account's last 120 days and an agency logo
+(in a throw-away MEDIA_ROOT), then prints, each part with the load average (2 shared cores: wall
+time is CPU time plus waiting for a core, so a busy machine shows in wall time only):
 - the report page's server time (Django's test client, whole request: middleware, the one
   Report, charts, template) at p50 / p95, per range, and the SQL queries per page;
-- the PDF render time (build + WeasyPrint);
+- the PDF download through its view (build, branding, WeasyPrint), its size and queries;
 - the tidy CSV, posts CSV and XLSX downloads of the two-year range at 1x and 10x the media: wall
   and CPU time and queries in one run, peak Python memory (tracemalloc) in another.
 """
