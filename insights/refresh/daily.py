@@ -56,6 +56,8 @@ class AccountRead:
     rejections: list[Rejection] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     days_queued: set[date] = field(default_factory=set)
+    follower_count_queued: bool = False
+    failed_days: set[date] = field(default_factory=set)  # a day's totals read failed
     series_days: set[date] = field(default_factory=set)
     empty_windows: int = 0
 
@@ -66,6 +68,9 @@ class AccountRead:
             "profile": self.profile is not None,
             "rejected_metrics": sorted({r.metric for r in self.rejections}),
             "failed_reads": len(self.failures),
+            # Read again on the next run (days_due): the day's reach row exists, so nothing
+            # else would bring the day back before its re-read a day later.
+            "failed_days": sorted(d.isoformat() for d in self.failed_days),
         }
 
 
@@ -122,6 +127,8 @@ def queue_series(ctx, read: AccountRead, first: date, last: date, *, extra_days:
                     read.series_days.add(day)
                     if extra_days and day > last and day not in read.days_queued:
                         queue_totals(ctx, read, day)
+                        if not read.follower_count_queued:  # Meta completed it: ask now
+                            queue_follower_count(ctx, read, day, complete=True)
                 elif point.period in catalogue.SERIES_WINDOW_PERIODS:
                     kind = catalogue.SERIES_WINDOW_PERIODS[point.period]
                     span = 7 if kind == WindowKind.DAYS_7 else 28
@@ -151,14 +158,17 @@ def queue_series(ctx, read: AccountRead, first: date, last: date, *, extra_days:
         start += timedelta(days=SERIES_DAYS)
 
 
-def queue_follower_count(ctx, read: AccountRead, first: date) -> None:
-    """New followers per day; Meta answers only for the last 30 days excluding today."""
+def queue_follower_count(ctx, read: AccountRead, first: date, *, complete: bool = False) -> None:
+    """New followers per day; Meta answers only for the last 30 days excluding today. With
+    `complete`, Meta's series already showed `first` complete (its clock ahead of Prism's), so
+    Prism's own today is asked too."""
     if catalogue.FOLLOWER_COUNT in ctx.rejected(""):
         return
     today = parse.today_pacific(ctx.now)
     first = max(first, today - timedelta(days=catalogue.FOLLOWER_COUNT_DAYS - 2))
-    if first >= today:
+    if first > today or (first == today and not complete):
         return
+    read.follower_count_queued = True
 
     def on_result(body):
         if isinstance(body, MetaError):
@@ -215,6 +225,8 @@ def _queue_total(ctx, read, dimension, metrics, since, until, day) -> None:
 
     def on_result(body):
         if isinstance(body, MetaError):
+            if body.kind != ErrorKind.METRIC_UNSUPPORTED:
+                read.failed_days.add(day)
             scope = f"breakdown:{dimension}" if dimension else ""
             for part in _rejected_or_failed(
                 ctx, read, body, metrics, f"totals {day} {dimension}", scope=scope
@@ -378,6 +390,11 @@ def days_due(ctx) -> list[date]:
     due = {first + timedelta(days=i) for i in range(max(0, (yesterday - first).days + 1))}
     for day, (settled, captured) in known.items():
         if not settled and captured < ctx.now - REREAD_AFTER and day <= yesterday:
+            due.add(day)
+    previous = (ctx.account.last_refresh_stats or {}).get("account", {})
+    for iso in previous.get("failed_days", []):  # the last run's failed totals: asked again
+        day = date.fromisoformat(iso)
+        if day >= today - timedelta(days=DAILY_LOOKBACK_DAYS):
             due.add(day)
     return sorted(due)
 

@@ -194,7 +194,7 @@ def procs(sandbox_server, transactional_db, settings, tmp_path):
     box = sandbox_server
     box.control("DELETE", "faults")
     box.control("POST", "clock/reset", json={})
-    box.control("POST", "settings", json={"latency_ms": 0})
+    box.control("POST", "settings", json={"latency_ms": 0, "settle_hours": 48})
     # Numbers compared with the reference must be read at one sandbox moment.
     box.control("POST", "clock", json={"freeze": True})
     settings.META_HOSTS = {h: f"{box.url}/_sandbox/{h}" for h in settings.META_HOSTS}
@@ -268,3 +268,22 @@ def overlapping(runs: list[dict]) -> list[tuple[dict, dict]]:
             if b["start"] < a["end"]:
                 pairs.append((a, b))
     return pairs
+
+
+def differences(got: dict, want: dict) -> dict:
+    """What differs between two `stored()` results, briefly (for assertion messages)."""
+    out = {}
+    for kind in want:
+        a, b = got[kind], want[kind]
+        if isinstance(b, set):
+            a, b = dict.fromkeys(a), dict.fromkeys(b)
+        missing = sorted(set(b) - set(a), key=str)[:8]
+        extra = sorted(set(a) - set(b), key=str)[:8]
+        changed = sorted((k for k in set(a) & set(b) if a[k] != b[k]), key=str)[:8]
+        if missing or extra or changed:
+            out[kind] = {
+                "missing": missing,
+                "extra": extra,
+                "changed": [(k, a[k], b[k]) for k in changed],
+            }
+    return out
