@@ -12,7 +12,9 @@ A run:
   `MediaSample` per sampled story, each story's next sample time, and the states of the stories
   that expired since: `captured` when a final sample (taken at or after FINAL_AT, before expiry)
   or the webhook's values came, `late` when the last sample came before FINAL_AT, `missed` when
-  none came at all.
+  none came at all;
+- keeps each new story's picture (`thumbnails`, the media step's cache): its CDN URL dies with
+  the story.
 
 Scheduling: a story is sampled when first seen, about every POLL_EVERY while live, and at its
 final-capture point (`timestamp + FINAL_AT`). `next_sample_at` never passes that point, and the
