@@ -8,14 +8,17 @@ the sandbox), as Prism's and Meta's clocks do in life: a media's age is the same
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import io
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from PIL import Image
 
 from insights.meta import catalogue, parse
 from insights.models import InsightsStatus, Media, MediaSample, MetricRejection
 from insights.refresh import account as refresh
+from insights.refresh import media as media_step
 from insights.refresh import schedule, thumbnails
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,9 +61,17 @@ def clocks(sandbox):
 
 
 @pytest.fixture
-def small(connect, settings, clocks):
+def small(connect, settings, clocks, tmp_path):
     settings.BACKFILL_DAYS = 30  # the account history is not what these tests are about
-    return connect(followers=3000, media_count=60)
+    settings.MEDIA_ROOT = tmp_path
+    # A fixed seed: 60 media of every kind, feed videos among them.
+    return connect(followers=3000, media_count=60, seed=20260101)
+
+
+def add_media(sandbox, remote, **body) -> str:
+    answer = sandbox.control("POST", f"accounts/{remote['ig_user_id']}/media", json=body)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["media_id"]
 
 
 def meta(sandbox, remote, path, host=GRAPH, **params):
@@ -104,10 +115,16 @@ def calls(sandbox) -> dict:
     return sandbox.control("GET", "stats").json()
 
 
-def test_a_first_refresh_lists_the_media_and_stores_what_meta_answers(small, sandbox):
-    account, remote = small
+@pytest.mark.parametrize("login", ["facebook", "instagram"])
+def test_a_first_refresh_lists_the_media_and_stores_what_meta_answers(
+    login, connect, settings, sandbox, clocks, tmp_path
+):
+    settings.BACKFILL_DAYS = 30
+    settings.MEDIA_ROOT = tmp_path
+    account, remote = connect(login=login, followers=3000, media_count=60, seed=20260101)
+    host = account.host
     stats = run(account)
-    listed = meta_media(sandbox, remote)
+    listed = meta_media(sandbox, remote, host)
     rows = {m.media_id: m for m in Media.objects.filter(account=account, is_story=False)}
     assert set(rows) == {item["id"] for item in listed} and len(rows) >= 60
     assert stats["media"]["listed"] == len(listed) and stats["media"]["new"] == len(listed)
@@ -136,21 +153,18 @@ def test_a_first_refresh_lists_the_media_and_stores_what_meta_answers(small, san
         assert row.insights_status == InsightsStatus.OK and row.sample_count == 1
         sample = row.samples.get()
         assert sample.metrics == row.latest_metrics
-        expected = meta_insights(sandbox, remote, row, expected_metrics(row, account))
+        expected = meta_insights(sandbox, remote, row, expected_metrics(row, account), host)
         if kind != "REELS":
-            expected |= meta_insights(sandbox, remote, row, ["profile_activity"])
-            expected |= {
-                k: v
-                for k, v in parse.media_metrics(
-                    meta(
-                        sandbox,
-                        remote,
-                        f"{row.media_id}/insights",
-                        metric="profile_activity",
-                        breakdown="action_type",
-                    )
-                ).items()
-            }
+            by_action = meta(
+                sandbox,
+                remote,
+                f"{row.media_id}/insights",
+                host,
+                metric="profile_activity",
+                breakdown="action_type",
+            )
+            expected |= parse.media_metrics(by_action)
+            assert "profile_activity.bio_link_clicked" in expected
         assert row.latest_metrics == expected, kind
         assert sample.age_seconds == int((sample.captured_at - row.timestamp).total_seconds())
         assert row.next_sample_at > sample.captured_at
@@ -165,7 +179,7 @@ def test_a_thousand_media_account_stays_within_the_request_budget(connect, sandb
     """Issue #9: a two-year first backfill in at most 40 HTTP requests, then a daily refresh
     of a 1,000-media account that posts daily in at most 4, Facebook Login, account reads
     included."""
-    account, remote = connect(followers=5000, media_count=1000)
+    account, remote = connect(followers=5000, media_count=1000, seed=5)
     sandbox.control("POST", "stats/reset")
     first = run(account)
     stats = calls(sandbox)
@@ -176,6 +190,7 @@ def test_a_thousand_media_account_stays_within_the_request_budget(connect, sandb
         == MediaSample.objects.filter(media__account=account, media__is_story=False).count()
     )
     for _ in range(2):
+        add_media(sandbox, remote, kind="carousel")  # today's post (besides the world's own)
         clocks.advance(days=1)
         sandbox.control("POST", "stats/reset")
         daily = run(account)
@@ -188,3 +203,255 @@ def test_a_thousand_media_account_stays_within_the_request_budget(connect, sandb
         cdn = stats["by_host"].get(thumbnails.CDN_HOST, {}).get("requests", 0)
         assert cdn == daily["media"]["thumbnails"] + daily["stories"]["thumbnails"]
         assert daily["media"]["thumbnails"] <= thumbnails.THUMBNAILS_PER_RUN
+
+
+def media_rows(account) -> list[tuple]:
+    return sorted(
+        Media.objects.filter(account=account, is_story=False).values_list(
+            "media_id",
+            "media_type",
+            "product_type",
+            "caption",
+            "timestamp",
+            "children",
+            "sample_count",
+            "latest_metrics",
+            "next_sample_at",
+            "insights_status",
+            "gone_at",
+        )
+    )
+
+
+def sample_rows(account) -> list[tuple]:
+    return sorted(
+        MediaSample.objects.filter(media__account=account, media__is_story=False).values_list(
+            "media__media_id", "captured_at", "metrics"
+        )
+    )
+
+
+def test_a_refresh_run_twice_leaves_one_runs_media_rows(small, sandbox, clocks):
+    account, _ = small
+    run(account)
+    media, samples = media_rows(account), sample_rows(account)
+    run(account)  # the same moment: nothing is due, every listed media hits its key
+    assert media_rows(account) == media and sample_rows(account) == samples
+    # A week on: a complete listing again, every media once, one more sample each at most.
+    clocks.advance(days=8)
+    stats = run(account)["media"]
+    assert stats["full_listing"] and stats["gone"] == 0
+    after = media_rows(account)
+    assert [m[0] for m in after] == sorted({m[0] for m in after})
+    assert {m[0] for m in media} <= {m[0] for m in after}
+    per_media = {}
+    for media_id, _, _ in sample_rows(account):
+        per_media[media_id] = per_media.get(media_id, 0) + 1
+    assert max(per_media.values()) <= 2
+
+
+def test_samples_follow_the_decaying_schedule_into_a_growth_curve(small, sandbox, clocks):
+    account, remote = small
+    run(account)
+    reel_id = add_media(sandbox, remote, kind="reel")
+    clocks.advance(minutes=10)
+    stats = run(account)["media"]
+    assert stats["new"] == 1 and not stats["full_listing"]
+    reel = Media.objects.get(account=account, media_id=reel_id)
+    assert reel.sample_count == 0 and reel.insights_status == InsightsStatus.PENDING
+    assert reel.next_sample_at == reel.timestamp + timedelta(hours=1)
+
+    metrics = expected_metrics(reel, account)
+    for hours in (1, 6, 24, 72, 168):
+        point = reel.timestamp + timedelta(hours=hours)
+        # Half-way to the point (past the previous one's lookahead) nothing is taken.
+        clocks.advance(seconds=((point - clocks.now) / 2).total_seconds())
+        run(account)
+        reel.refresh_from_db()
+        assert reel.sample_count == media_step.SAMPLE_AGES.index(timedelta(hours=hours))
+        clocks.advance(seconds=(point - clocks.now).total_seconds())
+        run(account)
+        reel.refresh_from_db()
+        assert reel.latest_metrics == meta_insights(sandbox, remote, reel, metrics)
+        assert reel.last_sampled_at == point and reel.next_sample_at > point
+    curve = list(reel.samples.order_by("captured_at"))
+    assert [s.age_seconds for s in curve] == [h * 3600 for h in (1, 6, 24, 72, 168)]
+    for metric in ("views", "reach", "likes"):
+        values = [s.metrics[metric] for s in curve]
+        assert values == sorted(values) and values[-1] > values[0], metric
+    assert {s.source for s in curve} == {MediaSample.Source.POLL}
+
+
+def test_the_schedule_decays_and_stops_at_metas_retention():
+    published = datetime(2026, 1, 1, tzinfo=UTC)
+    points, now = [], published
+    while (at := media_step.next_sample_at(published, now)) is not None:
+        points.append(at - published)
+        now = at
+    assert points[:6] == [timedelta(hours=h) for h in (1, 6, 24, 72, 168, 336)]
+    gaps = [b - a for a, b in zip(points, points[1:], strict=False)]
+    assert gaps == sorted(gaps, key=lambda g: g.total_seconds())[: len(gaps)] or all(
+        g <= timedelta(days=30) for g in gaps[6:]
+    )
+    assert max(points) <= timedelta(days=catalogue.MEDIA_RETENTION_DAYS)
+    assert len(points) <= 30  # about 30 samples in two years, most in the first days
+    # A sample taken early stands in for a point due within its lookahead.
+    assert media_step.next_sample_at(published, published + timedelta(hours=5, minutes=10)) == (
+        published + timedelta(hours=24)
+    )
+    late = published + timedelta(days=catalogue.MEDIA_RETENTION_DAYS + 1)
+    assert media_step.first_sample_at(published, late) is None
+
+
+def test_media_past_the_two_year_retention_are_listed_but_never_sampled(connect, sandbox, clocks):
+    account, remote = connect(followers=3000, media_count=80, history_days=1000, seed=7)
+    run(account)
+    horizon = clocks.now - timedelta(days=catalogue.MEDIA_RETENTION_DAYS)
+    old = Media.objects.filter(account=account, is_story=False, timestamp__lt=horizon)
+    young = Media.objects.filter(account=account, is_story=False, timestamp__gte=horizon)
+    assert old.exists() and young.exists()
+    assert not MediaSample.objects.filter(media__in=old).exists()
+    assert set(old.values_list("next_sample_at", flat=True)) == {None}
+    assert all(m.sample_count == 1 for m in young)
+
+
+def test_a_metric_meta_refuses_for_a_kind_is_isolated_and_not_asked_again(small, sandbox, clocks):
+    account, remote = small
+    run(account)
+    # The sandbox refuses `views` for feed videos (world setting views_refused_for, §12.4).
+    rejection = MetricRejection.objects.get(account=account, product_type="FEED_VIDEO")
+    assert (rejection.metric, rejection.code) == ("views", 100)
+    assert "views metric" in rejection.error
+    videos = Media.objects.filter(account=account, media_type="VIDEO", product_type="FEED")
+    images = Media.objects.filter(account=account, media_type="IMAGE")
+    assert videos.exists() and images.exists()
+    for video in videos:
+        assert "views" not in video.latest_metrics and "reach" in video.latest_metrics
+    assert all("views" in image.latest_metrics for image in images)
+    account.refresh_from_db()
+    assert account.health == "connected" and not account.last_refresh_error
+    clocks.advance(days=3)
+    sandbox.control("POST", "stats/reset")
+    run(account)
+    rejection.refresh_from_db()
+    assert rejection.times_seen == 1
+    assert calls(sandbox)["by_status"].get("400") is None  # nothing refused: nothing re-asked
+
+
+def test_media_from_before_the_business_conversion_are_unavailable(connect, sandbox, clocks):
+    account, remote = connect(
+        followers=3000, media_count=120, converted_days_ago=200, seed=11, active_stories=0
+    )
+    stats = run(account)
+    converted = clocks.now - timedelta(days=200)
+    before = Media.objects.filter(account=account, is_story=False, timestamp__lt=converted)
+    after = Media.objects.filter(account=account, is_story=False, timestamp__gte=converted)
+    assert before.exists() and after.exists()
+    assert set(before.values_list("insights_status", flat=True)) == {InsightsStatus.UNAVAILABLE}
+    assert set(before.values_list("next_sample_at", flat=True)) == {None}
+    assert not MediaSample.objects.filter(media__in=before).exists()
+    assert all(m.sample_count == 1 for m in after)
+    # What Meta answers for one of them: 2108006, permanent.
+    oldest = before.order_by("timestamp").first()
+    answer = sandbox.get(
+        GRAPH, f"v25.0/{oldest.media_id}/insights", remote["access_token"], metric="reach"
+    )
+    assert answer.json()["error"]["error_subcode"] == 2108006
+    account.refresh_from_db()
+    assert account.media_insights_cutoff is not None
+    assert account.media_insights_cutoff < converted and not account.last_refresh_error
+    assert "error" not in stats
+    # Not asked about again.
+    clocks.advance(days=2)
+    sandbox.control("POST", "stats/reset")
+    run(account)
+    stats = calls(sandbox)
+    assert stats["by_status"].get("400") is None
+
+
+def test_a_deleted_media_is_marked_gone_and_keeps_its_history(small, sandbox, clocks):
+    account, remote = small
+    # Posted 100 days ago: sampled when first seen, next at 120 days (not during this test).
+    listed_early = add_media(sandbox, remote, kind="post", hours_ago=24 * 100)
+    due_soon = add_media(sandbox, remote, kind="post", hours_ago=0)
+    run(account)
+    early = Media.objects.get(account=account, media_id=listed_early)
+    assert early.sample_count == 1
+    for media_id in (listed_early, due_soon):
+        answer = sandbox.control("DELETE", f"accounts/{remote['ig_user_id']}/media/{media_id}")
+        assert answer.status_code == 200, answer.text
+
+    # Due for its first sample, alone in its group or not: Meta's 100/33 marks it gone.
+    clocks.advance(hours=1)
+    stats = run(account)["media"]
+    soon = Media.objects.get(account=account, media_id=due_soon)
+    assert soon.insights_status == InsightsStatus.GONE and soon.gone_at is not None
+    assert soon.next_sample_at is None
+    assert not stats["full_listing"]
+
+    # The next complete listing finds the other one.
+    early.refresh_from_db()
+    assert early.gone_at is None
+    clocks.advance(days=8)
+    stats = run(account)["media"]
+    assert stats["full_listing"] and stats["gone"] == 1
+    early.refresh_from_db()
+    assert early.gone_at is not None and early.insights_status == InsightsStatus.GONE
+    assert early.samples.count() == 1 and early.latest_metrics  # history kept
+    live = Media.objects.filter(account=account, is_story=False, gone_at=None)
+    assert set(live.values_list("media_id", flat=True)) == {
+        item["id"] for item in meta_media(sandbox, remote)
+    }
+
+
+def test_thumbnails_are_fetched_once_from_metas_cdn(small, sandbox, clocks):
+    account, remote = small
+    sandbox.control("POST", "stats/reset")
+    first = run(account)["media"]
+    cdn = calls(sandbox)["by_host"][thumbnails.CDN_HOST]["http_requests"]
+    assert first["thumbnails"] == cdn == thumbnails.THUMBNAILS_PER_RUN  # the newest 50
+    total = Media.objects.filter(account=account, is_story=False).count()
+    stored = Media.objects.filter(account=account, is_story=False).exclude(thumbnail="")
+    assert stored.count() == thumbnails.THUMBNAILS_PER_RUN
+    newest = Media.objects.filter(account=account, is_story=False).order_by("-timestamp")
+    assert set(stored) == set(newest[: thumbnails.THUMBNAILS_PER_RUN])
+    with stored.first().thumbnail.open("rb") as handle:
+        picture = Image.open(io.BytesIO(handle.read()))
+        assert picture.format == "JPEG" and max(picture.size) <= thumbnails.SIZE
+
+    # The rest next run (fresh URLs by one ?ids= operation in the same batch), then none.
+    clocks.advance(hours=1)
+    sandbox.control("POST", "stats/reset")
+    second = run(account)["media"]
+    stats = calls(sandbox)
+    assert second["thumbnails"] == stats["by_host"][thumbnails.CDN_HOST]["http_requests"]
+    assert second["thumbnails"] == total - thumbnails.THUMBNAILS_PER_RUN
+    assert not Media.objects.filter(account=account, is_story=False, thumbnail="").exists()
+    clocks.advance(hours=1)
+    sandbox.control("POST", "stats/reset")
+    assert run(account)["media"]["thumbnails"] == 0
+    assert thumbnails.CDN_HOST not in calls(sandbox)["by_host"]
+
+
+def test_thumbnails_come_only_from_metas_cdn_hosts(settings, sandbox):
+    base = settings.META_HOSTS["graph.facebook.com"].rsplit("/", 1)[0]
+    allowed = [
+        "https://scontent-cdg4-1.cdninstagram.com/v/t51.29350-15/1_2_n.jpg?oe=1",
+        "https://scontent.xx.fbcdn.net/v/t51.29350-15/1_2_n.jpg",
+        f"{base}/scontent.cdninstagram.com/v/t51.29350-15/1_2_n.jpg",
+    ]
+    refused = [
+        "http://scontent.cdninstagram.com/v/1.jpg",  # not https
+        "https://scontent.cdninstagram.com.evil.example/v/1.jpg",
+        "https://evil.example/scontent.cdninstagram.com/v/1.jpg",
+        "https://user@scontent.cdninstagram.com/v/1.jpg",
+        f"{base}/graph.facebook.com/me",  # the sandbox, but not its CDN
+        f"{base}/scontent.cdninstagram.com/../../admin/",
+        "file:///etc/passwd",
+        "",
+    ]
+    assert all(thumbnails.allowed(url) for url in allowed)
+    assert not any(thumbnails.allowed(url) for url in refused)
+    sandbox.control("POST", "stats/reset")
+    assert thumbnails.download(refused[1]) is None
+    assert thumbnails.download(f"{base}/scontent.cdninstagram.com/v/t51.29350-15/1_2_n.jpg") is None
