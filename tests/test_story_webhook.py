@@ -251,3 +251,13 @@ def test_replies_zeroed_by_the_eu_rule_are_marked_from_the_webhook_too(connect, 
     assert sent["payload"]["entry"][0]["changes"][0]["value"]["replies"] == 0
     media = Media.objects.get(media_id=media_id)
     assert media.story_state == StoryState.CAPTURED and media.replies_zeroed_by_region
+
+
+def test_the_webhook_upgrades_a_story_the_poll_caught_late(story, sandbox, url):
+    _, remote, media_id = story
+    # As if it had expired between refreshes: resolved late from its one poll sample.
+    Media.objects.filter(media_id=media_id).update(story_state=StoryState.LATE)
+    send(sandbox, url, remote, media_id)
+    media = Media.objects.get(media_id=media_id)
+    assert media.story_state == StoryState.CAPTURED
+    assert media.story_final_at == media.expires_at
