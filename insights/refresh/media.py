@@ -239,7 +239,11 @@ def _queue_due(ctx, run: MediaRun, feed) -> None:
 def _queue_new_due(ctx, run: MediaRun) -> None:
     """After a round: sample the media that round's listing pages found, in one go."""
     if run.new_due:
-        found, run.new_due = run.new_due, []
+        # Newest first, up to the run's cap: a first listing of 10,000 media samples them over
+        # a few runs minutes apart (they stay due), so a run's memory stays bounded.
+        room = max(0, MAX_DUE - run.queued_samples)
+        found = sorted(run.new_due, key=lambda d: d.published, reverse=True)[:room]
+        run.new_due = []
         queue_samples(ctx, run, found)
     ctx.plan.after_round(lambda: _queue_new_due(ctx, run))
 

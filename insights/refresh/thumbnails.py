@@ -19,6 +19,7 @@ from __future__ import annotations
 import heapq
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -38,6 +39,7 @@ MAX_BYTES = 4 * 1024 * 1024  # Meta's full-size images are well under this
 MAX_PIXELS = 30_000_000  # a decompression bomb is refused before it is decoded
 SIZE = 640  # longest side kept
 TIMEOUT = (3.05, 10)
+PARALLEL = 8  # downloads at once (the shared HTTP session keeps 16 connections per host)
 RETRY_AFTER = timedelta(days=7)
 CDN_HOST = "scontent.cdninstagram.com"
 CDN_SUFFIXES = (".cdninstagram.com", ".fbcdn.net")
@@ -89,17 +91,18 @@ def queue_backlog(ctx, run) -> None:
 def fetch(ctx, run) -> int:
     """Download the run's candidates (newest first) and store them. Returns how many were
     stored. Stops when the run is out of time; what is left waits for a later run."""
-    seen, stored, tried = set(), [], list(run.thumbnails_tried)
+    seen, todo, tried = set(), [], list(run.thumbnails_tried)
     for _, pk, url in sorted(run.thumbnails, reverse=True):
-        if pk in seen or ctx.out_of_time:
-            continue
-        seen.add(pk)
-        tried.append(pk)
-        picture = download(url)
-        if picture is not None:
-            stored.append((pk, picture))
-    if not tried:
+        if pk not in seen and not ctx.out_of_time:
+            seen.add(pk)
+            todo.append((pk, url))
+    if not todo and not tried:
         return 0
+    tried += [pk for pk, _ in todo]
+    # A few at a time: at 100 ms a picture, a first run's fifty would otherwise cost 5 s.
+    with ThreadPoolExecutor(max_workers=min(PARALLEL, max(1, len(todo)))) as pool:
+        pictures = list(pool.map(lambda job: download(job[1]), todo))
+    stored = [(pk, p) for (pk, _), p in zip(todo, pictures, strict=True) if p is not None]
     media = {m.pk: m for m in Media.objects.filter(pk__in=tried, thumbnail="")}
     saved = []
     for pk, picture in stored:

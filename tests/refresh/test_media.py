@@ -175,6 +175,10 @@ def graph_requests(stats: dict, host: str = GRAPH) -> int:
     return stats["by_host"].get(host, {}).get("http_requests", 0)
 
 
+def cdn_requests(stats: dict) -> int:
+    return stats["by_host"].get(thumbnails.CDN_HOST, {}).get("http_requests", 0)
+
+
 def test_a_thousand_media_account_stays_within_the_request_budget(connect, sandbox, clocks):
     """Issue #9: a two-year first backfill in at most 40 HTTP requests, then a daily refresh
     of a 1,000-media account that posts daily in at most 4, Facebook Login, account reads
@@ -183,6 +187,9 @@ def test_a_thousand_media_account_stays_within_the_request_budget(connect, sandb
     sandbox.control("POST", "stats/reset")
     first = run(account)
     stats = calls(sandbox)
+    print(
+        f"\nfirst backfill: {graph_requests(stats)} Graph HTTP requests, {cdn_requests(stats)} CDN"
+    )
     assert graph_requests(stats) <= 12  # the target is 40
     assert first["media"]["listed"] == len(meta_media(sandbox, remote)) >= 1000
     assert (
@@ -200,7 +207,8 @@ def test_a_thousand_media_account_stays_within_the_request_budget(connect, sandb
         assert graph_requests(stats) <= 2  # the target is 4
         # Thumbnails come from Meta's CDN (not the Graph API), at most one request each
         # (the day's new stories' pictures too).
-        cdn = stats["by_host"].get(thumbnails.CDN_HOST, {}).get("requests", 0)
+        cdn = cdn_requests(stats)
+        print(f"steady day: {graph_requests(stats)} Graph HTTP requests, {cdn} CDN")
         assert cdn == daily["media"]["thumbnails"] + daily["stories"]["thumbnails"]
         assert daily["media"]["thumbnails"] <= thumbnails.THUMBNAILS_PER_RUN
 
@@ -464,3 +472,20 @@ def test_thumbnails_come_only_from_metas_cdn_hosts(settings, sandbox):
     sandbox.control("POST", "stats/reset")
     assert thumbnails.download(refused[1]) is None
     assert thumbnails.download(f"{base}/scontent.cdninstagram.com/v/t51.29350-15/1_2_n.jpg") is None
+
+
+def test_a_long_backlog_of_samples_is_spread_over_runs(small, sandbox, clocks, monkeypatch):
+    account, _ = small
+    monkeypatch.setattr(media_step, "MAX_DUE", 25)
+    first = run(account)["media"]
+    assert (first["new"], first["sampled"]) == (60, 25)
+    sampled = Media.objects.filter(account=account, is_story=False, sample_count=1)
+    newest = Media.objects.filter(account=account, is_story=False).order_by("-timestamp")
+    assert set(sampled) == set(newest[:25])  # the newest first
+    account.refresh_from_db()
+    assert account.next_refresh_at <= clocks.now + timedelta(minutes=5)  # the rest soon
+    clocks.advance(minutes=3)
+    assert run(account)["media"]["sampled"] == 25
+    clocks.advance(minutes=3)
+    assert run(account)["media"]["sampled"] == 10
+    assert not Media.objects.filter(account=account, is_story=False, sample_count=0).exists()
