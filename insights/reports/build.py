@@ -74,15 +74,17 @@ DAILY_METRICS = (
     "profile_links_taps",
     "profile_views",
     "online_followers",
+    "follower_count",  # Meta's new followers per day (it keeps only the last 30 days)
 )
 BREAKDOWN_PREFIX = "media_product_type="
 TOP_POSTS = 6  # top posts and top reels shown per account
 
 # Meta's metric changes, shown as annotations on the charts (graph-api.md §4.2, §5.2).
 META_CHANGES = (
-    (date(2025, 1, 8), "Meta removes video_views; views counts plays and displays"),
+    (date(2025, 1, 8), "Meta removes profile visits and video_views from its API"),
+    (date(2025, 1, 21), "Meta introduces views: plays and displays of every kind of content"),
     (date(2025, 4, 21), "Meta removes impressions for every API version; views replaces it"),
-    (date(2025, 12, 1), "Meta adds reposts to interactions"),
+    (date(2025, 12, 3), "Meta adds reposts to interactions"),
 )
 
 PRODUCT_LABELS = {
@@ -189,6 +191,8 @@ class Kpi:
     unit: str = "count"  # count | percent
     note: str = ""  # what the figure is, e.g. "de-duplicated, 28 days" or the formula
     coverage: str = ""  # e.g. "26 of 28 days": some days had no data
+    # The figure is from a day outside the period (the nearest Prism has), said in `note`.
+    outside: bool = False
 
     @property
     def delta(self) -> float | None:
@@ -282,6 +286,8 @@ class Section:
     gaps: list[Gap]
     data_as_of: datetime | None
     replies_zeroed: bool = False
+    followers_empty: str = "No data for this period"  # the followers chart's empty message
+    formula_note: str = ""  # which day's followers the engagement rate divides by
     slug: str = ""
     story_count: int = 0  # stories published in the period (`stories` lists the latest)
     # Per-post engagement, summed, and how many posts had it: "cur"/"prev" -> (sum, n).
@@ -331,6 +337,9 @@ class _Numbers:
     daily: dict[tuple[str, str], dict[date, int]] = field(default_factory=lambda: defaultdict(dict))
     followers: dict[date, int] = field(default_factory=dict)
     windows: dict[tuple[str, date, date], int] = field(default_factory=dict)
+    # Prism's first follower count ever, and the first after each period's end: (day, count).
+    first_followers: tuple[date, int] | None = None
+    next_followers: dict[date, tuple[date, int]] = field(default_factory=dict)
 
 
 def _read_numbers(account_ids: list[int], periods: list[Period]) -> dict[int, _Numbers]:
@@ -393,18 +402,61 @@ def _read_numbers(account_ids: list[int], periods: list[Period]) -> dict[int, _N
             "src", "account_id", "metric", "dimension", "kind", "first_day", "last_day", "value"
         )
     )
+    # The nearest follower counts outside the periods: a freshly connected account's history
+    # starts today, so "last 28 days" has none, and the report says what Prism has and from when.
+    known = ProfileSnapshot.objects.filter(
+        account_id=OuterRef("account_id"), followers_count__isnull=False
+    ).order_by("day")
+    nearest = [_profile_branch(account_ids, "f", None, known)]
+    nearest += [
+        _profile_branch(account_ids, "n", p.end, known.filter(day__gt=p.end)) for p in periods
+    ]
     out: dict[int, _Numbers] = {pk: _Numbers() for pk in account_ids}
     for src, account_id, metric, dimension, kind, first_day, last_day, value in daily.union(
-        profile, windows, all=True
+        profile, windows, *nearest, all=True
     ):
         numbers = out[account_id]
         if src == "d":
             numbers.daily[(metric, dimension)][_as_date(first_day)] = value
         elif src == "p":
             numbers.followers[_as_date(first_day)] = value
+        elif src == "f":
+            numbers.first_followers = (_as_date(first_day), value)
+        elif src == "n":
+            numbers.next_followers[_as_date(last_day)] = (_as_date(first_day), value)
         else:
             numbers.windows[(kind, _as_date(first_day), _as_date(last_day))] = value
     return out
+
+
+def _profile_branch(account_ids: list[int], src: str, after: date | None, candidates):
+    """One follower count per account: the first of `candidates` (a ProfileSnapshot queryset on
+    OuterRef("account_id"), ordered by day); `after` rides along as last_day to key it."""
+    text = CharField()
+    return (
+        ProfileSnapshot.objects.filter(
+            account_id__in=account_ids, day=Subquery(candidates.values("day")[:1])
+        )
+        .order_by()
+        .annotate(
+            src=Value(src, output_field=text),
+            metric=Value("followers_count", output_field=text),
+            dimension=Value("", output_field=text),
+            kind=Value("", output_field=text),
+            first_day=F("day"),
+            last_day=Value(after, output_field=DateField()),
+        )
+        .values_list(
+            "src",
+            "account_id",
+            "metric",
+            "dimension",
+            "kind",
+            "first_day",
+            "last_day",
+            "followers_count",
+        )
+    )
 
 
 def _as_date(value) -> date:
@@ -656,47 +708,116 @@ def _window_reach(numbers: _Numbers, period: Period) -> tuple[float | None, str]
     return None, ""
 
 
-def _followers_at(followers: dict[date, int], day: date, not_before: date) -> int | None:
+def _followers_at(
+    followers: dict[date, int], day: date, not_before: date
+) -> tuple[date, int] | None:
     """The follower count on `day`, or on the closest earlier day down to `not_before`."""
     current = day
     while current >= not_before:
         if current in followers:
-            return followers[current]
+            return current, followers[current]
         current -= timedelta(days=1)
     return None
 
 
-def _followers_kpis(numbers: _Numbers, period: Period, comparison: Period | None) -> list[Kpi]:
-    def at_end(p: Period) -> int | None:
+def history_start_note(account: InstagramAccount, numbers: _Numbers) -> str:
+    """Where Prism's follower history starts, and why there is none before (Meta keeps no
+    follower history: the profile gives today's count only)."""
+    first = numbers.first_followers
+    if first is None:
+        return "Prism has captured no follower count for this account yet"
+    connected = account.connected_at.astimezone(PACIFIC).date() if account.connected_at else None
+    when = ", when it was connected" if connected == first[0] else ""
+    return f"Prism's follower history starts on {_long(first[0])}{when}"
+
+
+@dataclass
+class _Followers:
+    kpis: list[Kpi]
+    end_day: date | None  # the day of the follower count the period's figures use
+    outside: bool  # that count is from after the period (none inside it)
+    empty_chart: str  # what the followers chart says when the period has no count
+
+
+def _followers_kpis(
+    account: InstagramAccount, numbers: _Numbers, period: Period, comparison: Period | None
+) -> _Followers:
+    history = history_start_note(account, numbers)
+    first_day = numbers.first_followers[0] if numbers.first_followers else None
+
+    def at_end(p: Period) -> tuple[date, int] | None:
         return _followers_at(numbers.followers, p.end, p.start)
 
-    def growth(p: Period) -> int | None:
+    def growth(p: Period) -> tuple[int | None, date | None]:
         before = _followers_at(
             numbers.followers, p.start - timedelta(days=1), p.start - timedelta(1)
         )
+        since = None
         if before is None:  # no count the day before: from the first count inside the period
             inside = [d for d in p.days if d in numbers.followers]
-            before = numbers.followers[inside[0]] if inside else None
+            before = (inside[0], numbers.followers[inside[0]]) if inside else None
+            since = inside[0] if inside else None
         after = at_end(p)
-        return after - before if after is not None and before is not None else None
+        if after is None or before is None:
+            return None, None
+        return after[1] - before[1], since
 
-    end_value, net = at_end(period), growth(period)
-    return [
+    end, outside = at_end(period), False
+    note = f"on {_long(period.end)}"
+    if end is None and period.end in numbers.next_followers:
+        # None in the period: the nearest later count, clearly labelled; never invented history.
+        end, outside = numbers.next_followers[period.end], True
+        note = f"on {_long(end[0])}, after this period · {history}"
+    elif end is not None and end[0] != period.end:
+        note = f"on {_long(end[0])}, the period's last day with a count"
+    net, since = growth(period)
+    if net is None:
+        net_note = f"{history}; Meta keeps no follower history"
+    elif since is not None:
+        net_note = f"since {_long(since)}, the first day with a count in the period"
+        if since == first_day:
+            net_note += f" · {history}"
+    else:
+        net_note = "followers at the end minus the day before the period"
+    previous_end = at_end(comparison) if comparison else None
+    kpis = [
         Kpi(
             "followers",
             "Followers",
-            _f(end_value),
-            _f(at_end(comparison)) if comparison else None,
-            note=f"on {_long(period.end)}",
+            _f(end[1] if end else None),
+            _f(previous_end[1] if previous_end else None),
+            note=note,
+            outside=outside,
         ),
         Kpi(
             "net_growth",
             "Net follower growth",
             _f(net),
-            _f(growth(comparison)) if comparison else None,
-            note="followers at the end minus the day before the period",
+            _f(growth(comparison)[0]) if comparison else None,
+            note=net_note,
         ),
     ]
+    new_follows = numbers.daily.get(("follower_count", ""), {})
+    new, new_cov = _sum(new_follows, period)
+    previous_new = _sum(new_follows, comparison)[0] if comparison else None
+    if new is not None or previous_new is not None:
+        kpis.append(
+            Kpi(
+                "new_followers",
+                "New followers",
+                new,
+                previous_new,
+                note="Meta's new follows per day (unfollows not counted; Meta keeps 30 days)",
+                coverage=new_cov,
+            )
+        )
+    if first_day is not None and first_day > period.end:
+        empty = f"{history}. Meta keeps no follower history."
+    elif first_day is None:
+        empty = f"{history}."
+    else:
+        empty = "No follower count in this period"
+    return _Followers(kpis, end[0] if end else None, outside, empty)
 
 
 def _f(value) -> float | None:
@@ -830,7 +951,8 @@ def _account_section(
         n = media.rate_n.get(flag, 0)
         return media.rate_sum[flag] / n if n else None
 
-    kpis = _followers_kpis(numbers, period, comparison)
+    follower_figures = _followers_kpis(account, numbers, period, comparison)
+    kpis = follower_figures.kpis
     followers_end, followers_prev = kpis[0].value, kpis[0].previous
 
     reach, reach_note = _window_reach(numbers, period)
@@ -867,6 +989,11 @@ def _account_section(
             coverage=inter_cov,
         )
     )
+    formula_note = ""
+    if formula == EngagementFormula.FOLLOWERS and follower_figures.end_day is not None:
+        formula_note = f"interactions ÷ followers on {_long(follower_figures.end_day)}"
+        if follower_figures.outside:
+            formula_note += " (after the period: Prism has no count inside it)"
     kpis.append(
         Kpi(
             "engagement_rate",
@@ -883,7 +1010,8 @@ def _account_section(
             if comparison
             else None,
             unit="percent",
-            note=EngagementFormula(formula).label,
+            note=formula_note or EngagementFormula(formula).label,
+            outside=follower_figures.outside and formula == EngagementFormula.FOLLOWERS,
         )
     )
     profile_views, pv_cov = total("profile_views", period)
@@ -923,6 +1051,7 @@ def _account_section(
         ("reach", "Daily reach"),
         ("views", "Views"),
         ("total_interactions", "Interactions"),
+        ("follower_count", "New followers per day"),
     ):
         values = daily.get((metric, ""), {})
         series[metric] = DailySeries(
@@ -957,6 +1086,8 @@ def _account_section(
         markers=markers,
         gaps=gaps,
         data_as_of=as_of,
+        followers_empty=follower_figures.empty_chart,
+        formula_note=formula_note,
         replies_zeroed=any(s.replies_zeroed for s in stories),
         slug=f"a{account.pk}",
         story_count=media.stories,
@@ -1140,6 +1271,12 @@ def _rollup(
         ("posts", "Posts published"),
     ):
         kpis.append(Kpi(key, label, add(key, "value"), add(key, "previous")))
+    outside = [
+        s.title for s in sections for k in s.kpis if k.key == "followers" and k.outside and k.value
+    ]
+    if outside:
+        kpis[0].outside = True
+        kpis[0].note = f"includes counts from after the period for {', '.join(outside)}"
     kpis.insert(
         2,
         Kpi(
@@ -1171,8 +1308,16 @@ def _rollup(
             rate("previous", _pooled(sections, "prev")) if comparison else None,
             unit="percent",
             note=EngagementFormula(formula).label,
+            outside=kpis[0].outside and formula == EngagementFormula.FOLLOWERS,
         ),
     )
+    if any(k.key == "new_followers" for s in sections for k in s.kpis):
+        new = Kpi(
+            "new_followers",
+            "New followers",
+            *(add("new_followers", a) for a in ("value", "previous")),
+        )
+        kpis.insert(2, new)
 
     def add_series(getter) -> tuple[list[float | None], list[float | None] | None]:
         def combine(lists):
@@ -1190,7 +1335,11 @@ def _rollup(
         )
 
     daily = {}
-    for metric, label in (("views", "Views"), ("total_interactions", "Interactions")):
+    for metric, label in (
+        ("views", "Views"),
+        ("total_interactions", "Interactions"),
+        ("follower_count", "New followers per day"),
+    ):
         current, previous = add_series(lambda s, m=metric: s.daily[m])
         daily[metric] = DailySeries(metric, label, current, previous)
     current, previous = add_series(lambda s: s.followers)

@@ -246,7 +246,15 @@ def _empty(svg: _Svg, message: str = "No data for this period") -> SafeString:
         f'<rect x="0.5" y="0.5" width="{svg.width - 1}" height="{svg.height - 1}" rx="8" '
         f'fill="none" stroke="{GRID}"/>'
     )
-    svg.add(_text(svg.width / 2, svg.height / 2 + 4, message, anchor="middle"))
+    lines: list[str] = []  # wrapped to the chart's width: the message may say why, at length
+    for word in message.split():
+        if lines and text_width(f"{lines[-1]} {word}", 11) <= svg.width - 40:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    top = svg.height / 2 + 4 - (len(lines) - 1) * 8
+    for i, line in enumerate(lines):
+        svg.add(_text(svg.width / 2, top + i * 16, line, anchor="middle"))
     return svg.render("chart-empty")
 
 
@@ -267,16 +275,18 @@ def line_chart(
     palette: Sequence[str] = PALETTE,
     value_format=compact,
     zero_based: bool = True,
+    empty: str = "No data for this period",
 ) -> SafeString:
     """Daily series over `days`; a `dashed` series is the comparison period, aligned by index
     (day 1 of the comparison under day 1 of the period). `zero_based=False` fits the y axis to
-    the data (follower counts, where the change is the story)."""
+    the data (follower counts, where the change is the story). `empty`: what the chart says
+    when there is nothing to draw (why, where the report knows)."""
     _check_id(chart_id)
     series = _colored(series, palette)
     values = [v for s in series for v in s.values if v is not None]
     svg = _Svg(chart_id, width, height, title, desc or _describe_line(title, days, series))
     if not days or not values:
-        return _empty(svg)
+        return _empty(svg, empty)
 
     legend_bottom = _legend(svg, series, 8, 14, width - 8)
     low = min(0.0, min(values)) if zero_based else min(values)

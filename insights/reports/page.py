@@ -58,6 +58,7 @@ class KpiView:
     trend: str  # up | down | flat | ""
     note: str
     coverage: str
+    outside: bool = False  # the figure is from a day outside the period (see note)
 
 
 def kpi_view(kpi: Kpi) -> KpiView:
@@ -80,6 +81,7 @@ def kpi_view(kpi: Kpi) -> KpiView:
         trend,
         kpi.note,
         kpi.coverage,
+        kpi.outside,
     )
 
 
@@ -138,7 +140,13 @@ def _day(day: date) -> str:
 
 
 def _line(
-    report: Report, section: Section, name: str, series, palette, zero_based: bool = True
+    report: Report,
+    section: Section,
+    name: str,
+    series,
+    palette,
+    zero_based: bool = True,
+    empty: str = "No data for this period",
 ) -> ChartView:
     period = report.period
     days = period.days
@@ -167,6 +175,7 @@ def _line(
         gaps=gaps,
         palette=palette,
         zero_based=zero_based,
+        empty=empty,
     )
     return ChartView(series.label, svg, "line")
 
@@ -221,12 +230,25 @@ def section_view(
     report: Report, section: Section, media_src: MediaSrc | None, palette
 ) -> SectionView:
     chart_list = []
-    for metric in ("reach", "views", "total_interactions"):
+    for metric in ("reach", "views", "total_interactions"):  # follower_count: after followers
         if metric in section.daily:
             chart_list.append(_line(report, section, metric, section.daily[metric], palette))
     chart_list.append(
-        _line(report, section, "followers", section.followers, palette, zero_based=False)
+        _line(
+            report,
+            section,
+            "followers",
+            section.followers,
+            palette,
+            zero_based=False,
+            empty=section.followers_empty,
+        )
     )
+    new_follows = section.daily.get("follower_count")
+    if new_follows and any(v is not None for v in new_follows.values):
+        view = _line(report, section, "follower_count", new_follows, palette)
+        view.caption = "Meta's daily new follows (it keeps 30 days)."
+        chart_list.append(view)
     if section.content_split:
         svg = charts.stacked_bars(
             f"{section.slug}-split",
