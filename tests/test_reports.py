@@ -450,3 +450,24 @@ def test_the_posts_export_shows_each_post_exactly_as_the_page_does(world, accoun
     assert len(shown) > 6
     for item in shown:
         assert exported[item.media_pk] == item
+
+
+def test_audience_shows_country_names_and_cities_as_meta_spells_them(world, account):
+    from openpyxl import load_workbook
+
+    from insights.models import DemographicBucket
+
+    # A code ISO has not assigned stays as Meta gave it rather than vanishing.
+    DemographicBucket.objects.filter(snapshot__breakdown="country", key="GB").update(key="XX")
+    html = world.client_for("a_viewer").get(report_url(world)).content.decode()
+    labels = set(re.findall(r"<text[^>]*>([^<]*)</text>", html))
+    assert {"Germany", "France", "United States", "XX"} <= labels
+    assert not {"DE", "FR", "US"} & labels
+    assert {"Berlin, Berlin", "Paris, Île-de-France", "Women", "Men"} <= labels
+
+    response = world.client_for("a_viewer").get(report_url(world, "xlsx"))
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
+    rows = list(book["Audience"].iter_rows(values_only=True))
+    assert rows[0][:4] == ("account", "breakdown", "group", "name")
+    countries = {r[2]: r[3] for r in rows[1:] if r[1] == "country"}
+    assert countries == {"DE": "Germany", "FR": "France", "US": "United States", "XX": "XX"}

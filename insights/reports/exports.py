@@ -19,6 +19,7 @@ from django.utils.text import slugify
 
 from ..models import Media
 from .build import MEDIA_FIELDS, PostRow, Report, StoryRow, media_item, period_bounds
+from .places import demographic_label
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 METRIC_NAMES = {
@@ -250,14 +251,21 @@ def write_xlsx(report: Report, out) -> None:
     sheet("Posts", POST_HEADER, post_rows(report), (18, 17, 10, 30, 40))
     sheet(
         "Audience",
-        ("account", "breakdown", "group", "followers", "as_of"),
+        ("account", "breakdown", "group", "name", "followers", "as_of"),
         (
-            (s.title, breakdown, key, value, s.demographics_as_of)
+            (
+                s.title,
+                breakdown,
+                key,
+                demographic_label(breakdown, key),
+                value,
+                s.demographics_as_of,
+            )
             for s in report.sections
             for breakdown, buckets in s.demographics.items()
             for key, value in buckets
         ),
-        (18, 12, 26, 12, 12),
+        (18, 12, 26, 26, 12, 12),
     )
     sheet(
         "About",

@@ -19,6 +19,7 @@ from django.utils.safestring import mark_safe
 
 from . import charts
 from .build import Kpi, PostRow, Report, Section, StoryRow
+from .places import demographic_label
 
 MediaSrc = Callable[[str, int], str | None]  # (stored thumbnail name, media pk) -> src or None
 
@@ -223,7 +224,6 @@ DEMOGRAPHIC_TITLES = (
     ("country", "Top countries"),
     ("city", "Top cities"),
 )
-GENDER = {"F": "Women", "M": "Men", "U": "Not specified"}
 
 
 def section_view(
@@ -292,7 +292,7 @@ def section_view(
         buckets = section.demographics.get(key)
         if not buckets:
             continue
-        items = [(GENDER.get(k, k) if key == "gender" else k, float(v)) for k, v in buckets]
+        items = [(demographic_label(key, k), float(v)) for k, v in buckets]
         if key == "age":
             items.sort(key=lambda item: item[0])
         svg = charts.hbars(f"{section.slug}-demo-{key}", title=title, items=items, color=palette[0])
