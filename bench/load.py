@@ -54,7 +54,7 @@ def ensure_database(url: str) -> None:
 SEED = """
 import json
 from django.conf import settings
-from insights.demo import seed_demo, demo_agency, DEMO_EMAIL, DEMO_PASSWORD
+from insights.demo import seed_demo, demo_agency, sandbox_reachable, DEMO_EMAIL, DEMO_PASSWORD
 from insights.models import Client
 from django.urls import reverse, NoReverseMatch
 
@@ -69,15 +69,18 @@ try:  # the refresh pipeline fills the accounts' history (when it exists on this
 except ImportError:
     refresh = None
 accounts = list(agency.ig_accounts.all())
-for account in accounts if refresh else []:
-    for _ in range(40):  # backfill slices, as the worker would run them
-        token = schedule.claim_one(account.pk)
-        if token is None:
-            break
-        refresh.run(account.pk, token)
-        account.refresh_from_db()
-        if account.backfilled_at:
-            break
+with sandbox_reachable():  # nothing serves the sandbox yet: the seed serves it itself
+    for account in accounts if refresh else []:
+        for _ in range(40):  # backfill slices, as the worker would run them
+            token = schedule.claim_one(account.pk)
+            if token is None:
+                break
+            result = refresh.run(account.pk, token)
+            if "error" in result:
+                raise SystemExit(f"refreshing @{{account.username}} failed: {{result['error']}}")
+            account.refresh_from_db()
+            if account.backfilled_at:
+                break
 clients = list(agency.clients.order_by("pk"))
 paths = {{
     "dashboard": f"/a/{{agency.slug}}/",
