@@ -8,6 +8,7 @@ import re
 from datetime import datetime, time, timedelta
 
 import pytest
+import time_machine
 
 from insights.models import AccountDaily, ProfileSnapshot
 from insights.reports.build import PACIFIC, build_report, client_today
@@ -113,3 +114,135 @@ def test_an_account_with_no_follower_count_says_so(world):
     followers = section.kpis[0]
     assert followers.value is None and not followers.outside
     assert section.followers_empty.startswith("Prism has captured no follower count")
+
+
+def _connect(client, when):
+    """Connect (or reconnect) @flaky.florist through the one function the OAuth views use."""
+    from insights.connections.oauth import upsert_account
+
+    with time_machine.travel(when, tick=False):
+        return upsert_account(
+            client=client,
+            ig_user_id="17841400000099999",
+            login_path="instagram",
+            username="flaky.florist",
+            token="IGAA-test-token",
+            token_expires_at=None,
+            meta_user_id="9000000000099999",
+            granted_scopes=["instagram_business_basic", "instagram_business_manage_insights"],
+        )
+
+
+@pytest.fixture
+def flaky(world):
+    """Connected 60 days ago; Meta refused its token 20 days ago (a password change), the
+    client reconnected it 12 days ago; a passing Meta error in between is no disconnection.
+    Meta's data is stored for every day except the days it was cut off."""
+    from insights.connections.health import set_health
+    from insights.models import Health
+
+    client = world.clients["a1"]
+    today = client_today(client)
+    day = lambda n: today - timedelta(days=n)  # noqa: E731
+    at = lambda n: datetime.combine(day(n), time(10), PACIFIC)  # noqa: E731
+    account = _connect(client, at(60))
+    with time_machine.travel(at(30), tick=False):
+        set_health(account, Health.ERROR, "Meta answered 500")
+        set_health(account, Health.CONNECTED)
+    with time_machine.travel(at(20), tick=False):
+        set_health(account, Health.NEEDS_RECONNECT, "Error validating access token (190)")
+    _connect(client, at(12))
+    missing = {day(n) for n in range(13, 20)}  # 19..13 days ago: no refresh could run
+    rows = [
+        AccountDaily(
+            account=account, metric=m, day=day(n), value=100 + n, end_time=end_time(day(n))
+        )
+        for n in range(1, 61)
+        if day(n) not in missing
+        for m in ("views", "total_interactions")
+    ]
+    AccountDaily.objects.bulk_create(rows)
+    account.data_as_of = end_time(day(1))
+    account.save(update_fields=["data_as_of"])
+    return account, day
+
+
+def test_disconnections_come_from_the_accounts_history(world, flaky):
+    from insights.models import ConnectionChange
+
+    account, day = flaky
+    assert [c.health for c in ConnectionChange.objects.filter(account=account)] == [
+        "connected",
+        "needs_reconnect",
+        "connected",
+    ]  # the passing error flipped no access, so it is not history
+    client = world.clients["a1"]
+    section = build_report(client, day(28), day(1), "none").sections[0]
+    assert [(g.start, g.end, g.label) for g in section.gaps] == [
+        (day(19), day(13), "Disconnected: Meta needed a reconnect")
+    ]  # the day it broke and the day it came back have data (before / after the change)
+    prism = [(m.day, m.text) for m in section.markers if m.kind == "prism"]
+    assert prism == [
+        (day(20), "@flaky.florist lost access: Meta needed a reconnect"),
+        (day(12), "@flaky.florist reconnected"),
+    ]
+    # A period that holds the first connection says so, from the same history.
+    longer = build_report(client, day(89), day(1), "none").sections[0]
+    assert (day(60), "@flaky.florist connected to Prism") in [
+        (m.day, m.text) for m in longer.markers
+    ]
+
+
+def test_disconnection_markers_show_on_the_page_and_in_the_pdf(world, flaky):
+    import io
+
+    from pypdf import PdfReader
+
+    account, day = flaky
+    http = world.client_for("a_viewer")
+    url = f"/a/alpha/clients/{world.clients['a1'].pk}/report"
+    html = http.get(url + "/?range=last_28").content.decode()
+    assert "lost access: Meta needed a reconnect" in html
+    assert f"{day(19).day} {day(19):%b} – {day(13).day} {day(13):%b}: Disconnected" in html
+    assert html.count('class="chart-gap"') == 2 and 'class="chart-marker"' in html
+    response = http.get(url + ".pdf?range=last_28")
+    assert response.status_code == 200
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+    text = " ".join(text.split())
+    assert "lost access: Meta needed a reconnect" in text and "reconnected" in text
+
+
+def test_history_before_it_was_recorded_is_seeded_from_the_audit_trail(world):
+    from django.apps import apps
+
+    from accounts import audit
+    from insights.models import ConnectionChange, Health
+
+    since = datetime(2026, 9, 1, tzinfo=PACIFIC)
+    account, other = (
+        InstagramAccountFactory(
+            agency=world.a, client=world.clients["a1"], username=name, connected_at=since
+        )
+        for name in ("old.one", "old.one2")  # one name the prefix of the other
+    )
+    with time_machine.travel("2026-10-01 10:00:00+00:00", tick=False):
+        audit.record(world.a, audit.Kind.ACCESS_REMOVED, subject="@old.one")
+        audit.record(world.a, audit.Kind.DISCONNECTED, subject="@old.one2 (Client)")
+    with time_machine.travel("2026-10-05 10:00:00+00:00", tick=False):
+        audit.record(world.a, audit.Kind.RECONNECTED, subject="@old.one (Client)")
+    account.health = other.health = Health.DISCONNECTED
+    account.save()
+    other.save()
+    seed = __import__("insights.migrations.0008_connection_changes", fromlist=["seed_history"])
+    ConnectionChange.objects.all().delete()
+    seed.seed_history(apps, None)
+    history = [
+        (c.health, c.at.date().isoformat())
+        for c in ConnectionChange.objects.filter(account=account).order_by("at")
+    ]
+    assert history[1:3] == [("needs_reconnect", "2026-10-01"), ("connected", "2026-10-05")]
+    assert history[0][0] == "connected" and history[-1][0] == "disconnected"
+    assert [c.health for c in ConnectionChange.objects.filter(account=other)] == [
+        "connected",
+        "disconnected",
+    ]

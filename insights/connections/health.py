@@ -22,7 +22,7 @@ from accounts.models import Membership, Role
 from .. import crypto
 from ..meta import oauth as meta_oauth
 from ..meta.client import ErrorKind, MetaClient, MetaError
-from ..models import Health, InstagramAccount, LoginPath
+from ..models import ConnectionChange, Health, InstagramAccount, LoginPath
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ def set_health(account: InstagramAccount, health: str, error: str = "") -> None:
     if error:
         account.last_error, account.last_error_at = error[:1000], now
     account.save(update_fields=["health", "health_changed_at", "last_error", "last_error_at"])
+    if health != previous:
+        ConnectionChange.record(account, previous, health, now)
     if health != previous and health in NOTIFY_ON:
         notify_admins(account, "insights/email/needs_attention")
 

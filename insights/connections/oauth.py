@@ -23,6 +23,7 @@ from ..meta import oauth
 from ..meta.client import ErrorKind, MetaError
 from ..models import (
     Client,
+    ConnectionChange,
     Health,
     InstagramAccount,
     LoginPath,
@@ -355,6 +356,7 @@ def upsert_account(
         if account is not None and account.disconnected_at and not revive:
             raise ConnectError("link_invalid")
         created = account is None
+        previous_health = "" if created else account.health
         if account is None:
             account = InstagramAccount(
                 agency=client.agency, client=client, ig_user_id=ig_user_id, connected_at=now
@@ -380,6 +382,7 @@ def upsert_account(
             account.save()
         except IntegrityError:  # a concurrent callback created it first; a retry updates it
             raise ConnectError("meta_error", "This account was just connected; try again.")
+        ConnectionChange.record(account, previous_health, Health.CONNECTED, now)
         audit.record(
             client.agency,
             audit.Kind.CONNECTED if created else audit.Kind.RECONNECTED,

@@ -6,6 +6,8 @@ One module per concern; everything is re-exported here, so `from insights.models
 from .accounts import (
     HEALTH_BADGE,
     HEALTH_HELP,
+    NO_ACCESS,
+    ConnectionChange,
     Health,
     InstagramAccount,
     InstagramAccountQuerySet,
@@ -48,6 +50,8 @@ from .snapshots import (
 )
 
 __all__ = [
+    "NO_ACCESS",
+    "ConnectionChange",
     "ENGAGEMENT_FORMULA_HELP",
     "Compare",
     "EngagementFormula",

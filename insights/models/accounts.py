@@ -206,3 +206,49 @@ class InstagramAccount(models.Model):
         from ..crypto import encrypt
 
         self.token_ciphertext = encrypt(plaintext)
+
+
+# Health states in which Prism gets no data from Meta until someone reconnects the account.
+NO_ACCESS = frozenset(
+    {
+        Health.NEEDS_RECONNECT,
+        Health.MISSING_PERMISSION,
+        Health.NOT_PROFESSIONAL,
+        Health.DISCONNECTED,
+    }
+)
+
+
+class ConnectionChange(models.Model):
+    """The account's connection history: each time it lost or regained Meta's data access, so
+    reports can mark the days it was disconnected (the account keeps only its latest health).
+    Only flips between access and no access are kept (`NO_ACCESS`), not every passing error, so
+    the history stays a handful of rows."""
+
+    account = models.ForeignKey(
+        InstagramAccount, on_delete=models.CASCADE, related_name="connection_changes"
+    )
+    health = models.CharField(max_length=20, choices=Health.choices)  # the state entered
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["account", "at", "pk"]
+        indexes = [
+            # Reports: an account's history up to the end of the period.
+            models.Index(fields=["account", "at"], name="connection_change_history"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.at:%Y-%m-%d %H:%M} {self.health}"
+
+    @property
+    def has_access(self) -> bool:
+        return self.health not in NO_ACCESS
+
+    @classmethod
+    def record(cls, account: InstagramAccount, previous: str, health: str, at=None) -> None:
+        """Called wherever an account's health changes: keeps the change if access flipped
+        (a first connection has no previous state and is always kept)."""
+        if previous and (previous in NO_ACCESS) == (health in NO_ACCESS):
+            return
+        cls.objects.create(account=account, health=health, at=at or timezone.now())

@@ -40,14 +40,16 @@ from django.db.models import (
     Window,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, NullIf, RowNumber
+from django.db.models.functions import Cast, NullIf, RowNumber, TruncDate
 from django.utils import timezone
 
 from ..models import (
     ENGAGEMENT_FORMULA_HELP,
+    NO_ACCESS,
     AccountDaily,
     Client,
     Compare,
+    ConnectionChange,
     DemographicBucket,
     DemographicSnapshot,
     EngagementFormula,
@@ -337,6 +339,8 @@ class _Numbers:
     daily: dict[tuple[str, str], dict[date, int]] = field(default_factory=lambda: defaultdict(dict))
     followers: dict[date, int] = field(default_factory=dict)
     windows: dict[tuple[str, date, date], int] = field(default_factory=dict)
+    # The account's connection history up to the periods' end: (Pacific day, health, pk).
+    changes: list[tuple[date, str, int]] = field(default_factory=list)
     # Prism's first follower count ever, and the first after each period's end: (day, count).
     first_followers: tuple[date, int] | None = None
     next_followers: dict[date, tuple[date, int]] = field(default_factory=dict)
@@ -411,9 +415,24 @@ def _read_numbers(account_ids: list[int], periods: list[Period]) -> dict[int, _N
     nearest += [
         _profile_branch(account_ids, "n", p.end, known.filter(day__gt=p.end)) for p in periods
     ]
+    until = datetime.combine(max(p.end for p in periods) + timedelta(days=1), time.min, PACIFIC)
+    changes = (
+        ConnectionChange.objects.filter(account_id__in=account_ids, at__lt=until)
+        .order_by()
+        .annotate(
+            src=Value("c", output_field=text),
+            dimension=Value("", output_field=text),
+            kind=Value("", output_field=text),
+            first_day=TruncDate("at", tzinfo=PACIFIC),
+            last_day=Value(None, output_field=day),
+        )
+        .values_list(
+            "src", "account_id", "health", "dimension", "kind", "first_day", "last_day", "pk"
+        )
+    )
     out: dict[int, _Numbers] = {pk: _Numbers() for pk in account_ids}
     for src, account_id, metric, dimension, kind, first_day, last_day, value in daily.union(
-        profile, windows, *nearest, all=True
+        profile, windows, *nearest, changes, all=True
     ):
         numbers = out[account_id]
         if src == "d":
@@ -424,8 +443,12 @@ def _read_numbers(account_ids: list[int], periods: list[Period]) -> dict[int, _N
             numbers.first_followers = (_as_date(first_day), value)
         elif src == "n":
             numbers.next_followers[_as_date(last_day)] = (_as_date(first_day), value)
+        elif src == "c":
+            numbers.changes.append((_as_date(first_day), metric, value))
         else:
             numbers.windows[(kind, _as_date(first_day), _as_date(last_day))] = value
+    for numbers in out.values():
+        numbers.changes.sort(key=lambda c: (c[0], c[2]))
     return out
 
 
@@ -1066,7 +1089,7 @@ def _account_section(
 
     split, types = _content_split(daily, period)
     gaps = _gaps(account, numbers, period, zone)
-    markers = _markers(account, notes, period, gaps, zone)
+    markers = _markers(account, notes, period, numbers, zone)
     demo = demographics or {"as_of": None, "buckets": {}}
     as_of = account.data_as_of.astimezone(zone) if account.data_as_of else None
     return Section(
@@ -1159,39 +1182,82 @@ def _online_followers(daily, period: Period, zone: ZoneInfo) -> list[list[float 
     ]
 
 
+OFFLINE_LABELS = {
+    Health.DISCONNECTED: "Disconnected from Prism",
+    Health.NEEDS_RECONNECT: "Disconnected: Meta needed a reconnect",
+    Health.MISSING_PERMISSION: "Disconnected: a permission was withdrawn",
+    Health.NOT_PROFESSIONAL: "Disconnected: not a professional account",
+}
+
+
+OFFLINE_MARKERS = {
+    Health.DISCONNECTED: "disconnected from Prism by the agency",
+    Health.NEEDS_RECONNECT: "lost access: Meta needed a reconnect",
+    Health.MISSING_PERMISSION: "lost access: a permission was withdrawn",
+    Health.NOT_PROFESSIONAL: "lost access: no longer a professional account",
+}
+
+
+def _history(account: InstagramAccount, numbers: _Numbers) -> list[tuple[date, str]]:
+    """The account's connection changes (Pacific day, health entered), oldest first. An account
+    with no recorded history but no access now is taken as offline since its last health
+    change."""
+    changes = [(day, health) for day, health, _ in numbers.changes]
+    if not changes and account.health in NO_ACCESS:
+        changes = [(account.health_changed_at.astimezone(PACIFIC).date(), account.health)]
+    return changes
+
+
+def _offline_spans(history: list[tuple[date, str]], period: Period) -> list[Gap]:
+    """The days of the period the account had no access, from its connection history."""
+    spans, since, why = [], None, ""
+    for day, health in [*history, (None, Health.CONNECTED)]:
+        if health in NO_ACCESS and since is None:
+            since, why = day, health
+        elif health not in NO_ACCESS and since is not None:
+            end = day if day is not None else period.end
+            start, stop = max(since, period.start), min(end, period.end)
+            if start <= stop:
+                spans.append(Gap(start, stop, OFFLINE_LABELS.get(why, "Disconnected")))
+            since = None
+    return spans
+
+
 def _gaps(account: InstagramAccount, numbers: _Numbers, period: Period, zone) -> list[Gap]:
     """Runs of days inside the period with no daily data at all, labelled with what Prism knows:
-    the account disconnected, Meta's data not in yet, or simply nothing from Meta."""
+    the account was disconnected (from its connection history), Meta's data not in yet, before
+    the history Meta gave, or simply nothing from Meta. Days of a disconnection that the
+    backfill filled in afterwards have data, so they are no gap (the markers still say when)."""
     covered = set()
     for (metric, dimension), values in numbers.daily.items():
         if not dimension and metric in ("reach", "views", "total_interactions"):
             covered.update(values)
-    if not covered:
+    offline = _offline_spans(_history(account, numbers), period)
+    if not covered and not offline:
         return []
     as_of_day = account.data_as_of.astimezone(PACIFIC).date() if account.data_as_of else None
-    broken_since = (
-        account.health_changed_at.astimezone(PACIFIC).date()
-        if account.health
-        in (Health.NEEDS_RECONNECT, Health.MISSING_PERMISSION, Health.NOT_PROFESSIONAL)
-        else None
-    )
+    first_covered = min(covered) if covered else None
+
+    def label(day: date) -> str:
+        for span in offline:
+            if span.start <= day <= span.end:
+                return span.label
+        if as_of_day and day > as_of_day:
+            return "Not in from Meta yet"
+        if first_covered and day < first_covered:
+            return "Before Prism's history"
+        return "No data from Meta"
+
     gaps: list[Gap] = []
-    run: list[date] = []
-    for day in period.days + [None]:
-        if day is not None and day not in covered:
-            run.append(day)
+    for day in period.days:
+        if day in covered:
             continue
-        if run:
-            if as_of_day and run[0] > as_of_day:
-                label = "Not in from Meta yet"
-            elif broken_since and run[-1] >= broken_since:
-                label = "Disconnected"
-            elif run[0] < min(covered):
-                label = "Before Prism's history"
-            else:
-                label = "No data from Meta"
-            gaps.append(Gap(run[0], run[-1], label))
-            run = []
+        text = label(day)
+        last = gaps[-1] if gaps else None
+        if last and last.label == text and last.end == day - timedelta(days=1):
+            last.end = day
+        else:
+            gaps.append(Gap(day, day, text))
     return gaps
 
 
@@ -1199,33 +1265,33 @@ def _markers(
     account: InstagramAccount | None,
     notes: Iterable[ReportNote],
     period: Period,
-    gaps: list[Gap],
+    numbers: _Numbers | None,
     zone,
 ) -> list[Marker]:
+    """The agency's notes, Meta's metric changes and, per account, Prism's own: when it was
+    connected, lost access and was reconnected (its recorded connection history)."""
     markers = [
         Marker(n.day, n.text, "note")
         for n in notes
         if account is None or n.account_id in (None, account.pk)
     ]
     markers += [Marker(day, text, "meta") for day, text in META_CHANGES if day in period]
-    if account is not None:
-        for gap in gaps:
-            if gap.label == "Disconnected":
-                markers.append(
-                    Marker(
-                        gap.start,
-                        f"@{account.username} disconnected: no data until it is reconnected",
-                        "prism",
-                    )
-                )
-        if account.connected_at and account.connected_at.astimezone(zone).date() in period:
-            markers.append(
-                Marker(
-                    account.connected_at.astimezone(zone).date(),
-                    f"@{account.username} connected to Prism",
-                    "prism",
-                )
-            )
+    if account is not None and numbers is not None:
+        name = f"@{account.username}"
+        history = _history(account, numbers)
+        for i, (day, health) in enumerate(history):
+            if day not in period:
+                continue
+            if health in NO_ACCESS:
+                text = f"{name} {OFFLINE_MARKERS.get(health, 'lost access')}"
+            elif i == 0:
+                text = f"{name} connected to Prism"
+            else:
+                text = f"{name} reconnected"
+            markers.append(Marker(day, text, "prism"))
+        connected = account.connected_at.astimezone(zone).date() if account.connected_at else None
+        if not numbers.changes and connected in period:  # history from before it was recorded
+            markers.append(Marker(connected, f"{name} connected to Prism", "prism"))
     markers.sort(key=lambda m: (m.day, m.kind))
     for number, marker in enumerate(markers, 1):
         marker.number = number
@@ -1358,7 +1424,7 @@ def _rollup(
         stories=[],
         demographics={},
         demographics_as_of=None,
-        markers=_markers(None, notes, period, [], None),
+        markers=_markers(None, notes, period, None, None),
         gaps=[],
         data_as_of=min(as_of) if as_of else None,
         slug="all",
