@@ -25,6 +25,10 @@ the samples falling due within the next `min(1 h, a quarter of the step)`, so sa
 the hourly refreshes instead of each asking for a run of its own. A thousand-media account that
 posts daily has about 40 samples due a day: one operation per kind.
 
+A run samples at most MAX_DUE media (newest first); the rest stay due and are taken by runs a
+few minutes apart, so a first listing of 10,000 media never holds them all in one run. A sample
+Meta fails to answer (5xx, timeouts) is asked again TRANSIENT_RETRY later.
+
 Deletions: a media missing from a complete listing, or answered 100/33 when sampled alone, is
 marked gone (`gone_at`, insights_status gone); its rows and samples stay. Seen again, it is
 live again.
@@ -61,6 +65,9 @@ MEDIA_CAP = 10_000  # /media lists only the 10,000 most recent (§3.2)
 SPLIT_INTO = 8  # a failed group is asked again in this many parts
 MAX_DUE = 2_500  # samples per run (50 operations); the rest wait for the next run
 ERROR_RETRY = timedelta(days=1)
+# A sample that failed transiently: a media due keeps its account due (account.next_due), so
+# without this a failing media would bring a refresh every couple of minutes.
+TRANSIENT_RETRY = timedelta(minutes=20)
 RETENTION = timedelta(days=catalogue.MEDIA_RETENTION_DAYS)
 LOOKAHEAD = timedelta(hours=1)
 
@@ -138,6 +145,7 @@ class MediaRun:
     thumbnails: list = field(default_factory=list)  # (timestamp, pk, url): newest kept
     thumbnails_tried: list[int] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    retry: set[int] = field(default_factory=set)  # pk whose sample failed transiently
     queued_samples: int = 0
 
     def stats(self) -> dict:
@@ -334,7 +342,8 @@ def _group_failed(ctx, run, kind, metrics, group, breakdown, error: MetaError) -
             return
     if error.kind == ErrorKind.TRANSIENT:
         run.failures.append(f"insights of {len(group)} {kind}: {error}")
-        return  # still due: the next run asks again
+        run.retry.update(d.pk for d in group)  # asked again in a while, not in two minutes
+        return
     pre_conversion = error.subcode == 2108006
     if pre_conversion:
         # A group fails so iff its oldest member predates the conversion (one moment).
@@ -558,6 +567,11 @@ def _save_outcomes(ctx, run: MediaRun) -> None:
             else:
                 fields["next_sample_at"] = None
             Media.objects.filter(pk=pk).update(**fields)
+    retry = run.retry - run.answered - set(run.outcomes)
+    if retry:
+        Media.objects.filter(
+            pk__in=list(retry), next_sample_at__lt=ctx.now + TRANSIENT_RETRY
+        ).update(next_sample_at=ctx.now + TRANSIENT_RETRY)
     if run.cutoff is not None:
         # Meta's rule is the latest conversion: everything posted up to a refused media is too.
         Media.objects.filter(account=account, is_story=False, timestamp__lte=run.cutoff).exclude(

@@ -489,3 +489,26 @@ def test_a_long_backlog_of_samples_is_spread_over_runs(small, sandbox, clocks, m
     clocks.advance(minutes=3)
     assert run(account)["media"]["sampled"] == 10
     assert not Media.objects.filter(account=account, is_story=False, sample_count=0).exists()
+
+
+def test_a_sample_meta_fails_to_answer_is_asked_again_later_not_in_minutes(small, sandbox, clocks):
+    account, remote = small
+    run(account)
+    media_id = add_media(sandbox, remote, kind="post", hours_ago=2)
+    fault = sandbox.control(
+        "POST", "faults", json={"kind": "5xx", "path_regex": f"/{media_id}/insights"}
+    )
+    assert fault.status_code == 201, fault.text
+    stats = run(account)["media"]
+    assert stats["new"] == 1 and stats["failures"]
+    post = Media.objects.get(account=account, media_id=media_id)
+    assert post.sample_count == 0 and post.insights_status == InsightsStatus.PENDING
+    assert post.next_sample_at == clocks.now + media_step.TRANSIENT_RETRY
+    account.refresh_from_db()
+    assert account.health == "connected" and not account.last_refresh_error
+    assert account.next_refresh_at >= clocks.now + timedelta(minutes=10)
+    sandbox.control("DELETE", "faults")
+    clocks.advance(seconds=media_step.TRANSIENT_RETRY.total_seconds())
+    run(account)
+    post.refresh_from_db()
+    assert post.sample_count == 1 and post.insights_status == InsightsStatus.OK
