@@ -63,7 +63,8 @@ SLICE_MEDIA = 80  # known media per slice of a complete listing (a page holds 10
 FIRST_LIST_SLICES = 24  # nothing known yet: monthly slices over the retention, and the rest
 MEDIA_CAP = 10_000  # /media lists only the 10,000 most recent (§3.2)
 SPLIT_INTO = 8  # a failed group is asked again in this many parts
-MAX_DUE = 2_500  # samples per run (50 operations); the rest wait for the next run
+MAX_DUE = 2_500  # samples per run; the rest wait for the next run
+SAMPLES_PER_ROUND = 500  # media sampled per round of requests (about 20 operations)
 ERROR_RETRY = timedelta(days=1)
 # A sample that failed transiently: a media due keeps its account due (account.next_due), so
 # without this a failing media would bring a refresh every couple of minutes.
@@ -141,7 +142,7 @@ class MediaRun:
     due: dict[int, Due] = field(default_factory=dict)
     outcomes: dict[int, tuple[str, str]] = field(default_factory=dict)  # pk -> (status, reason)
     cutoff: datetime | None = None  # newest media known to predate the business conversion
-    new_due: list[Due] = field(default_factory=list)  # first seen, due now: next round
+    backlog: list[Due] = field(default_factory=list)  # due, not yet queued (see _queue_backlog)
     thumbnails: list = field(default_factory=list)  # (timestamp, pk, url): newest kept
     thumbnails_tried: list[int] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
@@ -180,7 +181,7 @@ def queue_media(ctx) -> MediaRun:
     from . import thumbnails
 
     thumbnails.queue_backlog(ctx, run)
-    ctx.plan.after_round(lambda: _queue_new_due(ctx, run))
+    ctx.plan.after_round(lambda: _queue_backlog(ctx, run))
     return run
 
 
@@ -241,19 +242,22 @@ def _queue_due(ctx, run: MediaRun, feed) -> None:
             continue
         kind = catalogue.media_kind(media_type, product)
         due.append(Due(pk, media_id, kind, published, scheduled))
-    queue_samples(ctx, run, due)
+    run.backlog.extend(due)
 
 
-def _queue_new_due(ctx, run: MediaRun) -> None:
-    """After a round: sample the media that round's listing pages found, in one go."""
-    if run.new_due:
-        # Newest first, up to the run's cap: a first listing of 10,000 media samples them over
-        # a few runs minutes apart (they stay due), so a run's memory stays bounded.
-        room = max(0, MAX_DUE - run.queued_samples)
-        found = sorted(run.new_due, key=lambda d: d.published, reverse=True)[:room]
-        run.new_due = []
+def _queue_backlog(ctx, run: MediaRun) -> None:
+    """Before each round: queue the media due (known ones before the first round, those the
+    listing pages found after theirs), newest first, at most SAMPLES_PER_ROUND per round (one
+    batch request stays a bounded amount of work for Meta, whose batches time out) and at most
+    MAX_DUE per run (a first listing of 10,000 media is sampled over a few runs minutes apart:
+    they stay due; a run's memory stays bounded)."""
+    if run.backlog:
+        room = min(SAMPLES_PER_ROUND, max(0, MAX_DUE - run.queued_samples))
+        run.backlog.sort(key=lambda d: d.published, reverse=True)
+        found, rest = run.backlog[:room], run.backlog[room:]
+        run.backlog = rest if room else []
         queue_samples(ctx, run, found)
-    ctx.plan.after_round(lambda: _queue_new_due(ctx, run))
+    ctx.plan.after_round(lambda: _queue_backlog(ctx, run))
 
 
 def queue_samples(ctx, run: MediaRun, due: list[Due]) -> None:
@@ -470,7 +474,7 @@ def _save_page(ctx, run: MediaRun, items: list[dict]) -> None:
         run.inserted += 1
         if row.next_sample_at is not None and row.next_sample_at <= ctx.now:
             kind = catalogue.media_kind(row.media_type, row.product_type)
-            run.new_due.append(Due(pk, media_id, kind, row.timestamp, None, new=True))
+            run.backlog.append(Due(pk, media_id, kind, row.timestamp, None, new=True))
 
 
 def _image_url(item: dict) -> str:
