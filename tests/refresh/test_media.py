@@ -211,6 +211,14 @@ def test_a_thousand_media_account_stays_within_the_request_budget(connect, sandb
         print(f"steady day: {graph_requests(stats)} Graph HTTP requests, {cdn} CDN")
         assert cdn == daily["media"]["thumbnails"] + daily["stories"]["thumbnails"]
         assert daily["media"]["thumbnails"] <= thumbnails.THUMBNAILS_PER_RUN
+    # The weekly complete listing (deletions): time slices of ~80 media, one round.
+    clocks.advance(days=6)
+    sandbox.control("POST", "stats/reset")
+    weekly = run(account)["media"]
+    stats = calls(sandbox)
+    print(f"weekly listing day: {graph_requests(stats)} Graph HTTP requests")
+    assert weekly["full_listing"] and weekly["gone"] == 0
+    assert weekly["listed"] >= 1000 and graph_requests(stats) <= 4
 
 
 def media_rows(account) -> list[tuple]:
