@@ -7,9 +7,7 @@ import hashlib
 import logging
 import secrets
 from datetime import timedelta
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -18,7 +16,6 @@ from django.views.decorators.debug import sensitive_variables
 from accounts import audit
 
 from .. import crypto
-from ..images import sniff
 from ..meta import oauth
 from ..meta.client import ErrorKind, MetaError
 from ..models import (
@@ -397,26 +394,17 @@ def upsert_account(
 
 
 def cache_profile_picture(account: InstagramAccount, url: str) -> None:
-    """Keep a copy: Meta's picture URLs expire. Only Meta's CDNs (or the configured hosts)."""
-    host = urlsplit(url).hostname or ""
-    allowed = {urlsplit(u).hostname for u in settings.META_HOSTS.values()}
-    if not (host in allowed or host.endswith((".cdninstagram.com", ".fbcdn.net"))):
-        return
-    from ..meta.client import _shared_session
+    """Keep a copy: Meta's picture URLs expire. Fetched like media thumbnails (only Meta's CDNs
+    or the sandbox's, size-capped, re-encoded as a small JPEG); a missing picture is cosmetic and
+    never fails a connect."""
+    from ..refresh.thumbnails import download
 
-    try:
-        response = _shared_session().get(
-            url, timeout=(3.05, 10), allow_redirects=False, stream=True
-        )
-        body = response.raw.read(512 * 1024 + 1, decode_content=True)
-    except Exception as error:  # a missing picture is cosmetic; never fail a connect over it
-        log.info("profile picture of %r not cached: %s", account, type(error).__name__)
-        return
-    ext = sniff(body[:16])  # by the bytes: never SVG (scripts), never what the header claims
-    if response.status_code != 200 or ext is None or len(body) > 512 * 1024:
+    body = download(url)
+    if body is None:
+        log.info("profile picture of %r not cached", account)
         return
     account.profile_picture.save(
-        f"{account.agency_id}-{secrets.token_hex(8)}.{ext}", ContentFile(body), save=True
+        f"{account.agency_id}-{secrets.token_hex(8)}.jpg", ContentFile(body), save=True
     )
 
 
