@@ -75,14 +75,29 @@ _request_memo: ContextVar[dict | None] = ContextVar("sandbox_request_memo", defa
 @contextmanager
 def frozen_clock() -> Iterator[datetime]:
     """One instant for a request and its sub-requests (batch, ?ids=), and a memo for lookups
-    they would otherwise repeat per operation (the faults, an account's budget)."""
+    they would otherwise repeat per operation (the faults, tokens, accounts, an account's
+    budget). The request's call-log rows are written together when it ends (one INSERT for a
+    batch and its operations); budgets count them from the memo meanwhile, so every answer is
+    the one the rows written one by one would have given."""
+    outer = _request_memo.get() is None
     token = _frozen_now.set(now())
-    memo = _request_memo.set(_request_memo.get() if _request_memo.get() is not None else {})
+    memo = _request_memo.set({} if outer else _request_memo.get())
     try:
         yield _frozen_now.get()
     finally:
+        rows = _request_memo.get().get("log_rows") if outer else None
         _request_memo.reset(memo)
         _frozen_now.reset(token)
+        if rows:
+            CallLog.objects.bulk_create(rows)
+
+
+def forget_tokens() -> None:
+    """A token changed mid-request (a revoke fault): later operations read it again."""
+    memo = _request_memo.get()
+    if memo is not None:
+        for key in [k for k in memo if k[0] == "token"]:
+            del memo[key]
 
 
 def memoized(key: tuple, compute: Callable[[], Any]) -> Any:
@@ -432,7 +447,10 @@ def dispatch(req: SandboxRequest) -> Any:
     node_id, edge = match.group("id"), match.group("edge")
     raw = token_string(req.http, req.params)
     req.token = check_token(
-        Token.objects.filter(token=raw).select_related("person", "ig_account").first()
+        memoized(
+            ("token", raw),
+            lambda: Token.objects.filter(token=raw).select_related("person", "ig_account").first(),
+        )
         if raw
         else None,
         raw,
@@ -566,6 +584,7 @@ def fault_response_before(fault: Fault, req: SandboxRequest) -> HttpResponse | N
         ).response()
     if kind == Fault.Kind.REVOKE_TOKEN:
         raw = token_string(req.http, req.params)
+        forget_tokens()
         Token.objects.filter(token=raw).update(revoked_subcode=int(p.get("subcode", 467)))
         if fault.account:  # revoke every token of the account, as a password change would
             Token.objects.filter(ig_account__ig_user_id=fault.account).update(
@@ -629,11 +648,18 @@ def usage_headers(
 
 
 def buc_used(account_id: str) -> int:
-    since = now() - timedelta(hours=24)
-    total = CallLog.objects.filter(account=account_id, at__gte=since).aggregate(
-        n=Sum("counted_calls")
-    )["n"]
-    return total or 0
+    """Counted calls of the account in the last 24 hours: the stored ones (read once per
+    request) and those of this request not written yet (see frozen_clock)."""
+
+    def stored() -> int:
+        since = now() - timedelta(hours=24)
+        total = CallLog.objects.filter(account=account_id, at__gte=since).aggregate(
+            n=Sum("counted_calls")
+        )["n"]
+        return total or 0
+
+    pending = (_request_memo.get() or {}).get(("pending_calls", account_id), 0)
+    return memoized(("buc_used", account_id), stored) + pending
 
 
 def buc_percent(account_id: str) -> int:
@@ -671,7 +697,7 @@ def check_budget(req: SandboxRequest) -> None:
 
 
 def log_call(req: SandboxRequest, status: int, *, in_batch: bool = False) -> None:
-    CallLog.objects.create(
+    row = CallLog(
         at=now(),
         host=req.host,
         method=req.method,
@@ -682,6 +708,13 @@ def log_call(req: SandboxRequest, status: int, *, in_batch: bool = False) -> Non
         counted_calls=req.counted_calls,
         in_batch=in_batch,
     )
+    memo = _request_memo.get()
+    if memo is None:
+        row.save()
+        return
+    memo.setdefault("log_rows", []).append(row)
+    key = ("pending_calls", req.account_id)
+    memo[key] = memo.get(key, 0) + (req.counted_calls or 0)
 
 
 def token_fingerprint(token_id: int | None) -> str:

@@ -85,7 +85,12 @@ def find_ig_user(req: SandboxRequest, node_id: str) -> InstagramAccount | None:
             return None
         account = token.ig_account
     elif node_id.isdigit() and world.decode_id(node_id) is None:  # media ids decode; users don't
-        account = InstagramAccount.objects.filter(ig_user_id=node_id).select_related("page").first()
+        account = core.memoized(  # once per request: a batch's operations share it
+            ("ig_user", node_id),
+            lambda: (
+                InstagramAccount.objects.filter(ig_user_id=node_id).select_related("page").first()
+            ),
+        )
     else:
         return None
     if account is None or not owns(req.token, account):
