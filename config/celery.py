@@ -17,6 +17,13 @@ app.conf.task_routes = {
     "accounts.tasks.send_*": {"queue": "user"},
     "insights.tasks.export_*": {"queue": "user"},
 }
+# Refreshes mostly wait on Meta, so one worker process runs many at once in threads (bench/
+# refresh.py measures it): `--concurrency` is the thread count. The refresh code keeps no shared
+# mutable state (each thread has its own database connection; the HTTP session's pool is
+# thread-safe). Celery enforces no time limits in this pool: a run bounds itself (its time
+# budget, the Meta client's timeouts) and the lease is the safety net. CELERY_WORKER_POOL=prefork
+# brings back processes (and enforced time limits).
+app.conf.worker_pool = os.environ.get("CELERY_WORKER_POOL", "threads")
 app.conf.beat_schedule = {
     "dispatch-due-work": {"task": "insights.tasks.dispatch_due_work", "schedule": 60.0},
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -391,14 +392,20 @@ def _read_capped(response: requests.Response) -> bytes:
 
 
 _session: requests.Session | None = None
+_session_lock = threading.Lock()
 
 
 def _shared_session() -> requests.Session:
+    """One session per process, shared by a threads-pool worker's threads (requests' connection
+    pool is thread-safe; the session keeps no cookies or state Prism relies on). Created under
+    a lock so two threads starting together do not make two."""
     global _session
-    if _session is None:
-        _session = requests.Session()
-        _session.headers["User-Agent"] = "Prism/1.0"
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16)
-        _session.mount("https://", adapter)
-        _session.mount("http://", adapter)
+    with _session_lock:
+        if _session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = "Prism/1.0"
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            _session = session
     return _session

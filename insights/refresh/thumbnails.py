@@ -39,7 +39,7 @@ MAX_BYTES = 4 * 1024 * 1024  # Meta's full-size images are well under this
 MAX_PIXELS = 30_000_000  # a decompression bomb is refused before it is decoded
 SIZE = 640  # longest side kept
 TIMEOUT = (3.05, 10)
-PARALLEL = 8  # downloads at once (the shared HTTP session keeps 16 connections per host)
+PARALLEL = 8  # downloads at once (the shared HTTP session keeps 32 connections per host)
 RETRY_AFTER = timedelta(days=7)
 CDN_HOST = "scontent.cdninstagram.com"
 CDN_SUFFIXES = (".cdninstagram.com", ".fbcdn.net")
