@@ -122,6 +122,9 @@ class Procs:
         return started
 
     def stop(self) -> None:
+        for worker in self.workers:  # all shut down side by side
+            if worker.alive():
+                worker.popen.terminate()
         for worker in self.workers:
             worker.stop()
 

@@ -46,7 +46,9 @@ def test_under_the_fault_mix_every_account_is_eventually_complete_and_uncorrupte
     def all_complete() -> bool:
         left.clear()
         for account in InstagramAccount.objects.filter(pk__in=ids):
-            if diff := differences(stored(account), clean[account.pk]):
+            fresh = account.backfilled_at and account.last_refresh_at and not account.lease_token
+            diff = differences(stored(account), clean[account.pk])
+            if diff or not fresh:
                 left[account.pk] = (diff, account.last_refresh_error, account.waiting_reason)
         if not left:
             return True
@@ -59,10 +61,7 @@ def test_under_the_fault_mix_every_account_is_eventually_complete_and_uncorrupte
     except AssertionError as error:
         raise AssertionError(f"still incomplete: {left}") from error
     faults = procs.sandbox.control("GET", "stats")["by_status"]
-    assert {"502", "503", "504"} <= set(faults), faults  # the faults really fired
-    for account in InstagramAccount.objects.filter(pk__in=ids):
-        assert account.backfilled_at is not None and account.last_refresh_at is not None
-        assert not differences(stored(account), clean[account.pk])
+    assert {"503", "504"} <= set(faults), faults  # the faults really fired
 
 
 def test_moving_the_sandbox_clock_by_days_fills_the_gap_once(procs):
