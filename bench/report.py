@@ -18,6 +18,7 @@ time is CPU time plus waiting for a core, so a busy machine shows in wall time o
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shutil
 import statistics
@@ -50,7 +51,7 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def make_world():
+def make_world(*, tenfold: bool = True, trio: bool = True):
     from accounts.models import Agency, Membership, Role, User
     from insights.models import Client, InstagramAccount
     from insights.reports.build import client_today
@@ -60,28 +61,36 @@ def make_world():
     agency = Agency.objects.create(name="Bench Agency", slug=f"bench-{stamp}")
     user = User.objects.create_user(email=f"bench-{stamp}@example.com", password="x" * 20)
     Membership.objects.create(agency=agency, user=user, role=Role.OWNER)
-    clients = []
-    for name, media in (("Bench Coffee", 3000), ("Bench Coffee x10", 30000)):
+    clients, made = [], 0
+    plan = [("Bench Coffee", 1, 3000)]
+    plan += [("Bench Coffee x10", 1, 30000)] if tenfold else []
+    plan += [("Bench Trio", 3, 1000)] if trio else []  # one client, three accounts (the PDF)
+    for name, accounts, media in plan:
         client = Client.objects.create(agency=agency, name=name, time_zone="Europe/Berlin")
-        account = InstagramAccount.objects.create(
-            agency=agency,
-            client=client,
-            ig_user_id=f"1784{stamp}{len(clients)}",
-            username=f"bench.{len(clients)}",
-            login_path="instagram",
-        )
         started = time.perf_counter()
-        last = client_today(client) - timedelta(days=1)
-        fill_account(account, last_day=last, days=730, media=media, seed=len(clients) + 1)
+        for _ in range(accounts):
+            account = InstagramAccount.objects.create(
+                agency=agency,
+                client=client,
+                ig_user_id=f"1784{stamp}{made}",
+                username=f"bench.{made}",
+                login_path="instagram",
+            )
+            last = client_today(client) - timedelta(days=1)
+            fill_account(account, last_day=last, days=730, media=media, seed=made + 1)
+            made += 1
         print(
-            f"filled {client.name}: 730 days, {media} media in {time.perf_counter() - started:.1f}s"
+            f"filled {client.name}: {accounts} account(s), 730 days, {media} media each in "
+            f"{time.perf_counter() - started:.1f}s"
         )
         clients.append(client)
     add_pictures(agency, clients[0])
+    if trio:
+        add_pictures(agency, clients[-1], logo=False)
     return agency, user, clients
 
 
-def add_pictures(agency, client, days: int = 120) -> None:
+def add_pictures(agency, client, days: int = 120, *, logo: bool = True) -> None:
     """What a real report carries besides numbers: a 640 px JPEG thumbnail (photo-like noise, so
     it weighs what a photo does) for each media of the last `days` days, and the agency's logo."""
     import io
@@ -104,12 +113,14 @@ def add_pictures(agency, client, days: int = 120) -> None:
     for n, media in enumerate(recent):
         media.thumbnail.save(f"{media.media_id}.jpg", ContentFile(jpeg(n)), save=False)
         media.save(update_fields=["thumbnail"])
-    logo = io.BytesIO()
-    Image.new("RGBA", (600, 200), (40, 90, 200, 255)).save(logo, "PNG")
+    print(f"pictures: {recent.count()} thumbnails of 640 px for {client.name}")
+    if not logo:
+        return
+    image = io.BytesIO()
+    Image.new("RGBA", (600, 200), (40, 90, 200, 255)).save(image, "PNG")
     row = AgencyBranding(agency=agency, primary_colour="#1d4ed8", accent_colour="#f59e0b")
-    row.logo.save("logo.png", ContentFile(logo.getvalue()), save=False)
+    row.logo.save("logo.png", ContentFile(image.getvalue()), save=False)
     row.save()
-    print(f"pictures: {recent.count()} thumbnails of 640 px, one logo")
 
 
 def bench_page(agency, user, client, n: int) -> None:
@@ -169,7 +180,7 @@ def bench_pdf(agency, user, client, runs: int = 5) -> None:
     http.force_login(user)
     url = f"/a/{agency.slug}/clients/{client.pk}/report.pdf?range=last_28&compare=previous"
     assert http.get(url).status_code == 200  # warm-up: fonts, templates
-    samples, cpu, size, queries = [], [], 0, set()
+    samples, cpu, size, queries, pages = [], [], 0, set(), 0
     for _ in range(runs):
         started, cpu_started = time.perf_counter(), time.process_time()
         with CaptureQueriesContext(connection) as captured:
@@ -178,10 +189,15 @@ def bench_pdf(agency, user, client, runs: int = 5) -> None:
         cpu.append(time.process_time() - cpu_started)
         assert response["Content-Type"] == "application/pdf"
         size, queries = len(response.content), queries | {len(captured.captured_queries)}
+    from pypdf import PdfReader  # the dev extra, as the tests use it
+
+    pages = len(PdfReader(io.BytesIO(response.content)).pages)
+    accounts = client.ig_accounts.count()
     print(
-        f"PDF download (last 28 days, with thumbnails and logo): median "
-        f"{statistics.median(samples):.2f} s, max {max(samples):.2f} s wall; CPU median "
-        f"{statistics.median(cpu):.2f} s; {size / 1024:.0f} KB; {sorted(queries)} queries "
+        f"PDF download, {client.name} ({accounts} account{'s' if accounts > 1 else ''}, last 28 "
+        f"days, thumbnails and logo): median {statistics.median(samples):.2f} s, max "
+        f"{max(samples):.2f} s wall; CPU median {statistics.median(cpu):.2f} s; "
+        f"{size / 1024:.0f} KB, {pages} pages; {sorted(queries)} queries "
         f"(n={runs}, target <= 3 s); load average {os.getloadavg()[0]:.1f}"
     )
 
@@ -241,13 +257,16 @@ def main() -> None:
     setup_django(db_path, media_root)
     print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     try:
-        agency, user, clients = make_world()
+        agency, user, clients = make_world(
+            tenfold=args.only in (None, "exports"), trio=args.only in (None, "pdf")
+        )
         if args.only in (None, "page"):
             bench_page(agency, user, clients[0], args.n)
         if args.only in (None, "pdf"):
             bench_pdf(agency, user, clients[0])
+            bench_pdf(agency, user, clients[-1])
         if args.only in (None, "exports"):
-            bench_exports(clients)
+            bench_exports(clients[:2])
     finally:
         shutil.rmtree(media_root, ignore_errors=True)
         if db_path and not args.keep:

@@ -264,9 +264,9 @@ def test_pdf_embeds_pictures_at_print_resolution(world, account):
     images = {image.data: image.image.size for page in reader.pages for image in page.images}
     sizes = list(images.values())
     assert len(sizes) == len(shown)
-    # Printed 50 pt wide: at most 50 / 72 * 300 dpi = 208 px of the 640 stored, still sharp.
-    limit = round(50 / 72 * IMAGE_DPI) + 1
-    assert all(100 < width <= limit and height <= limit for width, height in sizes), sizes
+    # Printed 36 pt wide: at most 36 / 72 * 300 dpi = 150 px of the 640 stored, still sharp.
+    limit = round(36 / 72 * IMAGE_DPI) + 1
+    assert all(90 < width <= limit and height <= limit for width, height in sizes), sizes
     assert len(response.content) < 400_000  # 12 thumbnails of 640 px were 1.3 MB
 
 
@@ -471,3 +471,35 @@ def test_audience_shows_country_names_and_cities_as_meta_spells_them(world, acco
     assert rows[0][:4] == ("account", "breakdown", "group", "name")
     countries = {r[2]: r[3] for r in rows[1:] if r[1] == "country"}
     assert countries == {"DE": "Germany", "FR": "France", "US": "United States", "XX": "XX"}
+
+
+def test_pdf_post_cards_are_three_to_a_row_with_their_metrics_on_a_few_lines(world, account):
+    """The print layout of post cards (the PDF's most expensive part): laid out by WeasyPrint
+    itself, three cards share each row, and a card stays a few lines high."""
+    import weasyprint
+
+    from insights.reports.pdf import BASE_URL, _fetcher_class, render_html
+
+    client = world.clients["a1"]
+    report = build_report(client, *_last_days(client, 90), "previous")
+    assert len(report.sections[0].top_posts) == 6
+    html = render_html(report)
+    document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=_fetcher_class()())
+    cards = []
+
+    def walk(box, page):
+        element = getattr(box, "element", None)
+        if element is not None and element.get("class") == "post" and box.element_tag == "div":
+            cards.append((page, round(box.position_y), box.position_x, box.height))
+            return
+        for child in getattr(box, "children", ()):
+            walk(child, page)
+
+    for number, page in enumerate(document.render().pages):
+        walk(page._page_box, number)
+    rows: dict[tuple, int] = {}
+    for page, y, _, _ in cards:
+        rows[(page, y)] = rows.get((page, y), 0) + 1
+    assert len(cards) == 12  # six top posts, six top reels
+    assert sorted(rows.values()) == [3, 3, 3, 3], rows
+    assert max(height for *_, height in cards) < 100  # CSS px (75 pt): a few short lines
