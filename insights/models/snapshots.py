@@ -34,6 +34,12 @@ Tables:
   least 48 h after its day ended; unsettled values are re-read by later refreshes.
   **Daily reach is not additive**: never sum `reach` rows and call the result reach; use
   `WindowMetric`.
+- **`zeroed_by_region`** (on `AccountDaily` and `WindowMetric`): True on a `replies` value of 0
+  that Meta's EU / Japan rule produced (graph-api.md §5.2: story replies are reported as 0 for
+  creators there; the account-level `replies` metric counts story replies). It is not a real 0:
+  reports show "—" with a note ("not given by Meta in the EU / Japan"), never 0, and never add
+  it into a sum. The value column still holds Meta's 0 (what Meta said). The region decision is
+  `insights.refresh.region`, shared with the stories' `Media.replies_zeroed_by_region`.
 - `WindowMetric`: de-duplicated values for a window of Pacific days, `start`..`end` inclusive:
   `kind` 7d / 28d (rolling windows, one row per end day) and month (calendar month; the current
   month's row grows daily, its `end` is the last day included so far, `complete` tells whether the
@@ -91,6 +97,7 @@ class AccountDaily(models.Model):
     end_time = models.DateTimeField()  # Meta's raw end_time (end of the Pacific day, in UTC)
     captured_at = models.DateTimeField(default=timezone.now)
     settled = models.BooleanField(default=False)  # read ≥ 48 h after end_time: final
+    zeroed_by_region = models.BooleanField(default=False)  # Meta's EU/Japan replies rule: not 0
 
     class Meta:
         ordering = ["account", "metric", "dimension", "day"]
@@ -129,6 +136,7 @@ class WindowMetric(models.Model):
     complete = models.BooleanField(default=True)  # False: a month still in progress
     captured_at = models.DateTimeField(default=timezone.now)
     settled = models.BooleanField(default=False)
+    zeroed_by_region = models.BooleanField(default=False)  # Meta's EU/Japan replies rule: not 0
 
     class Meta:
         ordering = ["account", "metric", "kind", "start"]

@@ -28,7 +28,7 @@ from django.utils import timezone
 from ..meta import parse
 from ..meta.client import MetaClient, MetaError
 from ..models import InstagramAccount, LoginPath, Media, WaitingReason
-from . import schedule, store
+from . import region, schedule, store
 from .plan import RequestPlan
 
 log = logging.getLogger(__name__)
@@ -176,8 +176,10 @@ def steps(ctx: RefreshContext) -> None:
     ctx.plan.flush()
     if read.daily or read.windows or read.profile or demo.answers or ctx.has_rejections:
         with ctx.fenced():
+            demographics.save(ctx, demo)  # first: the replies rule reads the latest countries
+            if demo.saved:
+                region.mark_stored_replies(ctx.account)
             as_of = daily.save(ctx, read)
-            demographics.save(ctx, demo)
             ctx.save_rejections()
         if as_of and (ctx.account.data_as_of is None or as_of > ctx.account.data_as_of):
             ctx.stats["_data_as_of"] = as_of

@@ -30,7 +30,7 @@ from django.db.models import Max
 from ..meta import catalogue, parse
 from ..meta.client import ErrorKind, MetaError
 from ..models import AccountDaily, ProfileSnapshot, WindowKind, WindowMetric
-from . import store
+from . import region, store
 
 SETTLE = timedelta(hours=48)
 REREAD_AFTER = timedelta(hours=20)  # an unsettled day is read again about once a day
@@ -447,6 +447,7 @@ def plan(ctx, read: AccountRead) -> None:
 def save(ctx, read: AccountRead) -> datetime | None:
     """Write what was read (call inside the fenced transaction). Returns the new "data as of":
     the end of the newest day with daily reach."""
+    mark_zeroed_replies(ctx, read)
     store.upsert_daily(list(read.daily.values()))
     store.upsert_windows(list(read.windows.values()))
     if read.profile is not None:
@@ -457,3 +458,20 @@ def save(ctx, read: AccountRead) -> datetime | None:
         if metric == "reach" and not dim
     ]
     return max(ends, default=None)
+
+
+def mark_zeroed_replies(ctx, read: AccountRead) -> None:
+    """Replies of 0 that Meta's EU / Japan rule produced are marked, not presented as real
+    zeros (`region`; the account's replies are its stories' replies). The region is looked up
+    only when such a 0 came."""
+    zeros = [
+        row
+        for row in (*read.daily.values(), *read.windows.values())
+        if row.metric == "replies" and row.value == 0
+    ]
+    if not zeros:
+        return
+    rule = region.replies_rule(ctx.account)
+    for row in zeros:
+        first = row.day if isinstance(row, AccountDaily) else row.start
+        row.zeroed_by_region = region.zeroed(row.value, rule, first)

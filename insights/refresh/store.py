@@ -47,7 +47,7 @@ def upsert_daily(rows: Sequence[AccountDaily]) -> int:
         AccountDaily,
         rows,
         ["account", "metric", "dimension", "day"],
-        ["value", "end_time", "captured_at", "settled"],
+        ["value", "end_time", "captured_at", "settled", "zeroed_by_region"],
     )
 
 
@@ -56,7 +56,7 @@ def upsert_windows(rows: Sequence[WindowMetric]) -> int:
         WindowMetric,
         rows,
         ["account", "metric", "dimension", "kind", "start"],
-        ["end", "value", "complete", "captured_at", "settled"],
+        ["end", "value", "complete", "captured_at", "settled", "zeroed_by_region"],
     )
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
@@ -41,9 +41,9 @@ from django.utils import timezone
 
 from ..meta import catalogue, parse
 from ..meta.client import ErrorKind, MetaError
-from ..models import DemographicBucket, InsightsStatus, InstagramAccount, Media, MediaSample
+from ..models import InsightsStatus, InstagramAccount, Media, MediaSample
 from ..models import StoryState as State
-from . import daily, schedule, store, thumbnails
+from . import daily, region, schedule, store, thumbnails
 from .media import _image_url as image_url
 
 log = logging.getLogger(__name__)
@@ -56,82 +56,6 @@ LIST_FIELDS = "id,media_type,media_product_type,timestamp,permalink,caption,medi
 LIST_LIMIT = 100
 MAX_PAGES = 4  # each page is a round of the run's flush (RequestPlan.MAX_ROUNDS is 6)
 PRODUCT = "STORY"  # the catalogue's and the rejection registry's key for stories
-
-# Meta reports story replies as 0 for creators in the EU (since 2020-12-01) and Japan (since
-# 2021-04-14) (graph-api.md §5.2). Meta does not say where a creator is: see `replies_rule`.
-EU = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "HR",
-        "CY",
-        "CZ",
-        "DK",
-        "EE",
-        "FI",
-        "FR",
-        "DE",
-        "GR",
-        "HU",
-        "IE",
-        "IT",
-        "LV",
-        "LT",
-        "LU",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SK",
-        "SI",
-        "ES",
-        "SE",
-    ]
-)
-REPLIES_RULE_SINCE = {"EU": date(2020, 12, 1), "JP": date(2021, 4, 14)}
-# Time zones of the EU member states and Japan, for accounts without demographics.
-EU_ZONES = frozenset(
-    [
-        "Europe/Vienna",
-        "Europe/Brussels",
-        "Europe/Sofia",
-        "Europe/Zagreb",
-        "Asia/Nicosia",
-        "Asia/Famagusta",
-        "Europe/Nicosia",
-        "Europe/Prague",
-        "Europe/Copenhagen",
-        "Europe/Tallinn",
-        "Europe/Helsinki",
-        "Europe/Mariehamn",
-        "Europe/Paris",
-        "Europe/Berlin",
-        "Europe/Busingen",
-        "Europe/Athens",
-        "Europe/Budapest",
-        "Europe/Dublin",
-        "Europe/Rome",
-        "Europe/Riga",
-        "Europe/Vilnius",
-        "Europe/Luxembourg",
-        "Europe/Malta",
-        "Europe/Amsterdam",
-        "Europe/Warsaw",
-        "Europe/Lisbon",
-        "Atlantic/Madeira",
-        "Atlantic/Azores",
-        "Europe/Bucharest",
-        "Europe/Bratislava",
-        "Europe/Ljubljana",
-        "Europe/Madrid",
-        "Atlantic/Canary",
-        "Africa/Ceuta",
-        "Europe/Stockholm",
-    ]
-)
-JAPAN_ZONES = frozenset({"Asia/Tokyo", "Japan"})
 
 
 @dataclass
@@ -286,7 +210,7 @@ def refresh_stories(ctx) -> dict:
         ctx.plan.flush()
     # Only a 0 for replies needs to know where the creator is.
     zeros = any(m.get("replies") == 0 for m in read.metrics.values())
-    rule = replies_rule(ctx.account) if zeros else None
+    rule = region.replies_rule(ctx.account) if zeros else None
     with ctx.fenced():
         stats = save(ctx, read, rule)
         ctx.save_rejections()
@@ -481,37 +405,12 @@ def resolve_expired(account: InstagramAccount, now: datetime) -> dict:
 # --- Meta's EU / Japan replies rule ----------------------------------------------------------
 
 
-def replies_rule(account: InstagramAccount) -> str | None:
-    """ "EU" or "JP" when Meta's replies rule likely applies to the account, else None.
-    Meta does not say where a creator is. Prism takes the largest country of the account's
-    latest follower (else engaged-audience) demographics by country, and, without any, the
-    client's time zone."""
-    for metric in catalogue.DEMOGRAPHICS:
-        top = (
-            DemographicBucket.objects.filter(
-                snapshot__account=account,
-                snapshot__metric=metric,
-                snapshot__breakdown="country",
-            )
-            .order_by("-snapshot__captured_at", "-value")
-            .values_list("key", flat=True)
-            .first()
-        )
-        if top:
-            country = top.upper()
-            return "JP" if country == "JP" else "EU" if country in EU else None
-    zone = account.client.time_zone if account.client_id else ""
-    return "JP" if zone in JAPAN_ZONES else "EU" if zone in EU_ZONES else None
-
-
 def replies_zeroed(media: Media, metrics: dict, rule: str | None) -> bool:
     """A 0 for replies that is Meta's rule, not a real 0 (reports show "—"). Without replies
     in `metrics` the story's flag stays as it was."""
     if "replies" not in metrics:
         return media.replies_zeroed_by_region
-    if rule is None or metrics["replies"] != 0:
-        return False
-    return media.timestamp.astimezone(UTC).date() >= REPLIES_RULE_SINCE[rule]
+    return region.zeroed(metrics["replies"], rule, media.timestamp.astimezone(UTC).date())
 
 
 # --- The story_insights webhook --------------------------------------------------------------
@@ -577,7 +476,7 @@ def _record(account: InstagramAccount, changes: dict[str, tuple[dict, datetime |
         if not fresh:
             return 0
         zeros = any(changes[m.media_id][0].get("replies") == 0 for m in fresh)
-        rule = replies_rule(account) if zeros else None
+        rule = region.replies_rule(account) if zeros else None
         samples = []
         for media in fresh:
             metrics, at = changes[media.media_id][0], moment[media.pk]
