@@ -2,9 +2,10 @@
 now needs Prism's own copy.
 
 - Fetched once per media: only media without a thumbnail are candidates. URLs come fresh from
-  this run's listing (new media), or, for older media still missing one, from one `?ids=`
-  operation queued with the run's other reads (`queue_backlog`); at most THUMBNAILS_PER_RUN
-  per run, newest first, so a first backfill spreads its thousand pictures over a day of runs.
+  this run's listing (new media), or, for older media still missing one, from one listing
+  operation of the time slice they span, queued with the run's other reads (`queue_backlog`);
+  at most THUMBNAILS_PER_RUN per run, newest first, so a first backfill spreads its thousand
+  pictures over a day of runs.
 - Only Meta's image CDNs (`*.cdninstagram.com`, `*.fbcdn.net` over https) or the sandbox's CDN
   under the configured Meta hosts are fetched: a URL in an answer can never make Prism fetch
   an arbitrary host. No redirects, a size cap, a short timeout.
@@ -29,6 +30,7 @@ from django.core.files.base import ContentFile
 from django.db.models import Q
 
 from ..images import sniff
+from ..meta import parse
 from ..meta.client import MetaError, _shared_session
 from ..models import Media
 
@@ -56,8 +58,11 @@ def offer(run, published, pk: int, url: str) -> None:
 
 
 def queue_backlog(ctx, run) -> None:
-    """Known media still without a thumbnail (their URLs expired long ago): ask Meta for fresh
-    URLs in one operation beside the run's other reads."""
+    """Known media still without a thumbnail (their URLs expired long ago): fresh URLs in one
+    listing operation beside the run's other reads. A `/media` page of the time slice the
+    backlog spans (`since`/`until`) costs one rate-limit-counted call for up to 100 media, where
+    `?ids=` costs one per media (graph-api.md §3.5, §7.3): fifty thumbnails an hour for a day
+    after a big account connects were fifty counted calls an hour."""
     rows = list(
         Media.objects.filter(account=ctx.account, is_story=False, gone_at=None, thumbnail="")
         .filter(Q(thumbnail_fetched_at=None) | Q(thumbnail_fetched_at__lt=ctx.now - RETRY_AFTER))
@@ -68,22 +73,40 @@ def queue_backlog(ctx, run) -> None:
         return
     from .media import _image_url
 
+    wanted = {media_id: (pk, published) for pk, media_id, published in rows}
+
     def on_result(body):
         if isinstance(body, MetaError) or not isinstance(body, dict):
             run.failures.append(f"thumbnail urls: {body}")
-            # Tried: not asked again for a week (one deleted media fails the whole operation;
-            # the next complete listing marks it gone).
-            run.thumbnails_tried.extend(pk for pk, _, _ in rows)
-            return
-        for pk, media_id, published in rows:
-            item = body.get(media_id)
-            url = _image_url(item) if isinstance(item, dict) else ""
+            return  # asked again by the next run (one operation)
+        items = [i for i in body.get("data") or [] if isinstance(i, dict) and i.get("id")]
+        for item in items:
+            pk, published = wanted.get(str(item["id"]), (None, None))
+            url = _image_url(item) if pk else ""
             if url:
                 offer(run, published, pk, url)
+        # Media the page covered but did not list (deleted; the next complete listing marks
+        # them gone) or listed without a picture: tried, not asked again for a week.
+        stamps = [parse.parse_time(i.get("timestamp")) for i in items]
+        reached = min((t for t in stamps if t is not None), default=None)
+        if not (body.get("paging") or {}).get("next"):
+            reached = rows[-1][2]
+        listed = {str(i["id"]) for i in items if _image_url(i)}
+        run.thumbnails_tried.extend(
+            pk
+            for media_id, (pk, published) in wanted.items()
+            if media_id not in listed and reached is not None and published >= reached
+        )
 
+    since, until = rows[-1][2] - timedelta(seconds=1), rows[0][2] + timedelta(seconds=1)
     ctx.plan.add(
-        "",
-        {"ids": ",".join(m for _, m, _ in rows), "fields": "id,media_type,media_url,thumbnail_url"},
+        f"{ctx.account.ig_user_id}/media",
+        {
+            "fields": "id,media_type,media_url,thumbnail_url,timestamp",
+            "limit": 100,
+            "since": int(since.timestamp()),
+            "until": int(until.timestamp()),
+        },
         on_result,
     )
 
