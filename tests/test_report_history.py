@@ -246,3 +246,46 @@ def test_history_before_it_was_recorded_is_seeded_from_the_audit_trail(world):
         "connected",
         "disconnected",
     ]
+
+
+def test_audience_captured_after_the_period_is_shown_with_its_date(world, fresh):
+    from insights.models import DemographicBucket, DemographicSnapshot
+
+    account, today = fresh
+    client = world.clients["a1"]
+    end = today - timedelta(days=1)
+
+    def snapshot(day, buckets):
+        row = DemographicSnapshot.objects.create(
+            account=account,
+            metric="follower_demographics",
+            breakdown="country",
+            timeframe="this_month",
+            captured_on=day,
+        )
+        DemographicBucket.objects.bulk_create(
+            DemographicBucket(snapshot=row, key=k, value=v) for k, v in buckets.items()
+        )
+
+    url = f"/a/alpha/clients/{client.pk}/report/?range=last_28"
+    html = world.client_for("a_viewer").get(url).content.decode()
+    assert "Prism has not captured this account's audience yet" in html
+
+    snapshot(today, {"DE": 40, "FR": 25})  # captured on connecting, after the period
+    section = build_report(client, end - timedelta(days=27), end, "none").sections[0]
+    assert section.demographics_as_of == today
+    assert section.demographics["country"] == [("DE", 40), ("FR", 25)]
+    html = world.client_for("a_viewer").get(url).content.decode()
+    assert "Prism's first capture, after this period" in html and "Germany" in html
+
+    snapshot(end - timedelta(days=3), {"US": 7})  # one from inside the period wins
+    section = build_report(client, end - timedelta(days=27), end, "none").sections[0]
+    assert section.demographics_as_of == end - timedelta(days=3)
+    assert section.demographics["country"] == [("US", 7)]
+
+    snapshot(end - timedelta(days=1), {})  # Meta answered with nothing: said, not a blank
+    section = build_report(client, end - timedelta(days=27), end, "none").sections[0]
+    assert section.demographics_as_of == end - timedelta(days=1)
+    assert section.demographics == {}
+    html = world.client_for("a_viewer").get(url).content.decode()
+    assert "Meta gave no audience figures for this account" in html

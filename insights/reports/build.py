@@ -51,7 +51,6 @@ from ..models import (
     Client,
     Compare,
     ConnectionChange,
-    DemographicBucket,
     DemographicSnapshot,
     EngagementFormula,
     Health,
@@ -289,6 +288,7 @@ class Section:
     gaps: list[Gap]
     data_as_of: datetime | None
     replies_zeroed: bool = False
+    content_split_from: date | None = None  # the first day of the period with a split
     followers_empty: str = "No data for this period"  # the followers chart's empty message
     formula_note: str = ""  # which day's followers the engagement rate divides by
     slug: str = ""
@@ -630,33 +630,38 @@ def _with_media_columns(ranked) -> list[dict]:
 
 
 def _read_demographics(account_ids: list[int], as_of: date) -> dict[int, dict]:
-    """The newest follower-demographics snapshot of each breakdown on or before `as_of`, with
-    its buckets, in one query. Snapshots are never merged (Meta returns only the top 45)."""
-    newest = (
+    """The follower-demographics snapshot of each breakdown nearest to `as_of` (the newest on or
+    before it; for an account connected since, the first after it, whose date the report
+    shows), with its buckets, in one query. Snapshots are never merged (Meta returns only the
+    top 45). A snapshot with no buckets (Meta gave none, e.g. under 100 followers) still sets
+    `as_of`, so the report can tell "Meta gave none" from "not captured yet"."""
+    before = Q(captured_on__lte=as_of)
+    nearest = (
         DemographicSnapshot.objects.filter(
-            account_id=OuterRef("snapshot__account_id"),
+            account_id=OuterRef("account_id"),
             metric="follower_demographics",
-            breakdown=OuterRef("snapshot__breakdown"),
-            captured_on__lte=as_of,
+            breakdown=OuterRef("breakdown"),
         )
-        .order_by("-captured_on", "-pk")
+        .order_by(
+            Case(When(before, then=Value(0)), default=Value(1)),
+            Case(When(before, then=F("captured_on"))).desc(nulls_last=True),
+            "captured_on",
+            "-pk",
+        )
         .values("pk")[:1]
     )
     rows = (
-        DemographicBucket.objects.filter(
-            snapshot__account_id__in=account_ids,
-            snapshot__metric="follower_demographics",
-            snapshot_id=Subquery(newest),
+        DemographicSnapshot.objects.filter(
+            account_id__in=account_ids, metric="follower_demographics", pk=Subquery(nearest)
         )
-        .order_by("-value", "key")
-        .values_list(
-            "snapshot__account_id", "snapshot__breakdown", "snapshot__captured_on", "key", "value"
-        )
+        .order_by("-buckets__value", "buckets__key")
+        .values_list("account_id", "breakdown", "captured_on", "buckets__key", "buckets__value")
     )
     out: dict[int, dict] = defaultdict(lambda: {"as_of": None, "buckets": defaultdict(list)})
     for account_id, breakdown, captured_on, key, value in rows:
         entry = out[account_id]
-        entry["buckets"][breakdown].append((key, value))
+        if key is not None:
+            entry["buckets"][breakdown].append((key, value))
         entry["as_of"] = max(filter(None, [entry["as_of"], captured_on]))
     return out
 
@@ -1129,6 +1134,13 @@ def _account_section(
     )
 
     split, types = _content_split(daily, period)
+    split_days = [
+        day
+        for (metric, dimension), values in daily.items()
+        if metric == "views" and dimension.startswith(BREAKDOWN_PREFIX)
+        for day in values
+        if day in period
+    ]
     gaps = _gaps(account, numbers, period, zone)
     markers = _markers(account, notes, period, numbers, zone)
     demo = demographics or {"as_of": None, "buckets": {}}
@@ -1151,6 +1163,7 @@ def _account_section(
         gaps=gaps,
         data_as_of=as_of,
         followers_empty=follower_figures.empty_chart,
+        content_split_from=min(split_days) if split_days else None,
         formula_note=formula_note,
         replies_zeroed=any(s.replies_zeroed for s in stories),
         slug=f"a{account.pk}",

@@ -261,9 +261,10 @@ def section_view(
             palette=palette,
         )
         step = "week" if report.period.length > 14 else "day"
-        chart_list.append(
-            ChartView("Views by content type", svg, "bars", f"Each bar is one {step}.")
-        )
+        caption = f"Each bar is one {step}."
+        if section.content_split_from and section.content_split_from > report.period.start:
+            caption += f" Meta's split by type is stored from {_day(section.content_split_from)}."
+        chart_list.append(ChartView("Views by content type", svg, "bars", caption))
     heat = None
     if section.account is not None:
         if section.online_followers:
