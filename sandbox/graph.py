@@ -673,36 +673,43 @@ def run_operation(req: SandboxRequest, op: Any, default_token: str | None) -> di
     if "access_token" not in params and default_token:
         params["access_token"] = default_token
     sub = sub_request(req, method, path, params)
-    status, payload = execute(sub)
+    status, payload, own = execute(sub)
     if status is None:
         core.log_call(sub, 504, in_batch=True)
         return None  # Meta returns null for operations that timed out
     headers = {"Content-Type": "text/javascript; charset=UTF-8"}
     headers["facebook-api-version"] = sub.version or core.LATEST_VERSION
     headers.update(core.usage_headers(sub))
+    headers.update(own)  # a throttled operation's usage (its wait) as a plain call has it
     core.log_call(sub, status, in_batch=True)
     return op_result(status, payload, headers)
 
 
-def execute(sub: SandboxRequest) -> tuple[int | None, Any]:
-    """Dispatch one operation as the view would, faults included. (None, None) = timed out."""
+def execute(sub: SandboxRequest) -> tuple[int | None, Any, dict]:
+    """Dispatch one operation as the view would, faults included: (status, body, the
+    headers the answer sets itself, e.g. a rate limit's usage). (None, None, {}) = timed out."""
     fault = core.matching_fault(sub)
     response = core.fault_response_before(fault, sub) if fault else None
     if response is not None:
         if response.status_code == 504:
-            return None, None
-        return response.status_code, response.content.decode()
+            return None, None, {}
+        return response.status_code, response.content.decode(), _usage_of(response)
     try:
         result = core.dispatch(sub)
     except GraphError as error:
-        return error.status, error.body()
+        return error.status, error.body(), dict(error.headers)
     except core.PlainError as error:
-        return error.status, error.body
+        return error.status, error.body, {}
     if isinstance(result, HttpResponse):
         if fault:
             result = core.fault_response_after(fault, result)
-        return result.status_code, result.content.decode()
-    return 200, result
+        return result.status_code, result.content.decode(), _usage_of(result)
+    return 200, result, {}
+
+
+def _usage_of(response: HttpResponse) -> dict:
+    names = ("X-App-Usage", "X-Business-Use-Case-Usage")
+    return {name: response[name] for name in names if response.has_header(name)}
 
 
 def op_result(status: int, payload: Any, headers: dict) -> dict:

@@ -301,9 +301,12 @@ class MetaClient:
         )
 
     def _read_usage(self, response: requests.Response) -> None:
-        # requests' headers are case-insensitive; HTTP/2 sends them lower-case.
+        self._read_usage_headers(response.headers)
+
+    def _read_usage_headers(self, headers) -> None:
+        # Case-insensitive mappings (requests' headers); HTTP/2 sends them lower-case.
         for header, attr in (("X-App-Usage", "app"), ("X-Business-Use-Case-Usage", "business")):
-            raw = response.headers.get(header)
+            raw = headers.get(header)
             if raw:
                 try:
                     setattr(self.usage, attr, json.loads(raw))
@@ -351,7 +354,9 @@ class MetaClient:
                 {"method": op.get("method", "GET"), "relative_url": op["relative_url"]}
                 for op in chunk
             ]
-            answers = self.post("", {"batch": json.dumps(batch), "include_headers": "false"})
+            # Each operation's own headers are kept (Meta's default): the account's BUC usage,
+            # and the wait a rate-limited operation names, arrive there, not on the batch.
+            answers = self.post("", {"batch": json.dumps(batch)})
             if not isinstance(answers, list) or len(answers) != len(chunk):
                 raise MetaError(
                     ErrorKind.TRANSIENT, "batch answer does not match the request", path="batch"
@@ -365,6 +370,17 @@ class MetaClient:
         if answer is None:  # Meta: the operation timed out
             return MetaError(ErrorKind.TRANSIENT, "batch operation timed out", path=path)
         status = answer.get("code", 200)
+        pairs = answer.get("headers")
+        if isinstance(pairs, list):
+            self._read_usage_headers(
+                requests.structures.CaseInsensitiveDict(
+                    {
+                        str(h.get("name", "")): str(h.get("value", ""))
+                        for h in pairs
+                        if isinstance(h, dict)
+                    }
+                )
+            )
         try:
             body = json.loads(answer.get("body") or "null")
         except ValueError:

@@ -47,6 +47,7 @@ SLOW_AT, STOP_AT = 75, 95
 # Per-account usage (BUC) above which the account waits for Meta to restore access.
 ACCOUNT_THROTTLE_AT = 90
 MAX_BACKOFF = timedelta(hours=6)
+BUC_WAIT_FLOOR = timedelta(minutes=15)  # also note_usage's wait near the account's limit
 
 
 class LeaseLost(Exception):
@@ -220,7 +221,10 @@ def fail(account_id: int, token: str, error: BaseException) -> None:
     }
     kind = error.kind if isinstance(error, MetaError) else None
     if kind == ErrorKind.RATE_LIMITED:
-        wait = timedelta(seconds=max(error.retry_after or 0, 60))
+        # Meta's wait (the BUC header's estimated_time_to_regain_access) when it named one; an
+        # account's 24-hour budget (80001/80002) never comes back within a minute or two.
+        floor = BUC_WAIT_FLOOR if error.code in (80001, 80002) else timedelta(minutes=1)
+        wait = max(timedelta(seconds=error.retry_after or 0), floor)
         fields |= {
             "waiting_reason": WaitingReason.RATE_LIMITED,
             "throttled_until": now + wait,
@@ -263,7 +267,7 @@ def note_usage(account: InstagramAccount, meta: MetaClient) -> None:
         if isinstance(entry, dict)
     ]
     if business and max(business) >= ACCOUNT_THROTTLE_AT:
-        wait = timedelta(seconds=max(usage.regain_seconds, 15 * 60))
+        wait = max(timedelta(seconds=usage.regain_seconds), BUC_WAIT_FLOOR)
         InstagramAccount.objects.filter(pk=account.pk).update(
             throttled_until=now + wait, waiting_reason=WaitingReason.RATE_LIMITED
         )

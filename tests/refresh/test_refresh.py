@@ -2,6 +2,7 @@
 answers (never against constants): values, idempotency, fencing, backfill, clock moves,
 rejected metrics and revoked tokens."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from insights.models import (
     DemographicSnapshot,
     Health,
     InstagramAccount,
+    Media,
     MetricRejection,
     ProfileSnapshot,
     WaitingReason,
@@ -298,13 +300,38 @@ def test_the_refresh_account_command_prints_what_it_fetched(connected, sandbox):
 
     from django.core.management import call_command
 
-    account, _ = connected
+    account, remote = connected
     out = StringIO()
     call_command("refresh_account", str(account.pk), stdout=out)
     printed = out.getvalue()
-    assert '"daily_values"' in printed and '"requests"' in printed
+    fetched = json.loads(printed)
+    assert fetched["requests"] >= 1
+    assert fetched["account"]["daily_values"] > 0 and fetched["backfill"]["pending"] == 0
     assert AccountDaily.objects.filter(account=account).exists()
+    # Its media and stories, as many as Meta lists.
+    listed = meta_get(sandbox, remote, f"{remote['ig_user_id']}/stories")["data"]
+    assert (
+        fetched["stories"]["listed"]
+        == len(listed)
+        == Media.objects.filter(account=account, is_story=True).count()
+    )
+    assert (
+        fetched["media"]["listed"]
+        == Media.objects.filter(account=account, is_story=False).count()
+        == remote_media_count(sandbox, remote)
+    )
+    assert fetched["media"]["sampled"] > 0
     assert remote_token_not_in(printed, account)
+
+
+def remote_media_count(sandbox, remote) -> int:
+    page = meta_get(sandbox, remote, f"{remote['ig_user_id']}/media", limit=100)
+    count = len(page["data"])
+    while page.get("paging", {}).get("next"):
+        after = page["paging"]["cursors"]["after"]
+        page = meta_get(sandbox, remote, f"{remote['ig_user_id']}/media", limit=100, after=after)
+        count += len(page["data"])
+    return count
 
 
 def remote_token_not_in(text: str, account) -> bool:

@@ -1,0 +1,192 @@
+"""Waiting, not hammering (issue #9 "Scheduling"), against the sandbox over real HTTP with the
+sandbox's call statistics as the witness:
+- near the app-wide limit (Meta's X-App-Usage header) the dispatcher claims fewer accounts, and
+  none at the limit;
+- a revoked token stops that account's refreshes until it is reconnected: several dispatcher
+  cycles send Meta nothing for it;
+- a rate limit is a wait written to next_refresh_at, not a task retried with a countdown;
+- a metric Meta rejects never shows as a disconnection.
+The dispatcher's cycles run `tasks.dispatch_due_work` itself; the refreshes it enqueues run in
+this process (the task body, as a worker would run it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db.models.functions import Now
+
+from insights import tasks
+from insights.connections import oauth
+from insights.meta import catalogue
+from insights.models import (
+    AccountDaily,
+    ApiThrottle,
+    Health,
+    InstagramAccount,
+    MetricRejection,
+    WaitingReason,
+)
+from insights.refresh import account as refresh
+from insights.refresh import schedule
+from tests.factories import InstagramAccountFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(account) -> dict:
+    token = schedule.claim_one(account.pk)
+    assert token
+    return refresh.run(account.pk, token)
+
+
+def stats(sandbox) -> dict:
+    return sandbox.control("GET", "stats").json()
+
+
+@pytest.fixture
+def connected(connect, settings):
+    settings.BACKFILL_DAYS = 30
+    return connect(followers=5000, media_count=60, seed=11)
+
+
+@pytest.fixture
+def dispatcher(monkeypatch):
+    """cycle() runs one dispatcher pass; the refreshes it hands out run at once, in order."""
+    ran: list[dict] = []
+
+    def run_now(account_id, lease_token):
+        ran.append(tasks.refresh_account.run(account_id, lease_token))
+
+    monkeypatch.setattr(tasks.refresh_account, "delay_on_commit", run_now)
+    for task in (tasks.check_account_health, tasks.refresh_account_token, tasks.send_report):
+        monkeypatch.setattr(task, "delay", lambda *a, task=task: task.run(*a))
+
+    def cycle() -> dict:
+        ran.clear()
+        return {"dispatched": tasks.dispatch_due_work(), "ran": list(ran)}
+
+    return cycle
+
+
+def make_due(*accounts) -> None:
+    InstagramAccount.objects.filter(pk__in=[a.pk for a in accounts]).update(
+        next_refresh_at=Now() - timedelta(minutes=1)
+    )
+
+
+def app_calls_in_the_last_hour(n: int) -> None:
+    """Other accounts of the app made `n` calls this past hour (the sandbox's log is what its
+    X-App-Usage header is computed from: 1 % per 50 calls)."""
+    from sandbox import core
+    from sandbox.models import CallLog
+
+    at = core.now()
+    CallLog.objects.bulk_create(
+        CallLog(
+            at=at, host="graph.facebook.com", method="GET", path_pattern="/{ig_user}", status=200
+        )
+        for _ in range(n)
+    )
+
+
+def test_dispatch_slows_when_metas_app_usage_header_nears_the_limit(connected, sandbox):
+    account, _ = connected
+    others = [InstagramAccountFactory() for _ in range(10)]
+    app_calls_in_the_last_hour(4_100)  # about 82 % of the app's hourly budget
+    assert "error" not in run(account)
+    throttle = ApiThrottle.objects.get(host="graph.facebook.com")
+    assert 80 <= throttle.percent < schedule.STOP_AT and throttle.throttled_until is None
+    make_due(*others)
+    slowed = schedule.claim_due(limit=10)
+    assert 0 < len(slowed) < 10
+    InstagramAccount.objects.update(lease_token="", lease_until=None)
+
+    app_calls_in_the_last_hour(800)  # now past 95 %
+    make_due(account)
+    assert "error" not in run(account)
+    throttle.refresh_from_db()
+    assert throttle.percent >= schedule.STOP_AT and throttle.throttled_until is not None
+    make_due(*others)
+    assert schedule.claim_due(limit=10) == []
+
+
+def test_a_revoked_token_sends_meta_nothing_more_until_the_account_is_reconnected(
+    connected, sandbox, dispatcher
+):
+    account, remote = connected
+    assert "error" not in run(account)
+    sandbox.control("POST", "tokens/revoke", json={"access_token": remote["access_token"]})
+    sandbox.control("POST", "stats/reset")
+    make_due(account)
+    first = dispatcher()["dispatched"]
+    # The cycle's health check or its refresh meets the 190 (whichever asks first).
+    assert first["health_checks"] + first["refreshes"] >= 1
+    after_first = stats(sandbox)["requests"]
+    assert 1 <= after_first <= 3  # one request (and a batch's operations) met the 190
+    account.refresh_from_db()
+    assert account.health == Health.NEEDS_RECONNECT  # outside the dispatcher's REFRESHABLE
+    for _ in range(5):  # five more minutes of dispatching, the account "due" each time
+        make_due(account)
+        assert dispatcher()["dispatched"]["refreshes"] == 0
+    assert stats(sandbox)["requests"] == after_first  # no retry storm: not one more request
+
+    # Reconnected (the connect flow's upsert with a fresh token): refreshed again at once.
+    fresh = sandbox.control(
+        "POST", f"accounts/{remote['ig_user_id']}/tokens", json={"login": "facebook"}
+    ).json()["access_token"]
+    oauth.upsert_account(
+        client=account.client,
+        ig_user_id=account.ig_user_id,
+        login_path=account.login_path,
+        username=account.username,
+        token=fresh,
+        token_expires_at=datetime.now(UTC) + timedelta(days=60),
+        meta_user_id=account.meta_user_id,
+        granted_scopes=list(account.granted_scopes),
+        page_id=account.page_id,
+    )
+    again = dispatcher()
+    assert again["dispatched"]["refreshes"] == 1 and "error" not in again["ran"][0]
+    account.refresh_from_db()
+    assert account.health == Health.CONNECTED and account.waiting_reason == WaitingReason.NONE
+
+
+def test_a_rate_limit_is_a_wait_in_next_refresh_at_not_a_countdown(connected, sandbox):
+    account, remote = connected
+    assert "error" not in run(account)
+    fault = {"kind": "rate_limit", "account": remote["ig_user_id"], "count": 1}
+    fault |= {"params": {"code": 80002, "minutes": 30}}
+    assert sandbox.control("POST", "faults", json=fault).status_code == 201
+    sandbox.control("POST", "stats/reset")
+    make_due(account)
+    [(pk, token)] = schedule.claim_due()
+    # The task as Celery runs it (its retry machinery included): it ends, it does not retry.
+    result = tasks.refresh_account.apply(args=(pk, token))
+    assert result.state == "SUCCESS" and "error" in result.result
+    assert result.result["error"].startswith("rate_limited")
+    requests_made = stats(sandbox)["requests"]
+    account.refresh_from_db()
+    assert account.waiting_reason == WaitingReason.RATE_LIMITED
+    assert account.lease_token == "" and account.refresh_failures == 0
+    # The wait is in the database, as long as Meta asked for: 30 minutes, named in the
+    # rate-limited operation's own headers inside the batch answer.
+    wait = account.next_refresh_at - account.last_refresh_error_at
+    assert timedelta(minutes=29) <= wait <= timedelta(minutes=31), wait
+    assert account.throttled_until >= account.next_refresh_at
+    # Nothing is dispatched while it waits, and nothing more reached Meta.
+    assert schedule.claim_due() == []
+    assert stats(sandbox)["requests"] == requests_made
+
+
+def test_a_metric_meta_rejects_never_shows_as_a_disconnection(connected, sandbox, monkeypatch):
+    account, _ = connected
+    # A metric this Graph version does not know: Meta fails every request that names it.
+    monkeypatch.setattr(catalogue, "TOTALS", (*catalogue.TOTALS, "story_exits"))
+    assert "error" not in run(account)
+    assert MetricRejection.objects.filter(account=account, metric="story_exits").exists()
+    account.refresh_from_db()
+    assert account.health == Health.CONNECTED
+    assert account.waiting_reason == WaitingReason.NONE and not account.last_refresh_error
+    assert not account.last_error
+    assert AccountDaily.objects.filter(account=account, metric="views").exists()
