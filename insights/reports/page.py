@@ -296,7 +296,13 @@ def section_view(
         items = [(demographic_label(key, k), float(v)) for k, v in buckets]
         if key == "age":
             items.sort(key=lambda item: item[0])
-        svg = charts.hbars(f"{section.slug}-demo-{key}", title=title, items=items, color=palette[0])
+        svg = charts.hbars(
+            f"{section.slug}-demo-{key}",
+            title=title,
+            items=items,
+            color=palette[0],
+            max_label_width=175 if key == "city" else 130,  # "San Francisco, California"
+        )
         audience.append(ChartView(title, svg, "hbars"))
     account = section.account
     return SectionView(
