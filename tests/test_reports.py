@@ -155,6 +155,8 @@ def test_tidy_csv_is_streamed_escaped_and_named_per_rfc_6266(world, account):
     assert "reach" not in {r[2] for r in rows[1:] if re.fullmatch(r"\d{4}-\d\d-\d\d", r[0])}
     # A day without data is an empty value, not 0.
     assert any(r[3] == "" for r in rows[1:] if r[2] == "views")
+    # The account by its username: nothing to escape, so no stray quote before an "@".
+    assert {r[1] for r in rows[1:]} == {"acme.coffee"}
 
 
 def test_posts_csv_escapes_formulas(world, account):
@@ -162,6 +164,7 @@ def test_posts_csv_escapes_formulas(world, account):
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert rows
+    assert {r["account"] for r in rows} == {"acme.coffee"}
     captions = [r["caption"] for r in rows if r["type"] != "Story"]
     assert all(c.startswith("Post number") for c in captions)  # "=SUM(A1)" stays inside
     from insights.reports.exports import safe_cell

@@ -38,6 +38,12 @@ def safe_cell(value):
     return value
 
 
+def account_cell(label: str) -> str:
+    """An account as a spreadsheet cell: its username without the "@" (Instagram usernames are
+    letters, digits, "." and "_", so nothing is left to escape; "'@name" read as broken)."""
+    return label.removeprefix("@")
+
+
 def _plain(value: float | None):
     if value is None:
         return ""
@@ -52,7 +58,7 @@ def tidy_rows(report: Report) -> Iterator[tuple]:
     the period as an ISO 8601 interval. Missing data has an empty value, never 0."""
     interval = f"{report.period.start.isoformat()}/{report.period.end.isoformat()}"
     for section in report.all_sections:
-        account = section.title
+        account = account_cell(section.title)
         for series in [*section.daily.values(), section.followers]:
             name = METRIC_NAMES.get(series.metric, series.metric)
             for day, value in zip(report.period.days, series.values or [], strict=False):
@@ -103,7 +109,7 @@ def post_rows(report: Report) -> Iterator[tuple]:
         m = item.metrics
         if isinstance(item, StoryRow):
             yield (
-                item.account,
+                account_cell(item.account),
                 item.published.replace(tzinfo=None),
                 "Story",
                 "",
@@ -122,7 +128,7 @@ def post_rows(report: Report) -> Iterator[tuple]:
             )
         else:
             yield (
-                item.account,
+                account_cell(item.account),
                 item.published.replace(tzinfo=None),
                 item.kind,
                 item.permalink,
@@ -236,7 +242,7 @@ def write_xlsx(report: Report, out) -> None:
         "Summary",
         ("account", "metric", "label", "value", "previous", "unit", "note", "coverage"),
         (
-            (s.title, k.key, k.label, k.value, k.previous, k.unit, k.note, k.coverage)
+            (account_cell(s.title), k.key, k.label, k.value, k.previous, k.unit, k.note, k.coverage)
             for s in report.all_sections
             for k in s.kpis
         ),
@@ -254,7 +260,7 @@ def write_xlsx(report: Report, out) -> None:
         ("account", "breakdown", "group", "name", "followers", "as_of"),
         (
             (
-                s.title,
+                account_cell(s.title),
                 breakdown,
                 key,
                 demographic_label(breakdown, key),
