@@ -122,6 +122,13 @@ def _png(colour=(15, 118, 110, 255)) -> bytes:
     return out.getvalue()
 
 
+def test_the_subject_is_plain_text_not_html(world, due_schedule):
+    world.clients["a1"].name = "Ava's Bakery & Café"
+    world.clients["a1"].save()
+    assert claim_and_send(due_schedule) == "sent"
+    assert mail.outbox[0].subject == "Ava's Bakery & Café: Instagram report 23 Nov–29 Nov 2026"
+
+
 def test_the_logo_travels_inside_the_email_not_as_a_remote_image(world, branded, due_schedule):
     from email import message_from_bytes, policy
 
