@@ -122,6 +122,11 @@ def queue_series(ctx, read: AccountRead, first: date, last: date, *, extra_days:
                 read.empty_windows += 1
             for point in points:
                 day = parse.pacific_day(point.end_time)
+                if day > last and not extra_days:
+                    # Past a backfill window's end (an operation spans 30 days and an hour):
+                    # that day is the next window's, or the daily read's, with its totals. Kept
+                    # here, it would look read and never get them.
+                    continue
                 if point.period == "day":
                     _daily(ctx, read, point.metric, "", day, point.value, point.end_time)
                     read.series_days.add(day)
