@@ -4,6 +4,7 @@ series, and the periods an account was disconnected."""
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import datetime, time, timedelta
 
@@ -289,3 +290,30 @@ def test_audience_captured_after_the_period_is_shown_with_its_date(world, fresh)
     assert section.demographics == {}
     html = world.client_for("a_viewer").get(url).content.decode()
     assert "Meta gave no audience figures for this account" in html
+
+
+def test_metas_metric_changes_are_marked_on_the_charts_of_page_and_pdf(world):
+    from datetime import date
+
+    from insights.reports.page import report_context
+    from insights.reports.pdf import render_html
+
+    from .report_world import fill_account
+
+    account = InstagramAccountFactory(agency=world.a, client=world.clients["a1"], username="old")
+    fill_account(account, last_day=date(2025, 5, 10), days=60, media=10)
+    report = build_report(world.clients["a1"], date(2025, 4, 1), date(2025, 4, 30), "none")
+    meta = [m for m in report.sections[0].markers if m.kind == "meta"]
+    assert [(m.day, m.text) for m in meta] == [
+        (date(2025, 4, 21), "Meta removes impressions for every API version; views replaces it")
+    ]
+    charts = report_context(report)["sections"][0].charts
+    drawn = [c.title for c in charts if 'class="chart-marker"' in str(c.svg)]
+    assert {"Daily reach", "Views", "Interactions", "Followers"} <= set(drawn)
+    html = render_html(report)  # the PDF's charts are the same SVG, as images
+    images = [
+        base64.b64decode(data).decode()
+        for data in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', html)
+    ]
+    assert sum('class="chart-marker"' in svg for svg in images) == len(drawn)
+    assert "Meta removes impressions" in html  # and the numbered list under the charts
