@@ -154,3 +154,18 @@ def test_compact_labels_and_ticks():
     assert charts.compact(2_000_000) == "2M"
     ticks = charts.nice_ticks(0, 873)
     assert ticks[0] == 0 and ticks[-1] >= 873 and len(ticks) <= 7
+
+
+def test_count_axes_have_whole_number_ticks():
+    assert charts.nice_ticks(0, 10) == [0, 2.5, 5, 7.5, 10]  # the generic scale
+    assert charts.nice_ticks(0, 10, integer=True) == [0, 5, 10]
+    assert charts.nice_ticks(0, 2, integer=True) == [0, 1, 2]
+    days = [date(2026, 11, 1) + timedelta(days=i) for i in range(7)]
+    svg = charts.line_chart(
+        "new-follows",
+        title="New followers per day",
+        days=days,
+        series=[charts.Series("This period", [0, 2, 9, 9, 10, 3, 1])],
+    )
+    labels = re.findall(r'text-anchor="end"[^>]*>([^<]*)</text>', str(svg))
+    assert labels and all("." not in label for label in labels), labels

@@ -102,13 +102,17 @@ def compact(value: float | None) -> str:
     return sign + f"{value:.1f}".removesuffix(".0")
 
 
-def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
-    """Round tick values covering [low, high], about `count` intervals."""
+def nice_ticks(low: float, high: float, count: int = 4, *, integer: bool = False) -> list[float]:
+    """Round tick values covering [low, high], about `count` intervals. `integer`: counts,
+    whose ticks are whole numbers (no 2.5 new followers)."""
     if high <= low:
         high = low + 1
     raw = (high - low) / count
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    steps = [m * magnitude for m in (1, 2, 2.5, 5, 10)]
+    if integer:
+        steps = [step for step in steps if step >= 1 and float(step).is_integer()] or [1]
+    step = next((s for s in steps if s >= raw), steps[-1])
     start = math.floor(low / step) * step
     ticks = []
     value = start
@@ -294,7 +298,7 @@ def line_chart(
     if not zero_based:
         pad = max((high - low) * 0.15, 1.0)
         low, high = max(0.0, low - pad), high + pad
-    ticks = nice_ticks(low, high if high > low else low + 1)
+    ticks = nice_ticks(low, high if high > low else low + 1, integer=value_format is compact)
     label_w = max(text_width(value_format(t), 11) for t in ticks)
     left, right = 12 + label_w, width - 14
     top, bottom = legend_bottom + 14, height - 26
