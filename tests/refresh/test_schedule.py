@@ -159,3 +159,40 @@ def test_the_dispatcher_enqueues_claimed_refreshes_after_commit(monkeypatch):
     result = tasks.dispatch_due_work()
     assert result["refreshes"] == 2
     assert sorted(sent) == sorted(InstagramAccount.objects.values_list("pk", "lease_token"))
+
+
+def test_celery_runs_refreshes_late_acked_one_at_a_time_under_the_lease_on_their_own_queue():
+    """acks_late, prefetch 1, time limits well under the lease (and the lease under the Redis
+    visibility timeout), refreshes routed apart from user-facing work."""
+    from config.celery import app
+    from insights import tasks
+
+    conf = app.conf
+    assert conf.task_acks_late and tasks.refresh_account.acks_late
+    assert conf.worker_prefetch_multiplier == 1
+    task = tasks.refresh_account
+    assert settings.REFRESH_TIME_BUDGET_SECONDS < task.soft_time_limit < task.time_limit
+    assert task.time_limit <= settings.REFRESH_LEASE_SECONDS / 2  # "well under" the lease
+    assert not getattr(task, "autoretry_for", ())  # waits go to next_refresh_at instead
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
+    if visibility is not None:  # a Redis broker (CI): a redelivered copy finds the lease taken
+        assert visibility > settings.REFRESH_LEASE_SECONDS
+    route = app.amqp.router.route
+    assert route({}, "insights.tasks.refresh_account")["queue"].name == "refresh"
+    for user_facing in ("insights.tasks.send_report", "insights.tasks.send_delivery"):
+        assert route({}, user_facing)["queue"].name == "user"
+
+
+@pytest.mark.django_db
+def test_the_next_refresh_is_jittered_so_accounts_drift_apart():
+    accounts = due(30)
+    claimed = schedule.claim_due()
+    for pk, token in claimed:
+        assert schedule.finish(pk, token)
+    interval = schedule.refresh_interval().total_seconds()
+    delays = [
+        (row.next_refresh_at - row.last_refresh_at).total_seconds()
+        for row in InstagramAccount.objects.filter(pk__in=[a.pk for a in accounts])
+    ]
+    assert all(0.89 * interval <= d <= 1.11 * interval for d in delays), delays
+    assert len({round(d) for d in delays}) > 20  # not in lockstep

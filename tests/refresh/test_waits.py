@@ -111,12 +111,16 @@ def test_dispatch_slows_when_metas_app_usage_header_nears_the_limit(connected, s
     assert schedule.claim_due(limit=10) == []
 
 
-def test_a_revoked_token_sends_meta_nothing_more_until_the_account_is_reconnected(
-    connected, sandbox, dispatcher
+@pytest.mark.parametrize("how", ["revoked", "expired"])
+def test_a_dead_token_sends_meta_nothing_more_until_the_account_is_reconnected(
+    connected, sandbox, dispatcher, how
 ):
     account, remote = connected
     assert "error" not in run(account)
-    sandbox.control("POST", "tokens/revoke", json={"access_token": remote["access_token"]})
+    if how == "revoked":
+        sandbox.control("POST", "tokens/revoke", json={"access_token": remote["access_token"]})
+    else:  # Meta's clock passes the long-lived token's 60 days: 190/463 "Session has expired"
+        sandbox.control("POST", "clock", json={"advance_days": 61})
     sandbox.control("POST", "stats/reset")
     make_due(account)
     first = dispatcher()["dispatched"]

@@ -1,0 +1,65 @@
+"""Meta's numbers settle for up to 48 hours (graph-api.md §4.1; the sandbox revises recent days
+upward the same way): a day is read again about daily until a read at least 48 hours after its
+end, which is final (`settled`), and is then left alone. Demographics are read weekly.
+Prism's clock and the sandbox's move together (test_media's `clocks`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from insights.meta import parse
+from insights.models import AccountDaily, DemographicSnapshot
+from tests.refresh import test_media
+from tests.refresh.test_media import run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+clocks = test_media.clocks  # Prism's and the sandbox's clocks, moved together
+
+
+def meta_value(sandbox, remote, metric, day, **params):
+    since, until = parse.day_start(day), parse.day_end(day)
+    body = test_media.meta(
+        sandbox,
+        remote,
+        f"{remote['ig_user_id']}/insights",
+        metric=metric,
+        period="day",
+        since=int(since.timestamp()),
+        until=int(until.timestamp()),
+        **params,
+    )
+    if params.get("metric_type") == "total_value":
+        return parse.totals(body)[metric].value
+    return {parse.pacific_day(p.end_time): p.value for p in parse.series(body)}[day]
+
+
+def test_a_day_is_read_again_until_it_settles_then_left_and_demographics_come_weekly(
+    connect, sandbox, clocks, settings, tmp_path
+):
+    settings.BACKFILL_DAYS = 30
+    settings.MEDIA_ROOT = tmp_path
+    account, remote = connect(followers=5000, media_count=40, seed=4)
+    run(account)
+    day = parse.today_pacific(clocks.now) - timedelta(days=1)
+    readings = []
+    for _ in range(4):
+        reach = AccountDaily.objects.get(account=account, metric="reach", dimension="", day=day)
+        views = AccountDaily.objects.get(account=account, metric="views", dimension="", day=day)
+        assert reach.value == meta_value(sandbox, remote, "reach", day)
+        assert views.value == meta_value(sandbox, remote, "views", day, metric_type="total_value")
+        readings.append((reach.value, reach.captured_at, reach.settled, views.captured_at))
+        clocks.advance(days=1)
+        run(account)
+    (v0, c0, s0, _), (v1, c1, s1, _), (v2, c2, s2, w2), (v3, c3, s3, w3) = readings
+    assert not s0 and c1 > c0  # read again the next day, with Meta's revised number
+    assert len({v0, v1, v2}) > 1  # the sandbox really revised it meanwhile
+    assert s2 and c2 >= parse.day_end(day) + timedelta(hours=48)  # the final read
+    assert s3 and (c3, w3) == (c2, w2)  # then never asked again
+    # Demographics: the first run's 8 snapshots, none more within the week.
+    assert DemographicSnapshot.objects.filter(account=account).count() == 8
+    clocks.advance(days=3)  # a week after the first read
+    run(account)
+    assert DemographicSnapshot.objects.filter(account=account).count() == 16
