@@ -72,3 +72,21 @@ def test_refresh_now_makes_the_account_due_at_most_every_few_minutes(world, acco
     assert InstagramAccount.objects.get(pk=account.pk).next_refresh_at == later
     # And the other agency cannot.
     assert world.client_for("b_owner").post(url).status_code == 404
+
+
+def test_the_account_row_says_last_success_next_due_and_data_as_of(world, account, as_owner):
+    from insights.meta import parse
+
+    now = datetime.now(UTC)
+    InstagramAccount.objects.filter(pk=account.pk).update(
+        backfilled_at=now,
+        last_refresh_at=now - timedelta(minutes=10),
+        next_refresh_at=now + timedelta(minutes=50, seconds=30),
+        data_as_of=parse.day_end(date(2026, 11, 1)),  # Meta's end_time of that Pacific day
+    )
+    page = as_owner.get(f"/a/alpha/clients/{account.client_id}/").content.decode()
+    assert "Data as of 1 Nov 2026 (Pacific day)" in page
+    assert "last refreshed 10\xa0minutes ago" in page
+    assert "next in 50\xa0minutes" in page
+    # And the other agency cannot see it.
+    assert world.client_for("b_owner").get(status_url(account)).status_code == 404
