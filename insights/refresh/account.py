@@ -146,17 +146,21 @@ def run(account_id: int, token: str) -> dict:
     except BaseException as error:
         schedule.fail(account_id, token, error)  # push next_refresh_at before re-raising
         raise
-    schedule.note_usage(account, meta)
+    throttled = schedule.note_usage(account, meta)
     ctx.stats["requests"] = meta.requests_made
     ctx.stats["seconds"] = round(time.monotonic() - started, 3)
     backfilling = ctx.stats.get("backfill", {}).get("pending", 0) > 0
+    next_at = next_due(ctx, backfilling=backfilling)
+    waiting = WaitingReason.BACKFILL if backfilling else WaitingReason.NONE
+    if throttled is not None:  # near the account's own limit: it waits for Meta
+        next_at, waiting = max(next_at, throttled), WaitingReason.RATE_LIMITED
     schedule.finish(
         account_id,
         token,
-        next_at=next_due(ctx, backfilling=backfilling),
+        next_at=next_at,
         stats=ctx.stats,
         data_as_of=ctx.stats.pop("_data_as_of", None),
-        waiting=WaitingReason.BACKFILL if backfilling else WaitingReason.NONE,
+        waiting=waiting,
     )
     return ctx.stats
 

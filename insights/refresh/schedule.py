@@ -252,9 +252,9 @@ def fail(account_id: int, token: str, error: BaseException) -> None:
             health.set_health(account, state, message)
 
 
-def note_usage(account: InstagramAccount, meta: MetaClient) -> None:
-    """After a run: near Meta's per-account limit the account waits (`throttled_until`), and
-    the app-wide usage is kept per host for the dispatcher."""
+def note_usage(account: InstagramAccount, meta: MetaClient) -> datetime | None:
+    """After a run: near Meta's per-account limit the account waits (`throttled_until`, which
+    is returned), and the app-wide usage is kept per host for the dispatcher."""
     usage = meta.usage
     now = timezone.now()
     business = [
@@ -266,10 +266,11 @@ def note_usage(account: InstagramAccount, meta: MetaClient) -> None:
         for entry in (entries if isinstance(entries, list) else [])
         if isinstance(entry, dict)
     ]
+    throttled = None
     if business and max(business) >= ACCOUNT_THROTTLE_AT:
-        wait = max(timedelta(seconds=usage.regain_seconds), BUC_WAIT_FLOOR)
+        throttled = now + max(timedelta(seconds=usage.regain_seconds), BUC_WAIT_FLOOR)
         InstagramAccount.objects.filter(pk=account.pk).update(
-            throttled_until=now + wait, waiting_reason=WaitingReason.RATE_LIMITED
+            throttled_until=throttled, waiting_reason=WaitingReason.RATE_LIMITED
         )
     app = [v for k, v in usage.app.items() if k in ("call_count", "total_time", "total_cputime")]
     if app:
@@ -282,6 +283,7 @@ def note_usage(account: InstagramAccount, meta: MetaClient) -> None:
                 "updated_at": now,
             },
         )
+    return throttled
 
 
 def request_refresh(account: InstagramAccount) -> bool:

@@ -75,16 +75,22 @@ def make_due(*accounts) -> None:
     )
 
 
-def app_calls_in_the_last_hour(n: int) -> None:
-    """Other accounts of the app made `n` calls this past hour (the sandbox's log is what its
-    X-App-Usage header is computed from: 1 % per 50 calls)."""
+def app_calls_in_the_last_hour(n: int, account: str = "") -> None:
+    """The app (or, with `account`, that account) made `n` calls this past hour: the sandbox's
+    call log is what its X-App-Usage header (1 % per 50 calls an hour) and an account's
+    X-Business-Use-Case-Usage (its share of its 24-hour budget) are computed from."""
     from sandbox import core
     from sandbox.models import CallLog
 
     at = core.now()
     CallLog.objects.bulk_create(
         CallLog(
-            at=at, host="graph.facebook.com", method="GET", path_pattern="/{ig_user}", status=200
+            at=at,
+            host="graph.facebook.com",
+            method="GET",
+            path_pattern="/{ig_user}",
+            account=account,
+            status=200,
         )
         for _ in range(n)
     )
@@ -109,6 +115,25 @@ def test_dispatch_slows_when_metas_app_usage_header_nears_the_limit(connected, s
     assert throttle.percent >= schedule.STOP_AT and throttle.throttled_until is not None
     make_due(*others)
     assert schedule.claim_due(limit=10) == []
+
+
+def test_an_account_near_its_own_limit_waits_for_meta_to_restore_access(connect, sandbox):
+    """The BUC header of each batch operation reaches Prism: past 90 % of the account's
+    24-hour budget the account is not dispatched until Meta's estimate (or 15 minutes)."""
+    account, remote = connect(followers=5000, media_count=60, seed=11, call_budget=2_000)
+    assert "error" not in run(account)  # the first backfill: a few hundred counted calls
+    account.refresh_from_db()
+    assert account.waiting_reason == WaitingReason.NONE and account.throttled_until is None
+    used = sandbox.control("GET", f"stats?account={remote['ig_user_id']}").json()
+    app_calls_in_the_last_hour(1_850 - used["counted_calls"], account=remote["ig_user_id"])
+    make_due(account)
+    assert "error" not in run(account)  # an hourly run, still within the budget
+    account.refresh_from_db()
+    assert account.throttled_until >= datetime.now(UTC) + timedelta(minutes=14)
+    assert account.waiting_reason == WaitingReason.RATE_LIMITED  # what the account page says
+    assert account.next_refresh_at >= account.throttled_until  # the next due time it shows
+    make_due(account)
+    assert schedule.claim_due() == []
 
 
 @pytest.mark.parametrize("how", ["revoked", "expired"])
