@@ -172,6 +172,12 @@ def refresh_token(account: InstagramAccount) -> bool:
     return True
 
 
+# A token Meta called invalid (190) stays dead until a reconnect stores a new one (which sets
+# the health back): checking or refreshing it meanwhile would only send Meta a request every
+# half hour that can never succeed.
+TOKEN_ALIVE = {"health__in": [h for h in Health.values if h != Health.NEEDS_RECONNECT]}
+
+
 def claim_token_refreshes(now=None, limit: int = 50) -> list[int]:
     """Instagram Login accounts whose token should be refreshed now, each claimed with a
     conditional UPDATE so two dispatchers never refresh one token twice (a refresh is not
@@ -181,6 +187,7 @@ def claim_token_refreshes(now=None, limit: int = 50) -> list[int]:
         login_path=LoginPath.INSTAGRAM,
         disconnected_at=None,
         token_expires_at__gt=now,
+        **TOKEN_ALIVE,
         token_expires_at__lt=now + REFRESH_WHEN_LEFT,
         token_issued_at__lt=now - REFRESH_MIN_AGE,
     ).filter(Q(token_refresh_lease_until=None) | Q(token_refresh_lease_until__lt=now))
@@ -198,7 +205,9 @@ def claim_token_refreshes(now=None, limit: int = 50) -> list[int]:
 def claim_checks(now=None, limit: int = 100) -> list[int]:
     now = now or timezone.now()
     claimed = []
-    due = InstagramAccount.objects.filter(next_check_at__lte=now, disconnected_at=None)
+    due = InstagramAccount.objects.filter(next_check_at__lte=now, disconnected_at=None).filter(
+        **TOKEN_ALIVE
+    )
     for pk, due_at in due.values_list("pk", "next_check_at")[:limit]:
         # The due date is both the schedule and the lock: moving it claims the check.
         if InstagramAccount.objects.filter(pk=pk, next_check_at=due_at).update(

@@ -136,33 +136,52 @@ def test_an_account_near_its_own_limit_waits_for_meta_to_restore_access(connect,
     assert schedule.claim_due() == []
 
 
-@pytest.mark.parametrize("how", ["revoked", "expired"])
+def everything_due(account) -> None:
+    """As if half an hour had passed: the refresh, the connection check and (Instagram Login,
+    its token a day old with under 30 days left) the token refresh are all due."""
+    InstagramAccount.objects.filter(pk=account.pk).update(
+        next_refresh_at=Now() - timedelta(minutes=1),
+        next_check_at=Now() - timedelta(minutes=1),
+        token_refresh_lease_until=None,
+    )
+
+
+@pytest.mark.parametrize(
+    "login, how", [("facebook", "revoked"), ("facebook", "expired"), ("instagram", "revoked")]
+)
 def test_a_dead_token_sends_meta_nothing_more_until_the_account_is_reconnected(
-    connected, sandbox, dispatcher, how
+    connect, sandbox, settings, dispatcher, login, how
 ):
-    account, remote = connected
+    settings.BACKFILL_DAYS = 30
+    account, remote = connect(login=login, followers=5000, media_count=60, seed=11)
     assert "error" not in run(account)
+    now = datetime.now(UTC)
+    InstagramAccount.objects.filter(pk=account.pk).update(
+        token_issued_at=now - timedelta(days=40), token_expires_at=now + timedelta(days=20)
+    )
     if how == "revoked":
         sandbox.control("POST", "tokens/revoke", json={"access_token": remote["access_token"]})
     else:  # Meta's clock passes the long-lived token's 60 days: 190/463 "Session has expired"
         sandbox.control("POST", "clock", json={"advance_days": 61})
     sandbox.control("POST", "stats/reset")
-    make_due(account)
+    everything_due(account)
     first = dispatcher()["dispatched"]
-    # The cycle's health check or its refresh meets the 190 (whichever asks first).
-    assert first["health_checks"] + first["refreshes"] >= 1
+    # The cycle's token refresh, health check or refresh meets the 190, whichever asks first.
+    assert first["token_refreshes"] + first["health_checks"] + first["refreshes"] >= 1
     after_first = stats(sandbox)["requests"]
-    assert 1 <= after_first <= 3  # one request (and a batch's operations) met the 190
+    assert 1 <= after_first <= 4  # each met the 190 once (a batch's operations count too)
     account.refresh_from_db()
     assert account.health == Health.NEEDS_RECONNECT  # outside the dispatcher's REFRESHABLE
-    for _ in range(5):  # five more minutes of dispatching, the account "due" each time
-        make_due(account)
-        assert dispatcher()["dispatched"]["refreshes"] == 0
+    for _ in range(5):  # five more dispatcher cycles, everything "due" each time
+        everything_due(account)
+        handed_out = dispatcher()["dispatched"]
+        assert handed_out["refreshes"] == handed_out["health_checks"] == 0, handed_out
+        assert handed_out["token_refreshes"] == 0, handed_out
     assert stats(sandbox)["requests"] == after_first  # no retry storm: not one more request
 
     # Reconnected (the connect flow's upsert with a fresh token): refreshed again at once.
     fresh = sandbox.control(
-        "POST", f"accounts/{remote['ig_user_id']}/tokens", json={"login": "facebook"}
+        "POST", f"accounts/{remote['ig_user_id']}/tokens", json={"login": login}
     ).json()["access_token"]
     oauth.upsert_account(
         client=account.client,
