@@ -339,7 +339,8 @@ def test_a_metric_meta_refuses_for_a_kind_is_isolated_and_not_asked_again(small,
     assert (rejection.metric, rejection.code) == ("views", 100)
     assert "views metric" in rejection.error
     videos = Media.objects.filter(account=account, media_type="VIDEO", product_type="FEED")
-    images = Media.objects.filter(account=account, media_type="IMAGE")
+    # Feed images (a story under 5 viewers has no insights at all: the stories step's concern).
+    images = Media.objects.filter(account=account, media_type="IMAGE", is_story=False)
     assert videos.exists() and images.exists()
     for video in videos:
         assert "views" not in video.latest_metrics and "reach" in video.latest_metrics
