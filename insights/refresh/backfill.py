@@ -87,6 +87,10 @@ def _open_windows(account: InstagramAccount):
 
 def queue_window(ctx, read: daily.AccountRead, window: BackfillWindow, today: date) -> None:
     daily.queue_series(ctx, read, window.start, window.end, extra_days=False)
+    if window.end >= today - timedelta(days=catalogue.FOLLOWER_COUNT_DAYS - 2):
+        # Meta's new followers per day exist only for its last 30 days: the newest window asks
+        # for all of them (the daily read asks only for the days since the last refresh).
+        daily.queue_follower_count(ctx, read, window.start)
     totals_from = today - timedelta(days=_settings("BACKFILL_DAILY_TOTALS_DAYS", 90))
     breakdowns_from = today - timedelta(days=_settings("BACKFILL_BREAKDOWN_DAYS", 28))
     day = window.start
