@@ -506,3 +506,35 @@ def test_pdf_post_cards_are_three_to_a_row_with_their_metrics_on_a_few_lines(wor
     assert len(cards) == 12  # six top posts, six top reels
     assert sorted(rows.values()) == [3, 3, 3, 3], rows
     assert max(height for *_, height in cards) < 100  # CSS px (75 pt): a few short lines
+
+
+def test_interactions_say_when_meta_zeroed_story_replies_by_region(world, account):
+    """Meta reports replies as 0 for accounts in the EU and Japan (graph-api.md §5.2); the
+    pipeline marks those days (AccountDaily.zeroed_by_region) and the tile says so, while a real
+    0 elsewhere changes nothing."""
+    from insights.models import AccountDaily
+
+    from .report_world import end_time
+
+    client = world.clients["a1"]
+    end = client_today(client) - timedelta(days=1)
+    day = end - timedelta(days=3)
+    AccountDaily.objects.update_or_create(
+        account=account, metric="replies", dimension="", day=day,
+        defaults={"value": 0, "end_time": end_time(day), "zeroed_by_region": False},
+    )  # fmt: skip
+
+    def note() -> str:
+        report = build_report(client, end - timedelta(days=27), end, "previous")
+        return {k.key: k for k in report.sections[0].kpis}["interactions"].note
+
+    assert note() == "likes, comments, saves, shares, replies and reposts"
+    AccountDaily.objects.filter(account=account, metric="replies", day=day).update(
+        zeroed_by_region=True
+    )
+    assert "EU and Japan" in note() and "replies and" not in note()
+    # Outside the period it says nothing.
+    AccountDaily.objects.filter(account=account, metric="replies", day=day).update(
+        day=end - timedelta(days=400)
+    )
+    assert note() == "likes, comments, saves, shares, replies and reposts"

@@ -77,6 +77,7 @@ DAILY_METRICS = (
     "profile_views",
     "online_followers",
     "follower_count",  # Meta's new followers per day (it keeps only the last 30 days)
+    "replies",  # read only where Meta zeroed it (EU/Japan rule): those days get a note
 )
 BREAKDOWN_PREFIX = "media_product_type="
 TOP_POSTS = 6  # top posts and top reels shown per account
@@ -357,6 +358,7 @@ def _read_numbers(account_ids: list[int], periods: list[Period]) -> dict[int, _N
         days |= Q(day__range=(p.start - timedelta(days=1), p.end))
     daily = (
         AccountDaily.objects.filter(days, account_id__in=account_ids, metric__in=DAILY_METRICS)
+        .exclude(metric="replies", zeroed_by_region=False)
         .filter(
             Q(dimension="")
             | Q(metric="views", dimension__startswith=BREAKDOWN_PREFIX)
@@ -1048,13 +1050,19 @@ def _account_section(
     interactions, inter_cov = total("total_interactions", period)
     prev_interactions = total("total_interactions", comparison)[0]
     kpis.append(Kpi("views", "Views", views, prev_views, coverage=views_cov))
+    # Days Meta reported story replies as 0 under its EU/Japan rule (AccountDaily.zeroed_by_region):
+    # the interactions are Meta's figure, without replies, and the tile says so.
+    zeroed = [d for d in daily.get(("replies", ""), {}) if period.start <= d <= period.end]
     kpis.append(
         Kpi(
             "interactions",
             "Interactions",
             interactions,
             prev_interactions,
-            note="likes, comments, saves, shares, replies and reposts",
+            note="likes, comments, saves, shares and reposts; Meta gives story replies as 0 "
+            "for accounts in the EU and Japan, so none are counted"
+            if zeroed
+            else "likes, comments, saves, shares, replies and reposts",
             coverage=inter_cov,
         )
     )
