@@ -18,6 +18,11 @@ class Command(BaseCommand):
             self.stdout.write("Existing agencies found: no demo added, nothing changed.")
             return
         if result.created:
+            # The worker starts right after this (make run): a dispatch waiting on the broker
+            # starts the backfill at once, not at beat's first minute.
+            from insights.tasks import dispatch_due_work
+
+            dispatch_due_work.delay()
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Demo agency '{result.agency.name}' created with {result.accounts} "
