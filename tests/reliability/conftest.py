@@ -273,16 +273,17 @@ def overlapping(runs: list[dict]) -> list[tuple[dict, dict]]:
     return pairs
 
 
-def differences(got: dict, want: dict) -> dict:
-    """What differs between two `stored()` results, briefly (for assertion messages)."""
+def differences(got: dict, want: dict, limit: int | None = 8) -> dict:
+    """What differs between two `stored()` results (`limit` keys of each sort: assertion
+    messages stay short)."""
     out = {}
     for kind in want:
         a, b = got[kind], want[kind]
         if isinstance(b, set):
             a, b = dict.fromkeys(a), dict.fromkeys(b)
-        missing = sorted(set(b) - set(a), key=str)[:8]
-        extra = sorted(set(a) - set(b), key=str)[:8]
-        changed = sorted((k for k in set(a) & set(b) if a[k] != b[k]), key=str)[:8]
+        missing = sorted(set(b) - set(a), key=str)[:limit]
+        extra = sorted(set(a) - set(b), key=str)[:limit]
+        changed = sorted((k for k in set(a) & set(b) if a[k] != b[k]), key=str)[:limit]
         if missing or extra or changed:
             out[kind] = {
                 "missing": missing,
