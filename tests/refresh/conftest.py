@@ -2,10 +2,13 @@
 a Prism account connected to a sandbox account, and the sandbox's own HTTP API as the oracle."""
 
 import pytest
+import time_machine
 
 from sandbox.accounts import create_account
 from tests.factories import InstagramAccountFactory
 from tests.sandbox.conftest import Sandbox
+
+from .helpers import Clocks, parse_now
 
 
 @pytest.fixture
@@ -35,3 +38,12 @@ def connect(sandbox):
         return account, remote
 
     return connect
+
+
+@pytest.fixture
+def clocks(sandbox):
+    """Prism's clock stands at the sandbox's frozen moment; `clocks.advance()` / `move_to()`
+    move both."""
+    now = parse_now(sandbox.control("GET", "clock").json())
+    with time_machine.travel(now, tick=False) as traveller:
+        yield Clocks(sandbox, traveller, now)

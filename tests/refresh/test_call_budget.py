@@ -15,12 +15,12 @@ from datetime import timedelta
 import pytest
 
 from insights.meta import parse
-from tests.refresh import test_media
-from tests.refresh.test_media import add_media, calls, run
+from tests.refresh.test_media import add_media, calls
+
+from .helpers import run_ok as run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-clocks = test_media.clocks  # Prism's and the sandbox's clocks, moved together
 
 GRAPH = "graph.facebook.com"
 ACCOUNT_READS = (f"GET {GRAPH}/{{ig_user}}", f"GET {GRAPH}/{{ig_user}}/insights")

@@ -12,52 +12,18 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from PIL import Image
 
 from insights.meta import catalogue, parse
 from insights.models import InsightsStatus, Media, MediaSample, MetricRejection
-from insights.refresh import account as refresh
 from insights.refresh import media as media_step
-from insights.refresh import schedule, thumbnails
+from insights.refresh import thumbnails
+
+from .helpers import run_ok as run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 GRAPH = "graph.facebook.com"
-
-
-def run(account) -> dict:
-    token = schedule.claim_one(account.pk)
-    assert token
-    stats = refresh.run(account.pk, token)
-    assert "error" not in stats, stats
-    return stats
-
-
-class Clocks:
-    """Prism's clock (time_machine) and the sandbox's (frozen, moved by the control API)."""
-
-    def __init__(self, sandbox, traveller, now: datetime):
-        self.sandbox, self.traveller, self.now = sandbox, traveller, now
-
-    def advance(self, **delta) -> datetime:
-        step = timedelta(**delta)
-        answer = self.sandbox.control(
-            "POST", "clock", json={"advance_seconds": step.total_seconds()}
-        )
-        assert answer.status_code == 200, answer.text
-        self.now = datetime.fromisoformat(answer.json()["now"].replace("Z", "+00:00"))
-        self.traveller.move_to(self.now)
-        return self.now
-
-
-@pytest.fixture
-def clocks(sandbox):
-    now = datetime.fromisoformat(
-        sandbox.control("GET", "clock").json()["now"].replace("Z", "+00:00")
-    )
-    with time_machine.travel(now, tick=False) as traveller:
-        yield Clocks(sandbox, traveller, now)
 
 
 @pytest.fixture

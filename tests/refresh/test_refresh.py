@@ -20,16 +20,11 @@ from insights.models import (
     WaitingReason,
     WindowMetric,
 )
-from insights.refresh import account as refresh
 from insights.refresh import backfill, schedule
 
+from .helpers import claim_and_run as run
+
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run(account) -> dict:
-    token = schedule.claim_one(account.pk)
-    assert token
-    return refresh.run(account.pk, token)
 
 
 def meta_get(sandbox, remote, path, **params):

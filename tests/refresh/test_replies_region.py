@@ -9,18 +9,11 @@ import pytest
 
 from insights.meta import parse
 from insights.models import AccountDaily, WindowMetric
-from insights.refresh import account as refresh
-from insights.refresh import region, schedule
+from insights.refresh import region
+
+from .helpers import run_ok as run
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run(account) -> dict:
-    token = schedule.claim_one(account.pk)
-    assert token
-    stats = refresh.run(account.pk, token)
-    assert "error" not in stats, stats
-    return stats
 
 
 def meta_replies(sandbox, remote, first, last) -> int | None:

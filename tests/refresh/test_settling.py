@@ -1,7 +1,7 @@
 """Meta's numbers settle for up to 48 hours (graph-api.md §4.1; the sandbox revises recent days
 upward the same way): a day is read again about daily until a read at least 48 hours after its
 end, which is final (`settled`), and is then left alone. Demographics are read weekly.
-Prism's clock and the sandbox's move together (test_media's `clocks`)."""
+Prism's clock and the sandbox's move together (the `clocks` fixture)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,16 @@ import pytest
 
 from insights.meta import parse
 from insights.models import AccountDaily, DemographicSnapshot
-from tests.refresh import test_media
-from tests.refresh.test_media import run
+from tests.refresh.test_media import meta
+
+from .helpers import run_ok as run
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-clocks = test_media.clocks  # Prism's and the sandbox's clocks, moved together
 
 
 def meta_value(sandbox, remote, metric, day, **params):
     since, until = parse.day_start(day), parse.day_end(day)
-    body = test_media.meta(
+    body = meta(
         sandbox,
         remote,
         f"{remote['ig_user_id']}/insights",

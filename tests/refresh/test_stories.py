@@ -5,46 +5,19 @@ what the sandbox's own API answers at each moment.
 The sandbox's clock is frozen (conftest) and Prism's is travelled with it (time-machine), so
 "23 hours later" is the same moment for both."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 
 from insights.models import InsightsStatus, InstagramAccount, Media, MediaSample, StoryState
 from insights.refresh import account as refresh
 from insights.refresh import schedule, stories
 
+from .helpers import run_ok as run
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 STORY_METRICS = "views,reach,replies,shares,total_interactions,follows,profile_visits"
-
-
-def run(account) -> dict:
-    token = schedule.claim_one(account.pk)
-    assert token
-    stats = refresh.run(account.pk, token)
-    assert "error" not in stats, stats
-    return stats
-
-
-class Clocks:
-    """The sandbox's frozen clock and Prism's, moved together."""
-
-    def __init__(self, sandbox, traveller, now):
-        self.sandbox, self.traveller, self.now = sandbox, traveller, now
-
-    def move_to(self, moment: datetime) -> None:
-        answer = self.sandbox.control("POST", "clock", json={"to": moment.isoformat()})
-        assert answer.status_code == 200, answer.text
-        self.traveller.move_to(moment)
-        self.now = moment
-
-
-@pytest.fixture
-def clocks(sandbox):
-    now = datetime.fromisoformat(sandbox.control("GET", "clock").json()["now"])
-    with time_machine.travel(now, tick=False) as traveller:
-        yield Clocks(sandbox, traveller, now)
 
 
 @pytest.fixture

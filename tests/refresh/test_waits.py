@@ -27,17 +27,12 @@ from insights.models import (
     MetricRejection,
     WaitingReason,
 )
-from insights.refresh import account as refresh
 from insights.refresh import schedule
 from tests.factories import InstagramAccountFactory
 
+from .helpers import claim_and_run as run
+
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run(account) -> dict:
-    token = schedule.claim_one(account.pk)
-    assert token
-    return refresh.run(account.pk, token)
 
 
 def stats(sandbox) -> dict:
