@@ -372,29 +372,12 @@ def _read_numbers(account_ids: list[int], periods: list[Period]) -> dict[int, _N
             "src", "account_id", "metric", "dimension", "kind", "first_day", "last_day", "value"
         )
     )
-    profile = (
+    profile = _profile_rows(
         ProfileSnapshot.objects.filter(
             days, account_id__in=account_ids, followers_count__isnull=False
-        )
-        .order_by()
-        .annotate(
-            src=Value("p", output_field=text),
-            metric=Value("followers_count", output_field=text),
-            dimension=Value("", output_field=text),
-            kind=Value("", output_field=text),
-            first_day=F("day"),
-            last_day=Value(None, output_field=day),
-        )
-        .values_list(
-            "src",
-            "account_id",
-            "metric",
-            "dimension",
-            "kind",
-            "first_day",
-            "last_day",
-            "followers_count",
-        )
+        ),
+        "p",
+        None,
     )
     windows = (
         WindowMetric.objects.filter(
@@ -458,19 +441,27 @@ def _read_numbers(account_ids: list[int], periods: list[Period]) -> dict[int, _N
 def _profile_branch(account_ids: list[int], src: str, after: date | None, candidates):
     """One follower count per account: the first of `candidates` (a ProfileSnapshot queryset on
     OuterRef("account_id"), ordered by day); `after` rides along as last_day to key it."""
-    text = CharField()
-    return (
+    return _profile_rows(
         ProfileSnapshot.objects.filter(
             account_id__in=account_ids, day=Subquery(candidates.values("day")[:1])
-        )
-        .order_by()
+        ),
+        src,
+        after,
+    )
+
+
+def _profile_rows(snapshots, src: str, last_day: date | None):
+    """Follower counts shaped as a branch of the numbers' UNION query."""
+    text = CharField()
+    return (
+        snapshots.order_by()
         .annotate(
             src=Value(src, output_field=text),
             metric=Value("followers_count", output_field=text),
             dimension=Value("", output_field=text),
             kind=Value("", output_field=text),
             first_day=F("day"),
-            last_day=Value(after, output_field=DateField()),
+            last_day=Value(last_day, output_field=DateField()),
         )
         .values_list(
             "src",
