@@ -28,7 +28,8 @@ from ..models import (
     PendingConnection,
     ReconnectLink,
 )
-from .health import check_interval
+from ..refresh.thumbnails import download
+from .health import check_interval, client_for
 
 log = logging.getLogger(__name__)
 
@@ -303,8 +304,6 @@ def subscribe_page_webhooks(account: InstagramAccount) -> bool:
     """Subscribe the account's Page to the app's webhook fields (Facebook Login only; graph-api.md
     §8.3), so Meta sends story_insights when a story expires. Best effort: polling captures
     stories anyway, so a refusal is logged and never fails the connect."""
-    from .health import client_for
-
     try:
         client_for(account).post(
             f"{account.page_id}/subscribed_apps",
@@ -397,8 +396,6 @@ def cache_profile_picture(account: InstagramAccount, url: str) -> None:
     """Keep a copy: Meta's picture URLs expire. Fetched like media thumbnails (only Meta's CDNs
     or the sandbox's, size-capped, re-encoded as a small JPEG); a missing picture is cosmetic and
     never fails a connect."""
-    from ..refresh.thumbnails import download
-
     body = download(url)
     if body is None:
         log.info("profile picture of %r not cached", account)
