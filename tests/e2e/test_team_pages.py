@@ -12,6 +12,7 @@ from accounts.services import invite
 from insights.connections import removal
 from insights.models import Health, InstagramAccount
 from tests.factories import (
+    PASSWORD,
     AgencyFactory,
     ClientFactory,
     InstagramAccountFactory,
@@ -70,11 +71,41 @@ def _login(page, live_server, user):
     )
 
 
+# Text nodes of one short word (long handles and addresses may wrap anywhere) whose line boxes
+# start at more than one height.
+BROKEN_WORDS = """() => {
+  const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+  const broken = [];
+  for (let node; (node = walker.nextNode()); ) {
+    const word = node.textContent.trim();
+    if (!word || /\\s/.test(word) || word.length > 20) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const tops = new Set([...range.getClientRects()].filter(r => r.width > 0)
+                         .map(r => Math.round(r.top)));
+    if (tops.size > 1) broken.push(word);
+  }
+  return broken;
+}"""
+
+
+def _assert_finished_look(page, name: str, width: int) -> None:
+    """Nothing half-done at this width: no short word (a role, a state, a button) broken over
+    two lines, and allauth's one-card pages keep a margin from the screen's edges."""
+    broken = page.evaluate(BROKEN_WORDS)
+    assert broken == [], f"{name}: words broken over lines at {width}px: {broken}"
+    left = page.evaluate(
+        "(m => m ? m.getBoundingClientRect().left : null)(document.querySelector('main.auth'))"
+    )
+    assert left is None or left >= 8, f"{name}: the card touches the screen's edge at {width}px"
+
+
 PAGES = [
     ("overview", "/a/northwind/"),
     ("team", "/a/northwind/members/"),
     ("attention", "/a/northwind/attention/"),
     ("clients", "/a/northwind/clients/"),
+    ("clients-search", "/a/northwind/clients/?q=long+name+1"),
     ("client", "/a/northwind/clients/{client}/"),
     ("links", "/a/northwind/accounts/{account}/reconnect-link/"),
     ("activity", "/a/northwind/activity/"),
@@ -102,6 +133,15 @@ def test_team_and_connection_pages_fit(live_server, browser, agency_world, width
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"{name} overflows by {overflow}px at {width}px"
+        _assert_finished_look(page, name, width)
+    # Two-factor setup: allauth asks for the password again, then shows the QR code.
+    page.goto(live_server.url + "/accounts/2fa/totp/activate/")
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/accounts/2fa/totp/activate/") and page.locator("svg, img").count()
+    shot(page, f"team-two-factor-setup-{width}")
+    _assert_finished_look(page, "two-factor setup", width)
     # The reconnect link page: make one and copy it with the button (vendored JS, no inline).
     page.goto(live_server.url + f"/a/northwind/accounts/{accounts[0].pk}/reconnect-link/")
     page.get_by_role("button", name="Create a link to copy").click()
