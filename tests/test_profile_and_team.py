@@ -207,3 +207,50 @@ def test_the_verification_email_and_email_page_are_prisms(client, world):
     page = world.client_for("a_owner").get("/accounts/email/").content.decode()
     assert 'class="topbar"' in page and "a_owner@example.com" in page
     assert 'name="action_remove"' in page and "<script" not in page.split("</head>")[1]
+
+
+def test_emails_leave_requests_and_the_dispatcher_as_user_queue_tasks(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Issue #8: no request and no dispatcher cycle waits on SMTP. Invitations and account
+    notices are tasks on the `user` queue, sent after commit, with ids only (no link, no
+    token through the broker)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts import tasks as team_tasks
+    from accounts.models import Invitation
+    from config.celery import app
+    from insights import tasks
+    from insights.connections import health
+
+    queued = []
+    for task in (team_tasks.send_invitation, tasks.send_account_notice):
+        monkeypatch.setattr(task, "delay", lambda *a, _n=task.name: queued.append((_n, a)))
+    owner = world.client_for("a_owner")
+    with django_capture_on_commit_callbacks(execute=True):
+        owner.post("/a/alpha/members/", {"email": "queued@example.com", "role": "viewer"})
+    invitation = Invitation.objects.get(email="queued@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        owner.post(f"/a/alpha/invitations/{invitation.pk}/resend/")
+    account = InstagramAccountFactory(agency=world.a, client=world.clients["a1"])
+    with django_capture_on_commit_callbacks(execute=True):
+        health.set_health(account, Health.NEEDS_RECONNECT, "revoked")
+    expiring = InstagramAccountFactory(
+        agency=world.a, client=world.clients["a2"], login_path="facebook"
+    )
+    InstagramAccount.objects.filter(pk=expiring.pk).update(
+        token_expires_at=None, data_access_expires_at=timezone.now() + timedelta(days=5)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert health.warn_about_expiries() == 1
+    assert mail.outbox == []
+    assert queued == [
+        ("accounts.tasks.send_invitation", (invitation.pk,)),
+        ("accounts.tasks.send_invitation", (invitation.pk,)),
+        ("insights.tasks.send_account_notice", (account.pk, "insights/email/needs_attention")),
+        ("insights.tasks.send_account_notice", (expiring.pk, "insights/email/expiring")),
+    ]
+    for name in {name for name, _args in queued} | {"insights.tasks.send_reconnect_link"}:
+        assert app.amqp.router.route({}, name)["queue"].name == "user"
