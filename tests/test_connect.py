@@ -15,6 +15,7 @@ from django.core import mail
 from django.test import Client as DjangoClient
 from django.utils import timezone
 
+from accounts.models import AuditEvent
 from insights.connections import health, removal
 from insights.models import Health, InstagramAccount, OAuthState, PendingConnection
 from sandbox import core as sandbox_core
@@ -306,6 +307,13 @@ def test_reconnecting_updates_in_place_and_keeps_history(site, world):
     account = InstagramAccount.objects.get()
     assert account.pk == old_pk and account.token_ciphertext != old_cipher
     assert account.health == Health.CONNECTED
+    # The audit trail names who connected and who reconnected (issue #8), for this agency only.
+    events = AuditEvent.objects.filter(agency=world.a).order_by("pk")
+    assert [(e.kind, e.actor, e.subject) for e in events] == [
+        ("connected", world.users["a_member"], "@loyal (Acme Coffee)"),
+        ("reconnected", world.users["a_member"], "@loyal (Acme Coffee)"),
+    ]
+    assert not AuditEvent.objects.filter(agency=world.b).exists()
 
 
 def test_account_connects_once_per_agency(site, world):
