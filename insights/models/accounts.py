@@ -170,6 +170,11 @@ class InstagramAccount(models.Model):
         return bool(self.token_ciphertext)
 
     @property
+    def has_access(self) -> bool:
+        """Whether Meta gives Prism this account's data (refreshes run) without a reconnect."""
+        return self.health not in NO_ACCESS
+
+    @property
     def badge(self) -> str:
         return HEALTH_BADGE.get(Health(self.health), "")
 

@@ -90,3 +90,14 @@ def test_the_account_row_says_last_success_next_due_and_data_as_of(world, accoun
     assert "next in 50\xa0minutes" in page
     # And the other agency cannot see it.
     assert world.client_for("b_owner").get(status_url(account)).status_code == 404
+
+
+@pytest.mark.parametrize("health", ["needs_reconnect", "missing_permission", "not_professional"])
+def test_an_account_without_access_promises_no_next_refresh(world, account, as_owner, health):
+    """The dispatcher claims no account Meta gives nothing for (a dead token, a permission
+    taken away): its row says so instead of "next in 0 minutes"."""
+    InstagramAccount.objects.filter(pk=account.pk).update(
+        health=health, backfilled_at=datetime.now(UTC), next_refresh_at=datetime.now(UTC)
+    )
+    page = as_owner.get(f"/a/alpha/clients/{account.client_id}/").content.decode()
+    assert "no refreshes until it is reconnected" in page and "next in" not in page
