@@ -91,9 +91,16 @@ BROKEN_WORDS = """() => {
 
 def _assert_finished_look(page, name: str, width: int) -> None:
     """Nothing half-done at this width: no short word (a role, a state, a button) broken over
-    two lines, and allauth's one-card pages keep a margin from the screen's edges."""
+    two lines, no doubled divider under an account, and allauth's one-card pages keep a margin
+    from the screen's edges."""
     broken = page.evaluate(BROKEN_WORDS)
     assert broken == [], f"{name}: words broken over lines at {width}px: {broken}"
+    doubled = page.evaluate(
+        "[...document.querySelectorAll('.account-row + *')].filter(e => "
+        "parseFloat(getComputedStyle(e.previousElementSibling).borderBottomWidth) && "
+        "parseFloat(getComputedStyle(e).borderTopWidth)).length"
+    )
+    assert doubled == 0, f"{name}: two lines under an account row at {width}px"
     left = page.evaluate(
         "(m => m ? m.getBoundingClientRect().left : null)(document.querySelector('main.auth'))"
     )
