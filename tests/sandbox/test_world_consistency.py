@@ -223,6 +223,65 @@ def test_window_reach_is_deduplicated_and_covers_every_media(settled):
     assert first_day >= values(sandbox, acct, ("reach",), start, start + 3600)["reach"]
 
 
+def reach_and_views(sandbox, acct) -> dict:
+    """{media id: {"reach", "views"}} of every feed item and live story, one request each; a
+    story under 5 viewers answers (#10) (§5.5) and is left out."""
+    out = {}
+    for edge in ("media", "stories"):
+        url = sandbox.url(acct["host"], f"v25.0/{acct['ig_user_id']}/{edge}")
+        params = {"limit": 100}
+        while url:
+            response = sandbox.http.get(
+                url,
+                params=params,
+                headers={"Authorization": f"Bearer {acct['access_token']}"},
+                timeout=30,
+            )
+            assert response.status_code == 200, response.text
+            body = response.json()
+            for item in body["data"]:
+                answer = sandbox.get(
+                    acct["host"],
+                    f"v25.0/{item['id']}/insights",
+                    acct["access_token"],
+                    metric="reach,views",
+                )
+                if answer.status_code == 400 and answer.json()["error"]["code"] == 10:
+                    continue
+                assert answer.status_code == 200, answer.text
+                out[item["id"]] = {
+                    m["name"]: m["values"][0]["value"] for m in answer.json()["data"]
+                }
+            url, params = body.get("paging", {}).get("next"), None
+    return out
+
+
+def test_window_reach_and_views_cover_every_media_and_story(settled):
+    """§4.2: account `reach` counts the unique accounts that saw any of its content in the
+    window, so it is at least what each post, reel and story newly reached in it (the growth
+    of its lifetime reach, §5.1); `views` counts every display of its content, so it is at
+    least the views all of them gained together (stories that expired meanwhile only add to
+    the account's side). Feed videos answer views here (world setting views_refused_for=[],
+    §12.4)."""
+    sandbox = settled
+    control(sandbox, "POST", "settings", views_refused_for=[])
+    acct = create(sandbox, followers=6000, media_count=30, history_days=40, active_stories=3)
+    for step in (6 * 3600, 2 * 86400):
+        before = reach_and_views(sandbox, acct)
+        t1 = now_unix(sandbox)
+        advance(sandbox, advance_seconds=step)
+        after = reach_and_views(sandbox, acct)
+        t2 = now_unix(sandbox)
+        gained = {
+            m: {k: v[k] - before.get(m, {}).get(k, 0) for k in ("reach", "views")}
+            for m, v in after.items()
+        }
+        assert len(gained) > 25 and all(g["reach"] >= 0 <= g["views"] for g in gained.values())
+        account = values(sandbox, acct, ("reach", "views"), t1, t2)
+        assert account["reach"] >= max(g["reach"] for g in gained.values()) > 0, step
+        assert account["views"] >= sum(g["views"] for g in gained.values()) > 0, step
+
+
 def test_media_lifetime_is_the_sum_of_its_days_and_grows_with_the_clock(settled):
     """§5.1/§5.2: media metrics are lifetime totals that keep growing after posting; the
     account's daily likes of an account with a single post add up to that post's likes."""
