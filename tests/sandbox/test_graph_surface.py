@@ -144,6 +144,47 @@ def test_breakdown_results_come_in_no_guaranteed_order(sandbox):
     assert unsorted >= 5
 
 
+def test_breakdown_labels_include_ad(sandbox):
+    """§4.2 [OBS]: media_product_type breakdowns carry the labels real accounts show, AD among
+    them (paid reach and views of an account that runs ads), next to POST,
+    CAROUSEL_CONTAINER, REEL and STORY; a count's breakdown still adds up to its total."""
+    made = control(sandbox, "POST", "accounts", count=6, seed=1, followers=20000, media_count=300)[
+        "data"
+    ]
+    today = world.pacific_day(core.now())
+    until = int(world.day_start(today).timestamp())
+    with_ad = 0
+    for acct in made:
+        body = insights(
+            sandbox,
+            acct,
+            metric="reach,views",
+            period="day",
+            metric_type="total_value",
+            breakdown="media_product_type",
+            since=until - 28 * 86400,
+            until=until,
+        ).json()
+        totals = {m["name"]: m["total_value"] for m in body["data"]}
+        by = {
+            name: {r["dimension_values"][0]: r["value"] for r in t["breakdowns"][0]["results"]}
+            for name, t in totals.items()
+        }
+        assert {"POST", "REEL", "STORY"} <= set(by["reach"]) and set(by["views"]) <= {
+            "POST",
+            "CAROUSEL_CONTAINER",
+            "REEL",
+            "STORY",
+            "AD",
+            "IGTV",
+        }
+        assert sum(by["views"].values()) == totals["views"]["value"]
+        if "AD" in by["views"]:
+            with_ad += 1
+            assert 0 < by["reach"]["AD"] <= totals["reach"]["value"]
+    assert with_ad >= 1
+
+
 def test_online_followers_for_accounts_that_have_them(sandbox):
     """§4.2: online_followers (period lifetime) is a daily series of objects keyed by hour
     "0"…"23" for accounts that still have it, {} beyond the last 30 days; for the many accounts
