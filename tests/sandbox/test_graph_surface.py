@@ -86,6 +86,49 @@ def test_every_ig_media_field_is_accepted(sandbox):
     assert get(sandbox, ig, f"{ig['ig_user_id']}/media", fields=MEDIA_FIELDS).status_code == 200
 
 
+def test_facebook_login_only_media_counters(sandbox):
+    """§0/§3.2 (changelog 2026-04-22): reposts_count, saved_count, shares_count,
+    total_like_count, total_comments_count and total_views_count are IG Media fields of
+    Facebook Login only. They count what the media's lifetime insights count (§5.2: reposts,
+    saved, shares, total_likes, total_comments, total_views); the total_* counts add
+    engagement on ads that contain the media (IG Media reference, Limitations), so they are
+    never below like_count / comments_count. Stories have no saves (§5.2). On
+    graph.instagram.com IGMedia has no such fields."""
+    counters = (
+        "reposts_count,saved_count,shares_count,total_like_count,total_comments_count,"
+        "total_views_count"
+    )
+    insight_of = {
+        "reposts_count": "reposts",
+        "saved_count": "saved",
+        "shares_count": "shares",
+        "total_like_count": "total_likes",
+        "total_comments_count": "total_comments",
+        "total_views_count": "total_views",
+    }
+    acct = control(sandbox, "POST", "accounts", followers=20000, media_count=40, history_days=90)
+    control(sandbox, "POST", "clock", freeze=True)  # both reads at the same instant
+    items = walk_media(sandbox, acct, f"id,like_count,comments_count,{counters}")
+    for item in items[:12]:
+        lifetime = get(
+            sandbox, acct, f"{item['id']}/insights", metric=",".join(insight_of.values())
+        ).json()["data"]
+        lifetime = {m["name"]: m["values"][0]["value"] for m in lifetime}
+        assert {f: item[f] for f in insight_of} == {f: lifetime[m] for f, m in insight_of.items()}
+        assert item["total_like_count"] >= item["like_count"]
+        assert item["total_comments_count"] >= item["comments_count"]
+    story = control(sandbox, "POST", f"accounts/{acct['ig_user_id']}/stories", viewers=400)
+    answer = get(sandbox, acct, story["media_id"], fields=counters).json()
+    assert "saved_count" not in answer and answer["shares_count"] >= 0
+    ig = control(sandbox, "POST", "accounts", login="instagram", media_count=5)
+    for field in counters.split(","):
+        refused = get(sandbox, ig, f"{ig['ig_user_id']}/media", fields=f"id,{field}")
+        assert refused.status_code == 400
+        assert refused.json()["error"]["message"] == (
+            f"(#100) Tried accessing nonexisting field ({field}) on node type (IGMedia)"
+        )
+
+
 def test_a_future_since_is_refused(sandbox):
     """Issue #7 (observed by real clients): a `since` in the future → HTTP 400."""
     acct = control(sandbox, "POST", "accounts")
