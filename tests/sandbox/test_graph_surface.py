@@ -142,7 +142,8 @@ def test_a_future_since_is_refused(sandbox):
 def test_usage_headers_appear_once_enough_calls_were_made(sandbox):
     """§7.2: the headers appear "once enough calls have been made" — absence is normal. After
     ~250 calls one account first showed call_count 1 [OBS], i.e. they appear from 1 % of the
-    budget; with the world setting at 0 they come from the first call."""
+    budget (the account's 24-hour BUC budget, the app's hourly one); with the world setting
+    at 0 they come from the first call."""
     acct = control(sandbox, "POST", "accounts", call_budget=300)
     first = get(sandbox, acct, acct["ig_user_id"], fields="id")
     assert "X-Business-Use-Case-Usage" not in first.headers
@@ -151,6 +152,11 @@ def test_usage_headers_appear_once_enough_calls_were_made(sandbox):
         answer = get(sandbox, acct, acct["ig_user_id"], fields="id")
     usage = json.loads(answer.headers["X-Business-Use-Case-Usage"])[acct["ig_user_id"]][0]
     assert usage["type"] == "instagram" and usage["call_count"] >= 1
+    # The app's hourly budget is far larger: 4 calls are not 1 % of it, 50 earlier ones are.
+    assert "X-App-Usage" not in answer.headers
+    for _ in range(50):
+        answer = get(sandbox, acct, acct["ig_user_id"], fields="id")
+    assert json.loads(answer.headers["X-App-Usage"])["call_count"] >= 1
     control(sandbox, "POST", "settings", usage_headers_min_percent=0)
     fresh = control(sandbox, "POST", "accounts")
     answer = get(sandbox, fresh, fresh["ig_user_id"], fields="id")
