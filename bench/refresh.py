@@ -1,6 +1,6 @@
 """The refresh pipeline's figures (issue 9, "Benchmarks"), printed as one table.
 
-    .venv/bin/python bench/refresh.py [--quick]
+    .venv/bin/python bench/refresh.py [--quick] [--only memory] [--tracemalloc]
 
 What runs, all real: the sandbox served by gunicorn in standalone mode, in its own processes and
 on its own database (so it stands in for Meta and is not what is measured); Prism's database
@@ -65,6 +65,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=24, help="worker threads")
     parser.add_argument("--sandbox-workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--skip", default="", help="any of requests,throughput,memory,claim")
+    parser.add_argument("--only", default="", help="run only these parts (same names as --skip)")
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="memory part: profile the workers (bench/memprofile.py; its figures are not the "
+        "table's)",
+    )
     parser.add_argument("--detail", action="store_true", help="requests per host and path")
     return parser.parse_args()
 
@@ -393,20 +400,40 @@ class Bench:
             remote = self.create("facebook", media)[0]
             account = self.connect(remote, "facebook")
             self.reset_stats()
-            worker = self.worker(f"memory-{media}", pool="threads", concurrency=1)
+            profile = {}
+            if self.args.tracemalloc:
+                out = LOG_DIR / f"memprofile-{media}.txt"
+                out.unlink(missing_ok=True)
+                self.env["MEMPROFILE_OUT"] = str(out)
+                profile = {"include": "bench.memprofile"}
+            worker = self.worker(f"memory-{media}", pool="threads", concurrency=1, **profile)
             try:
+                runs = 0
                 for _ in range(100):  # the whole first backfill, then a steady refresh
                     self.dispatch_and_wait([account.pk], worker)
+                    runs += 1
                     done = InstagramAccount.objects.filter(pk=account.pk, backfilled_at=None)
                     if not done.exists():
                         break
                 self.dispatch_and_wait([account.pk], worker)
                 peaks[media] = worker.peak_rss_mb()
+                if profile:  # the last task's profile is written after its refresh finished
+                    self.wait_for_profile(out, tasks=runs + 1)
             finally:
                 worker.stop()
             self.row(f"peak worker memory, {media:,}-media account", f"{peaks[media]:,.0f} MB")
         small, large = sorted(peaks)
         self.row(f"memory ratio {large:,} / {small:,} media", f"{peaks[large] / peaks[small]:.2f}x")
+
+    @staticmethod
+    def wait_for_profile(out: Path, tasks: int, seconds: float = 300) -> None:
+        from bench import memprofile
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if out.exists() and out.read_text().count(memprofile.END) >= tasks:
+                return
+            time.sleep(0.5)
 
     # -- 4. the claim -----------------------------------------------------------------------
 
@@ -478,12 +505,16 @@ class Bench:
 
 def main() -> None:
     args = parse_args()
+    parts = ("requests", "throughput", "memory", "claim")
     skip = set(filter(None, args.skip.split(",")))
+    only = set(filter(None, args.only.split(",")))
+    if unknown := (skip | only) - set(parts):
+        raise SystemExit(f"unknown parts: {', '.join(sorted(unknown))}")
     bench = Bench(args)
     try:
         bench.start()
-        for part in ("requests", "throughput", "memory", "claim"):
-            if part not in skip:
+        for part in parts:
+            if part not in skip and (not only or part in only):
                 {
                     "requests": bench.requests_table,
                     "throughput": bench.throughput,
