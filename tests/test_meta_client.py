@@ -241,6 +241,18 @@ def test_batch_answers_each_operation_with_its_own_result(meta):
     assert isinstance(results[13], MetaError) and results[13].kind == ErrorKind.METRIC_UNSUPPORTED
 
 
+def test_batch_results_sends_every_request_first_and_decodes_each_body_when_taken(meta):
+    account = create_account(followers=5000, media_count=60, login="facebook")
+    client = MetaClient("graph.facebook.com", account["access_token"])
+    media = [m["id"] for m in client.paginate(f"{account['ig_user_id']}/media", {"limit": 100})]
+    before = client.requests_made
+    results = client.batch_results([{"relative_url": f"{m}?fields=id"} for m in media])
+    assert client.requests_made - before == 2  # both batch requests, before any result
+    assert not isinstance(results, list)  # an iterator: nothing decoded ahead of its turn
+    assert [r["id"] for r in results] == media
+    assert client.requests_made - before == 2
+
+
 def test_batches_over_50_are_split(meta):
     account = create_account(followers=5000, media_count=60, login="facebook")
     client = MetaClient("graph.facebook.com", account["access_token"])

@@ -15,6 +15,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -347,7 +348,15 @@ class MetaClient:
     def batch(self, operations: list[dict]) -> list[Any]:
         """Run up to 50 GETs in one HTTP request (graph.facebook.com). Each operation is
         {"relative_url": "..."}; each result is the decoded body or a MetaError."""
-        results: list[Any] = []
+        return list(self.batch_results(operations))
+
+    def batch_results(self, operations: list[dict]) -> Iterator[Any]:
+        """`batch`, with each operation's body decoded only when its result is taken. Every
+        HTTP request is made (and a failed one raises) here, before the first result; what the
+        iterator holds is the answers' raw JSON text, which it lets go as it goes. A round of a
+        complete listing (fifty pages of a hundred media) would otherwise be held decoded all at
+        once, several times its text (bench/refresh.py's memory figures)."""
+        raw: deque[tuple[str, Any]] = deque()
         for start in range(0, len(operations), BATCH_LIMIT):
             chunk = operations[start : start + BATCH_LIMIT]
             batch = [
@@ -361,9 +370,14 @@ class MetaClient:
                 raise MetaError(
                     ErrorKind.TRANSIENT, "batch answer does not match the request", path="batch"
                 )
-            for op, answer in zip(chunk, answers, strict=True):
-                results.append(self._batch_result(op["relative_url"], answer))
-        return results
+            raw.extend(zip((op["relative_url"] for op in chunk), answers, strict=True))
+            del answers
+        return self._decoded(raw)
+
+    def _decoded(self, raw: deque[tuple[str, Any]]) -> Iterator[Any]:
+        while raw:
+            relative_url, answer = raw.popleft()
+            yield self._batch_result(relative_url, answer)
 
     def _batch_result(self, relative_url: str, answer: Any) -> Any:
         path = relative_url.split("?", 1)[0]

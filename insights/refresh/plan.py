@@ -15,7 +15,7 @@ the round's other answers were handed out, so what was fetched is not thrown awa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -81,25 +81,34 @@ class RequestPlan:
         self.pending = []
         self._after_round = []
 
-    def _send(self, ops: list[Operation]) -> list[Any]:
+    def _send(self, ops: list[Operation]) -> Iterable[Any]:
+        """The round's results, in order, each decoded only when taken and let go once its
+        callback had it: a round of listing pages is never held decoded all at once."""
         self.operations += len(ops)
         if self.use_batch:
             batch = [{"relative_url": self._relative_url(op)} for op in ops]
             try:
-                return self.meta.batch(batch)
+                return self.meta.batch_results(batch)
             except MetaError as error:
                 if error.kind in ACCOUNT_WIDE:
                     raise
                 return [error] * len(ops)  # the whole batch failed: each op may retry once
-        results = []
+        return self._gets(ops)
+
+    def _gets(self, ops: list[Operation]) -> Iterator[Any]:
+        """One GET per operation, made as its result is taken. After an account-wide error the
+        rest are not sent: they get that error (the flush raises it once the round is out)."""
+        stop: MetaError | None = None
         for op in ops:
+            if stop is not None:
+                yield stop
+                continue
             try:
-                results.append(self.meta.get(op.path, op.params))
+                yield self.meta.get(op.path, op.params)
             except MetaError as error:
                 if error.kind in ACCOUNT_WIDE:
-                    raise
-                results.append(error)
-        return results
+                    stop = error
+                yield error
 
     def _relative_url(self, op: Operation) -> str:
         params = {
