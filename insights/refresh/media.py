@@ -33,8 +33,9 @@ Deletions: a media missing from a complete listing, or answered 100/33 when samp
 marked gone (`gone_at`, insights_status gone); its rows and samples stay. Seen again, it is
 live again.
 
-Writes go through `ctx.fenced()`: listing pages are written as they arrive (so memory holds one
-batch answer, not the account's whole media list), samples once the flush is done.
+Writes go through `ctx.fenced()`: listing pages are written as they arrive (memory holds one
+batch answer's text and the page being written, decoded when its turn comes: never the account's
+whole media list), samples once the flush is done, a chunk of rows at a time.
 """
 
 from __future__ import annotations
@@ -512,10 +513,19 @@ def refresh_media(ctx) -> dict:
 
 
 def _save_samples(ctx, run: MediaRun) -> None:
-    rows = Media.objects.filter(pk__in=list(run.answered))  # whole rows: upserted back below
+    """The samples of the media answered, a chunk of rows at a time: a run samples up to
+    MAX_DUE media, and all their rows at once were the largest allocation of a 10,000-media
+    account's runs (bench/refresh.py --only memory --tracemalloc)."""
+    answered = sorted(run.answered)
+    for start in range(0, len(answered), store.BATCH_SIZE):
+        _save_sample_rows(ctx, run, answered[start : start + store.BATCH_SIZE])
+
+
+def _save_sample_rows(ctx, run: MediaRun, pks: list[int]) -> None:
+    rows = Media.objects.filter(pk__in=pks)  # whole rows: upserted back below
     samples, changed = [], []
     for media in rows:
-        values = run.values.get(media.pk) or {}
+        values = run.values.pop(media.pk, None) or {}
         media.next_sample_at = next_sample_at(media.timestamp, ctx.now)
         if values:
             first_late = (

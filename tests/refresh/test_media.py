@@ -17,7 +17,7 @@ from PIL import Image
 from insights.meta import catalogue, parse
 from insights.models import InsightsStatus, Media, MediaSample, MetricRejection
 from insights.refresh import media as media_step
-from insights.refresh import thumbnails
+from insights.refresh import store, thumbnails
 
 from .helpers import run_ok as run
 
@@ -464,6 +464,17 @@ def test_a_long_backlog_of_samples_is_spread_over_runs(small, sandbox, clocks, m
     clocks.advance(minutes=3)
     assert run(account)["media"]["sampled"] == 10
     assert not Media.objects.filter(account=account, is_story=False, sample_count=0).exists()
+
+
+def test_samples_are_written_a_chunk_of_rows_at_a_time(small, monkeypatch):
+    account, _ = small
+    monkeypatch.setattr(store, "BATCH_SIZE", 7)  # 60 media: nine chunks, the last one short
+    first = run(account)["media"]
+    assert (first["new"], first["sampled"]) == (60, 60)
+    feed = Media.objects.filter(account=account, is_story=False)
+    assert not feed.exclude(sample_count=1).exists()
+    assert not feed.filter(latest_metrics={}).exists()
+    assert MediaSample.objects.filter(media__in=feed).count() == 60
 
 
 def test_a_sample_meta_fails_to_answer_is_asked_again_later_not_in_minutes(small, sandbox, clocks):
