@@ -266,6 +266,7 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_FOLDER = VAR_DIR / "celery" / "broker"
 (VAR_DIR / "celery").mkdir(exist_ok=True)  # beat's schedule file lives here
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"  # kombu's, writing messages whole
     CELERY_BROKER_FOLDER.mkdir(exist_ok=True)
     (VAR_DIR / "celery" / "processed").mkdir(exist_ok=True)
     (VAR_DIR / "celery" / "control").mkdir(exist_ok=True)
@@ -275,6 +276,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
         "control_folder": str(VAR_DIR / "celery" / "control"),  # kombu's default is ./control
         "store_processed": False,
+        # How often an idle worker looks into the folder (kombu's default: every second).
+        "polling_interval": env.float("CELERY_BROKER_POLLING_INTERVAL", default=1.0),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
