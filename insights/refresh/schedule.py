@@ -69,27 +69,29 @@ def jittered(delay: timedelta, spread: float = 0.1) -> timedelta:
     return delay * (1 + random.uniform(-spread, spread))  # noqa: S311 (not security)
 
 
-def due_accounts():
-    """Connected accounts whose refresh is due by the database clock, with no live lease, not
-    throttled and not waiting for a reconnect (health outside REFRESHABLE)."""
+def due_accounts(now: datetime | None = None):
+    """Connected accounts whose refresh is due by `now` (default: the database clock), with no
+    live lease, not throttled and not waiting for a reconnect (health outside REFRESHABLE).
+    Leases are always judged by the database clock."""
+    at = now or Now()
     return (
         InstagramAccount.objects.filter(
             disconnected_at=None,
             health__in=REFRESHABLE,
-            next_refresh_at__lte=Now(),
+            next_refresh_at__lte=at,
         )
         .filter(
             (Q(lease_until=None) | Q(lease_until__lt=Now()))
-            & (Q(throttled_until=None) | Q(throttled_until__lte=Now()))
+            & (Q(throttled_until=None) | Q(throttled_until__lte=at))
         )
         .exclude(token_ciphertext="")
     )
 
 
-def dispatch_limit(limit: int) -> int:
+def dispatch_limit(limit: int, now: datetime | None = None) -> int:
     """Fewer claims while the app-wide usage is high; none at the limit."""
     busiest = (
-        ApiThrottle.objects.filter(Q(throttled_until=None) | Q(throttled_until__gt=Now()))
+        ApiThrottle.objects.filter(Q(throttled_until=None) | Q(throttled_until__gt=now or Now()))
         .order_by("-percent")
         .values_list("percent", "throttled_until")
         .first()
@@ -104,20 +106,22 @@ def dispatch_limit(limit: int) -> int:
     return limit
 
 
-def claim_due(limit: int = 100) -> list[tuple[int, str]]:
-    """Claim up to `limit` due accounts: [(account_id, lease_token)].
+def claim_due(limit: int = 100, *, now: datetime | None = None) -> list[tuple[int, str]]:
+    """Claim up to `limit` due accounts: [(account_id, lease_token)]. Due means due by `now`,
+    the database clock unless given (tests that simulate days pass their moment; the leases
+    are the database clock's either way).
 
     One UPDATE claims the whole batch: the candidate ids come from a subquery, and the outer
     WHERE repeats the due/lease conditions, so a row another dispatcher claimed in between (after
     PostgreSQL's lock wait re-reads it) is skipped, not claimed twice. Each token is the batch's
     random prefix plus the account id: unique per claim, read back with one query."""
-    limit = dispatch_limit(limit)
+    limit = dispatch_limit(limit, now)
     if limit <= 0:
         return []
     prefix = uuid.uuid4().hex[:24] + "-"
-    candidates = due_accounts().order_by("next_refresh_at").values("pk")[:limit]
+    candidates = due_accounts(now).order_by("next_refresh_at").values("pk")[:limit]
     with transaction.atomic():
-        due_accounts().filter(pk__in=candidates).update(
+        due_accounts(now).filter(pk__in=candidates).update(
             lease_token=Concat(Value(prefix), Cast("pk", output_field=CharField())),
             lease_until=Now() + lease_length(),
         )

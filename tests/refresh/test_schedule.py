@@ -42,6 +42,26 @@ def test_a_claim_takes_due_accounts_once():
 
 
 @pytest.mark.django_db
+def test_a_claim_can_judge_due_at_a_given_moment_but_leases_by_the_database_clock():
+    later = NOW + timedelta(hours=2)
+    soon = InstagramAccountFactory(next_refresh_at=NOW + timedelta(hours=1))
+    throttled = InstagramAccountFactory(next_refresh_at=NOW + timedelta(hours=1))
+    InstagramAccount.objects.filter(pk=throttled.pk).update(
+        throttled_until=NOW + timedelta(hours=3)
+    )
+    leased = InstagramAccountFactory(next_refresh_at=NOW + timedelta(hours=1))
+    assert schedule.claim_one(leased.pk)  # a live lease, by the database clock
+    ApiThrottle.objects.create(
+        host="graph.facebook.com", percent=99, throttled_until=NOW + timedelta(hours=1)
+    )
+    assert schedule.claim_due() == []
+    [(pk, token)] = schedule.claim_due(now=later)  # the app's wait is over by then too
+    assert pk == soon.pk
+    row = InstagramAccount.objects.get(pk=pk)
+    assert row.lease_token == token and row.lease_until < later  # leased from the real now
+
+
+@pytest.mark.django_db
 def test_a_lapsed_lease_is_claimed_again():
     (account,) = due(1)
     [(pk, token)] = schedule.claim_due()
