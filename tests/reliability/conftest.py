@@ -6,7 +6,8 @@ workers (a file on SQLite, the test database on PostgreSQL).
 
 The test process plays the dispatcher: it claims with `schedule.claim_due` and sends
 `refresh_account(account_id, lease_token)` to the real broker, as `dispatch_due_work` does.
-Workers record each run's interval and outcome (tests/reliability/recorder.py).
+Workers record each run's interval and outcome (tests/reliability/recorder.py), and follow the
+test's simulated clock when it has one (tests/reliability/clock.py).
 
 Reference rows: a second Prism account connected to the same sandbox account (its clock frozen,
 so it answers the same numbers) and refreshed in this process without faults or kills; the rows
@@ -85,6 +86,7 @@ class Procs:
         self.sandbox = sandbox
         self.tmp = tmp_path
         self.run_log = tmp_path / "runs.jsonl"
+        self.clock_file = tmp_path / "clock"  # tests/reliability/clock.py: absent = real time
         self.broker = settings.CELERY_BROKER_URL
         self.workers: list[processes.Worker] = []
         self.agency = AgencyFactory()
@@ -97,6 +99,8 @@ class Procs:
             "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": self.broker,
             "PRISM_RUN_LOG": str(self.run_log),
+            "PRISM_CLOCK_FILE": str(self.clock_file),
+            "CELERY_BROKER_POLLING_INTERVAL": "0.1",
             "META_RETRY_BACKOFF": "0",
             "META_READ_TIMEOUT": "5",
             **self.sandbox.meta_env(),
@@ -112,7 +116,7 @@ class Procs:
                 self.tmp,
                 name=f"worker{len(self.workers) + 1}",
                 concurrency=concurrency,
-                include="tests.reliability.recorder",
+                include="tests.reliability.recorder,tests.reliability.clock",
             )
             processes.Process.start(worker)  # all boot side by side; readiness below
             self.workers.append(worker)
@@ -181,14 +185,16 @@ class Procs:
     def logs(self) -> str:
         return "\n".join(f"--- {w.name}\n{w.log()[-4000:]}" for w in self.workers)
 
-    def wait(self, predicate: Callable[[], bool], seconds: float, what: str) -> None:
+    def wait(
+        self, predicate: Callable[[], bool], seconds: float, what: str, every: float = 0.2
+    ) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if predicate():
                 return
             if self.workers and not any(w.alive() for w in self.workers):
                 break
-            time.sleep(0.2)
+            time.sleep(every)
         raise AssertionError(f"timed out waiting for {what}\n{self.logs()}")
 
 

@@ -9,7 +9,7 @@ from .conftest import differences, refresh_fully, stored
 
 FAULT_MIX = [
     {"kind": "5xx", "probability": 0.06, "params": {"status": 503}},
-    {"kind": "timeout", "probability": 0.02, "params": {"seconds": 2}},
+    {"kind": "timeout", "probability": 0.02, "params": {"seconds": 1}},
     {"kind": "malformed", "probability": 0.04},
     {"kind": "truncated", "probability": 0.03},
     {"kind": "html", "probability": 0.03},
