@@ -20,9 +20,10 @@ app.conf.task_routes = {
 # Refreshes mostly wait on Meta, so one worker process runs many at once in threads (bench/
 # refresh.py measures it): `--concurrency` is the thread count. The refresh code keeps no shared
 # mutable state (each thread has its own database connection; the HTTP session's pool is
-# thread-safe). Celery enforces no time limits in this pool: a run bounds itself (its time
-# budget, the Meta client's timeouts) and the lease is the safety net. CELERY_WORKER_POOL=prefork
-# brings back processes (and enforced time limits).
+# thread-safe). Celery enforces no time limits in this pool, so a refresh enforces its soft limit
+# itself (CELERY_TASK_SOFT_TIME_LIMIT: the Meta client starts no request after it, and the run
+# ends, recorded and rescheduled, within one request's timeouts); the lease stays the safety net.
+# CELERY_WORKER_POOL=prefork brings back processes and Celery's own soft and hard limits.
 app.conf.worker_pool = os.environ.get("CELERY_WORKER_POOL", "threads")
 app.conf.beat_schedule = {
     "dispatch-due-work": {"task": "insights.tasks.dispatch_due_work", "schedule": 60.0},

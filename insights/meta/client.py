@@ -43,6 +43,10 @@ class ErrorKind(StrEnum):
     UNKNOWN = "unknown"
 
 
+class OutOfTime(Exception):
+    """The caller's time limit passed: no further request is sent (`MetaClient.deadline`)."""
+
+
 class MetaError(Exception):
     """A failed call. `str()` is safe to log and store: no token, no query string."""
 
@@ -160,6 +164,9 @@ class MetaClient:
         self.backoff = settings.META_RETRY_BACKOFF if backoff is None else backoff
         self.usage = Usage()
         self.requests_made = 0
+        # time.monotonic() after which no request starts: a refresh run's soft time limit,
+        # enforced in any Celery pool (the threads pool enforces none of its own).
+        self.deadline: float | None = None
 
     def __repr__(self) -> str:  # never the token
         return f"<MetaClient {self.host}>"
@@ -219,6 +226,8 @@ class MetaClient:
     def _once(
         self, method: str, url: str, path: str, *, params=None, data=None, auth: bool = True
     ) -> Any:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise OutOfTime(f"the time limit passed before {path}")
         headers = {"Accept": "application/json"}
         if auth and self._token:
             headers["Authorization"] = f"Bearer {self._token}"

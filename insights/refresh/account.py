@@ -26,7 +26,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from ..meta import parse
-from ..meta.client import MetaClient, MetaError
+from ..meta.client import MetaClient, MetaError, OutOfTime
 from ..models import InstagramAccount, LoginPath, Media, WaitingReason
 from . import region, schedule, store
 from .plan import RequestPlan
@@ -132,11 +132,19 @@ def run(account_id: int, token: str) -> dict:
         return {"error": "the stored token cannot be used"}
     ctx = make_context(account, token, meta)
     started = time.monotonic()
+    # The soft time limit, enforced here in any pool: no request starts after it, so the run
+    # ends within one request's timeouts of it, under the hard limit and the lease.
+    meta.deadline = started + settings.CELERY_TASK_SOFT_TIME_LIMIT
     try:
         steps(ctx)
     except schedule.LeaseLost:
         log.warning("account %s: lease lost mid-refresh; stopped without writing", account_id)
         return {"skipped": "lease lost", **ctx.stats}
+    except OutOfTime as error:
+        # What earlier steps wrote stays (complete upserts); the rest comes with the next run.
+        log.warning("account %s: %s; stopped", account_id, error)
+        schedule.fail(account_id, token, error)
+        return {"error": "the refresh ran out of time", **ctx.stats}
     except MetaError as error:
         # Meta's answer (rate limit, revoked token, an outage): recorded and rescheduled, not a
         # crash. Values already written by earlier steps stay (they are complete upserts).

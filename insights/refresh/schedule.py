@@ -36,7 +36,7 @@ from django.db.models import CharField, Q, Value
 from django.db.models.functions import Cast, Concat, Now
 from django.utils import timezone
 
-from ..meta.client import ErrorKind, MetaClient, MetaError
+from ..meta.client import ErrorKind, MetaClient, MetaError, OutOfTime
 from ..models import ApiThrottle, Health, InstagramAccount, WaitingReason
 
 log = logging.getLogger(__name__)
@@ -216,7 +216,12 @@ def fail(account_id: int, token: str, error: BaseException) -> None:
     account = InstagramAccount.objects.filter(pk=account_id).first()
     if account is None:
         return
-    message = str(error)[:1000] if isinstance(error, MetaError) else type(error).__name__
+    if isinstance(error, MetaError):
+        message = str(error)[:1000]
+    elif isinstance(error, OutOfTime):
+        message = "The refresh ran out of time; the next one continues where it stopped."
+    else:
+        message = type(error).__name__
     now = timezone.now()
     fields = {
         "last_refresh_error": message,

@@ -11,6 +11,7 @@ this process (the task body, as a worker would run it)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -233,3 +234,36 @@ def test_a_metric_meta_rejects_never_shows_as_a_disconnection(connected, sandbox
     assert account.waiting_reason == WaitingReason.NONE and not account.last_refresh_error
     assert not account.last_error
     assert AccountDaily.objects.filter(account=account, metric="views").exists()
+
+
+def test_a_run_past_its_soft_time_limit_starts_no_more_requests(connected, sandbox, settings):
+    """Celery's threads pool enforces no time limit, so the run does (the Meta client's
+    deadline): past the soft limit no request starts, the run is recorded as stopped and
+    rescheduled, and the next one continues where it stopped."""
+    account, _ = connected
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 1
+    sandbox.control("POST", "settings", json={"latency_ms": 400})
+    sandbox.control("POST", "stats/reset")
+    started = time.monotonic()
+    result = run(account)
+    elapsed = time.monotonic() - started
+    assert result["error"] == "the refresh ran out of time", result
+    # Requests start at 0, 0.4 and 0.8 s at most: none after the limit, and the run ends
+    # with the one in flight.
+    assert 1 <= stats(sandbox)["http_requests"] <= 3
+    assert elapsed < 1 + 0.4 + 1.5, elapsed  # the limit, one request, slack for a busy machine
+    account.refresh_from_db()
+    assert account.lease_token == "" and account.waiting_reason == WaitingReason.ERROR
+    assert account.last_refresh_error.startswith("The refresh ran out of time")
+    assert account.next_refresh_at > account.last_refresh_error_at  # a backoff, not a spin
+    assert account.health == Health.CONNECTED  # not a disconnection
+
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 240
+    sandbox.control("POST", "settings", json={"latency_ms": 0})
+    for _ in range(10):
+        result = run(account)
+        assert "error" not in result, result
+        account.refresh_from_db()
+        if account.backfilled_at:
+            break
+    assert account.backfilled_at and AccountDaily.objects.filter(account=account).exists()
