@@ -89,6 +89,17 @@ BROKEN_WORDS = """() => {
 }"""
 
 
+# Top-bar links and menus not wholly inside the viewport: a nav that scrolls sideways in its own
+# box leaves the page itself unscrolled, so the page-overflow check alone misses them.
+NAV_OUTSIDE = """() => [...document.querySelectorAll('.topbar a, .topbar summary')]
+  .filter(e => e.offsetParent !== null)
+  .filter(e => {
+    const r = e.getBoundingClientRect();
+    return r.left < 0 || r.right > document.documentElement.clientWidth;
+  })
+  .map(e => e.textContent.trim())"""
+
+
 def _assert_finished_look(page, name: str, width: int) -> None:
     """Nothing half-done at this width: no short word (a role, a state, a button) broken over
     two lines, no doubled divider under an account, and allauth's one-card pages keep a margin
@@ -105,6 +116,8 @@ def _assert_finished_look(page, name: str, width: int) -> None:
         "(m => m ? m.getBoundingClientRect().left : null)(document.querySelector('main.auth'))"
     )
     assert left is None or left >= 8, f"{name}: the card touches the screen's edge at {width}px"
+    hidden = page.evaluate(NAV_OUTSIDE)
+    assert hidden == [], f"{name}: nav items outside the screen at {width}px: {hidden}"
 
 
 PAGES = [
