@@ -8,7 +8,7 @@ Here a message is written under a name no consumer takes (`….msg.partial`) and
 place, which POSIX makes atomic: a consumer sees the whole message or none of it. A file that
 still cannot be read (written by something else) is logged and skipped, not fatal.
 
-Settings select it with CELERY_BROKER_TRANSPORT when CELERY_BROKER_URL is `filesystem://`.
+config/celery.py makes it what `filesystem://` names (kombu's transport aliases).
 """
 
 from __future__ import annotations

@@ -3,6 +3,11 @@
 import os
 
 from celery import Celery
+from kombu import transport
+
+# `filesystem://` (the embedded default's broker) is kombu's transport with whole messages
+# (config/broker.py), in every process that loads this app, whatever URL it is handed.
+transport.TRANSPORT_ALIASES["filesystem"] = "config.broker:Transport"
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 

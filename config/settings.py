@@ -266,7 +266,6 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_FOLDER = VAR_DIR / "celery" / "broker"
 (VAR_DIR / "celery").mkdir(exist_ok=True)  # beat's schedule file lives here
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    CELERY_BROKER_TRANSPORT = "config.broker:Transport"  # kombu's, writing messages whole
     CELERY_BROKER_FOLDER.mkdir(exist_ok=True)
     (VAR_DIR / "celery" / "processed").mkdir(exist_ok=True)
     (VAR_DIR / "celery" / "control").mkdir(exist_ok=True)

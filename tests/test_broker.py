@@ -4,7 +4,6 @@ written whole, and an unreadable message file skipped instead of stopping the wo
 import os
 
 import pytest
-from django.conf import settings
 from kombu import Connection
 from kombu.transport.virtual import Empty
 
@@ -20,12 +19,15 @@ def channel(tmp_path):
         yield c.default_channel, folder
 
 
-def test_the_settings_choose_this_transport_for_the_filesystem_broker():
+def test_filesystem_urls_name_this_transport():
     from config.celery import app
 
-    assert settings.CELERY_BROKER_URL.startswith("filesystem://") or pytest.skip("another broker")
-    with app.connection_for_write() as conn:
+    with Connection("filesystem://") as conn:
         assert type(conn.transport) is broker.Transport
+    with app.connection_for_write("filesystem://") as conn:
+        assert type(conn.transport) is broker.Transport
+    with app.connection_for_write("redis://127.0.0.1:1/0") as conn:  # other URLs: their own
+        assert conn.transport_cls == "redis"
 
 
 def test_a_message_is_invisible_to_consumers_until_it_is_whole(channel, monkeypatch):
