@@ -227,7 +227,9 @@ def next_due(ctx: RefreshContext, *, backfilling: bool = False) -> datetime:
     except while a backfill is still going."""
     now = timezone.now()
     if backfilling:
-        return now
+        from .backfill import RETRY_AFTER
+
+        return now + RETRY_AFTER if ctx.stats["backfill"].get("failed_windows") else now
     candidates = [now + schedule.jittered(schedule.refresh_interval())]
     midnight = parse.day_start(parse.today_pacific(now) + timedelta(days=1))
     candidates.append(midnight + schedule.jittered(timedelta(minutes=45), 0.5))

@@ -13,8 +13,10 @@ resumable, with its progress derived from `BackfillWindow` rows.
   read, then written and marked done in one fenced transaction; a crash leaves `started`
   windows that the next run reads again (the writes are idempotent upserts).
 - A window Meta answers with no data is done and marked empty (the older ones are still asked:
-  a quiet stretch is not the end of the history). A window that fails is retried on later
-  runs, then given up after MAX_ATTEMPTS.
+  a quiet stretch is not the end of the history). A window that fails is asked again on a
+  later run (the next one RETRY_AFTER away; never twice in one run). Outages and rate limits
+  never use up its attempts (history is not given up because Meta was busy); any other
+  failure does, and after MAX_ATTEMPTS the window is given up with its error kept.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from . import daily
 
 CHUNK_OPERATIONS = 150  # about three batch requests per chunk: visible progress, few requests
 MAX_ATTEMPTS = 3
+RETRY_AFTER = timedelta(minutes=5)  # the next run, after a window failed
 DAILY_OVERLAP = 3  # the most recent days are the daily refresh's
 
 
@@ -108,9 +111,10 @@ def run(ctx) -> dict:
     with ctx.fenced():
         ensure_plan(account, ctx.now)
     today = parse.today_pacific(ctx.now)
-    chunks = 0
+    chunks, failed = 0, 0
+    tried: set[int] = set()  # a window is asked once per run
     while chunks == 0 or not ctx.out_of_time:  # at least one chunk per run
-        windows = list(_open_windows(account).order_by("-start"))
+        windows = list(_open_windows(account).exclude(pk__in=tried).order_by("-start"))
         if not windows:
             break
         chunk, ops = [], 0
@@ -130,7 +134,11 @@ def run(ctx) -> dict:
         ctx.plan.flush()
         _save_chunk(ctx, chunk, reads)
         chunks += 1
-    return progress(account) | {"chunks": chunks}
+        tried.update(w.pk for w in chunk)
+        failed += sum(1 for read in reads.values() if read.failures)
+        if failed:  # Meta is failing: the rest waits for the next run, RETRY_AFTER away
+            break
+    return progress(account) | {"chunks": chunks, "failed_windows": failed}
 
 
 def _save_chunk(ctx, chunk: list[BackfillWindow], reads: dict) -> None:
@@ -147,8 +155,8 @@ def _save_chunk(ctx, chunk: list[BackfillWindow], reads: dict) -> None:
                     state=BackfillWindow.State.DONE, empty=True, done_at=now
                 )
                 continue
-            attempts = window.attempts + 1
-            if failed and attempts < MAX_ATTEMPTS:
+            attempts = window.attempts + (1 if read.lasting_failures or not failed else 0)
+            if failed and (not read.lasting_failures or attempts < MAX_ATTEMPTS):
                 BackfillWindow.objects.filter(pk=window.pk).update(
                     state=BackfillWindow.State.PENDING,
                     attempts=attempts,

@@ -55,6 +55,8 @@ class AccountRead:
     profile: ProfileSnapshot | None = None
     rejections: list[Rejection] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # Failures that asking again later may not cure (not an outage, not a rate limit).
+    lasting_failures: int = 0
     days_queued: set[date] = field(default_factory=set)
     follower_count_queued: bool = False
     failed_days: set[date] = field(default_factory=set)  # a day's totals read failed
@@ -355,6 +357,8 @@ def _rejected_or_failed(ctx, read, error, metrics, what, *, scope: str = "") -> 
     as groups to re-queue); anything else is noted and the day stays due."""
     if error.kind != ErrorKind.METRIC_UNSUPPORTED:
         read.failures.append(f"{what}: {error}")
+        if error.kind not in (ErrorKind.TRANSIENT, ErrorKind.RATE_LIMITED):
+            read.lasting_failures += 1
         return []
     named = named_metrics(error, list(metrics))
     if named:

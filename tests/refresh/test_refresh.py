@@ -232,6 +232,40 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(
     )
 
 
+def test_a_backfill_never_gives_history_up_because_meta_was_busy(connected, sandbox):
+    """Account insights answer 503 inside the batch, run after run (more runs than a window's
+    attempts): the windows stay pending, and once Meta answers again the whole history comes
+    in, with no day missing. A failure that is not an outage or a rate limit is what uses up a
+    window's attempts."""
+    account, _ = connected
+    fault = {"kind": "5xx", "path_regex": "/insights", "params": {"status": 503}}
+    assert sandbox.control("POST", "faults", json=fault).status_code == 201
+    for _ in range(backfill.MAX_ATTEMPTS + 2):
+        run(account)
+    windows = BackfillWindow.objects.filter(account=account)
+    assert windows.exists() and not windows.filter(state="done").exists()
+    assert set(windows.values_list("attempts", flat=True)) == {0}
+    account.refresh_from_db()
+    assert account.backfilled_at is None
+
+    sandbox.control("DELETE", "faults")
+    for _ in range(5):
+        run(account)
+        account.refresh_from_db()
+        if account.backfilled_at:
+            break
+    assert account.backfilled_at is not None
+    assert not windows.exclude(error="").filter(state="done").exists()
+    days = set(
+        AccountDaily.objects.filter(account=account, metric="reach", dimension="").values_list(
+            "day", flat=True
+        )
+    )
+    today = parse.today_pacific(datetime.now(UTC))
+    assert min(days) <= today - timedelta(days=59)
+    assert len(days) == (max(days) - min(days)).days + 1
+
+
 def test_moving_the_sandbox_clock_fills_the_gap(connected, sandbox):
     account, remote = connected
     run(account)

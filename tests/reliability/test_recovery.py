@@ -3,7 +3,7 @@
 
 from django.db.models.functions import Now
 
-from insights.models import ApiThrottle, InstagramAccount
+from insights.models import ApiThrottle, BackfillWindow, InstagramAccount
 
 from .conftest import differences, refresh_fully, stored
 
@@ -49,7 +49,13 @@ def test_under_the_fault_mix_every_account_is_eventually_complete_and_uncorrupte
             fresh = account.backfilled_at and account.last_refresh_at and not account.lease_token
             diff = differences(stored(account), clean[account.pk])
             if diff or not fresh:
-                left[account.pk] = (diff, account.last_refresh_error, account.waiting_reason)
+                windows = BackfillWindow.objects.filter(account=account).exclude(error="")
+                left[account.pk] = (
+                    diff,
+                    account.last_refresh_error,
+                    account.waiting_reason,
+                    list(windows.values_list("start", "state", "attempts", "error")),
+                )
         if not left:
             return True
         _next_scheduled_refresh(ids)

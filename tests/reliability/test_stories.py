@@ -31,7 +31,7 @@ STEP = timedelta(minutes=20)
 LOOK_EVERY = timedelta(hours=6)
 DISPATCH_LAG = timedelta(seconds=30)
 ACCOUNTS = 6
-STORIES_PER_DAY = 20
+STORIES_PER_DAY = 28
 
 
 def parse(moment: str) -> datetime:
@@ -51,10 +51,10 @@ def test_under_the_fault_mix_stories_are_captured_before_they_expire(procs):
     # listed for 24 hours), not what Prism happened to store.
     listed: dict[str, datetime] = {}
     start = parse(procs.sandbox.control("GET", "clock")["now"])
-    # Counted: every story live at connection with at least 4 hours to go, and every story
+    # Counted: every story live at connection with at least 3 hours to go, and every story
     # posted in the first hour; all of them expire within the simulated day, and the hour and a
-    # half after it lets the next runs mark them.
-    counted_from, counted_to = start - timedelta(hours=20), start + timedelta(hours=1)
+    # half after it lets the next runs mark them. Over 100 of them, so that 99 % allows a miss.
+    counted_from, counted_to = start - timedelta(hours=21), start + timedelta(hours=1)
     end = counted_to + timedelta(hours=24, minutes=90)
 
     for fault in FAULT_MIX:  # on every host: both Graph hosts, the CDN (pictures)
@@ -102,8 +102,8 @@ def test_under_the_fault_mix_stories_are_captured_before_they_expire(procs):
         f"answers by status {faults}"
     )
     print(summary)
-    # About ACCOUNTS × STORIES_PER_DAY × 21/24, less the fifth under 5 viewers.
-    assert total >= 0.75 * ACCOUNTS * STORIES_PER_DAY * 21 / 24 * 0.8, summary
+    # About ACCOUNTS × STORIES_PER_DAY × 22/24, less the fifth under 5 viewers.
+    assert total >= 100, summary
     assert captured >= 0.99 * total, summary
     assert not states[StoryState.PENDING], summary  # every counted story expired and was marked
     assert {"503", "504"} <= set(faults), summary  # the faults really fired
