@@ -55,13 +55,17 @@ class AccountRead:
     profile: ProfileSnapshot | None = None
     rejections: list[Rejection] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-    # Failures that asking again later may not cure (not an outage, not a rate limit).
-    lasting_failures: int = 0
+    # Of those, the failures that asking again later cures (an outage, a rate limit).
+    passing_failures: int = 0
     days_queued: set[date] = field(default_factory=set)
     follower_count_queued: bool = False
     failed_days: set[date] = field(default_factory=set)  # a day's totals read failed
     series_days: set[date] = field(default_factory=set)
     empty_windows: int = 0
+
+    @property
+    def lasting_failures(self) -> int:
+        return len(self.failures) - self.passing_failures
 
     def stats(self) -> dict:
         return {
@@ -357,8 +361,8 @@ def _rejected_or_failed(ctx, read, error, metrics, what, *, scope: str = "") -> 
     as groups to re-queue); anything else is noted and the day stays due."""
     if error.kind != ErrorKind.METRIC_UNSUPPORTED:
         read.failures.append(f"{what}: {error}")
-        if error.kind not in (ErrorKind.TRANSIENT, ErrorKind.RATE_LIMITED):
-            read.lasting_failures += 1
+        if error.kind in (ErrorKind.TRANSIENT, ErrorKind.RATE_LIMITED):
+            read.passing_failures += 1
         return []
     named = named_metrics(error, list(metrics))
     if named:

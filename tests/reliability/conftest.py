@@ -260,7 +260,10 @@ def refresh_fully(account: InstagramAccount, limit: int = 20) -> None:
         account.refresh_from_db()
         if account.backfilled_at:
             return
-    raise AssertionError("the reference backfill did not finish")
+    errors = BackfillWindow.objects.filter(account=account).exclude(error="")
+    raise AssertionError(
+        f"the reference backfill did not finish: {list(errors.values_list('start', 'error'))}"
+    )
 
 
 def backfill_windows_done(account: InstagramAccount) -> int:
