@@ -220,6 +220,10 @@ class SandboxServer(Process):
         super().__init__("sandbox", command, env, log_dir)
         self.db_url = db_url
         self.http = requests.Session()
+        # A connection per call: gunicorn closes idle keep-alive connections after 2 s, and a
+        # call sent on one just as it closes fails with "connection reset" (a test's setup
+        # met it). The control API's callers are tests and benchmarks, never Prism.
+        self.http.headers["Connection"] = "close"
 
     def start(self) -> SandboxServer:
         fresh_database(self.db_url)
