@@ -103,26 +103,31 @@ def media_insights(sandbox, acct, media_id, metrics):
     return {m["name"]: m["values"][0]["value"] for m in response.json()["data"]}
 
 
+def listed(sandbox, acct, edge: str, params: dict):
+    """Every item of an edge's listing, page by page (Meta's `paging.next` URLs)."""
+    url = sandbox.url(acct["host"], f"v25.0/{acct['ig_user_id']}/{edge}")
+    while url:
+        response = sandbox.http.get(
+            url,
+            params=params,
+            headers={"Authorization": f"Bearer {acct['access_token']}"},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        yield from body["data"]
+        url, params = body.get("paging", {}).get("next"), None
+
+
 def media_lifetimes(sandbox, acct) -> dict:
     """{media id: {metric: lifetime value}} of every feed item (field expansion, whole pages)
     and live story. Media younger than a few minutes answer no data yet (§4.1): {}."""
     out = {}
     for edge, metrics in (("media", FEED_METRICS), ("stories", STORY_METRICS)):
         params = {"fields": f"id,media_type,insights.metric({metrics})", "limit": 100}
-        url = sandbox.url(acct["host"], f"v25.0/{acct['ig_user_id']}/{edge}")
-        while url:
-            response = sandbox.http.get(
-                url,
-                params=params,
-                headers={"Authorization": f"Bearer {acct['access_token']}"},
-                timeout=30,
-            )
-            assert response.status_code == 200, response.text
-            body = response.json()
-            for item in body["data"]:
-                data = item.get("insights", {}).get("data", [])
-                out[item["id"]] = {m["name"]: m["values"][0]["value"] for m in data}
-            url, params = body.get("paging", {}).get("next"), None
+        for item in listed(sandbox, acct, edge, params):
+            data = item.get("insights", {}).get("data", [])
+            out[item["id"]] = {m["name"]: m["values"][0]["value"] for m in data}
     return out
 
 
@@ -228,31 +233,17 @@ def reach_and_views(sandbox, acct) -> dict:
     story under 5 viewers answers (#10) (§5.5) and is left out."""
     out = {}
     for edge in ("media", "stories"):
-        url = sandbox.url(acct["host"], f"v25.0/{acct['ig_user_id']}/{edge}")
-        params = {"limit": 100}
-        while url:
-            response = sandbox.http.get(
-                url,
-                params=params,
-                headers={"Authorization": f"Bearer {acct['access_token']}"},
-                timeout=30,
+        for item in listed(sandbox, acct, edge, {"limit": 100}):
+            answer = sandbox.get(
+                acct["host"],
+                f"v25.0/{item['id']}/insights",
+                acct["access_token"],
+                metric="reach,views",
             )
-            assert response.status_code == 200, response.text
-            body = response.json()
-            for item in body["data"]:
-                answer = sandbox.get(
-                    acct["host"],
-                    f"v25.0/{item['id']}/insights",
-                    acct["access_token"],
-                    metric="reach,views",
-                )
-                if answer.status_code == 400 and answer.json()["error"]["code"] == 10:
-                    continue
-                assert answer.status_code == 200, answer.text
-                out[item["id"]] = {
-                    m["name"]: m["values"][0]["value"] for m in answer.json()["data"]
-                }
-            url, params = body.get("paging", {}).get("next"), None
+            if answer.status_code == 400 and answer.json()["error"]["code"] == 10:
+                continue
+            assert answer.status_code == 200, answer.text
+            out[item["id"]] = {m["name"]: m["values"][0]["value"] for m in answer.json()["data"]}
     return out
 
 
