@@ -297,7 +297,8 @@ class MetaClient:
         kind = classify(error, status)
         retry_after = None
         if kind == ErrorKind.RATE_LIMITED:
-            retry_after = max(self.usage.regain_seconds, 60.0)
+            # Meta's estimate, when its BUC header names one (0 or no header: it named none).
+            retry_after = self.usage.regain_seconds or None
         return MetaError(
             kind,
             _clean_message(str(error.get("message", "Meta returned an error"))),

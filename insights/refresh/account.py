@@ -29,7 +29,7 @@ from ..meta import parse
 from ..meta.client import MetaClient, MetaError, OutOfTime
 from ..models import InstagramAccount, LoginPath, Media, WaitingReason
 from . import region, schedule, store
-from .plan import RequestPlan
+from .plan import ACCOUNT_WIDE, RequestPlan
 
 log = logging.getLogger(__name__)
 
@@ -178,14 +178,22 @@ def steps(ctx: RefreshContext) -> None:
 
     if ctx.account.backfilled_at is None:
         ctx.stats["backfill"] = backfill.run(ctx)
-    read = daily.AccountRead()
-    daily.plan(ctx, read)
-    demo = demographics.plan(ctx)
+    # The steps' reads first: on graph.instagram.com (one GET each, in this order) the
+    # stories' final captures go out before the account reads, and an account-wide error
+    # (a rate limit) met later in the flush leaves them answered.
     for name in STEPS:
         queue = _optional_step(name, "queue")
         if queue is not None:  # rides along in the account reads' batch: no request of its own
             ctx.queued[name] = queue(ctx)
-    ctx.plan.flush()
+    read = daily.AccountRead()
+    daily.plan(ctx, read)
+    demo = demographics.plan(ctx)
+    try:
+        ctx.plan.flush()
+    except MetaError as error:
+        if error.kind in ACCOUNT_WIDE:
+            _keep_stories(ctx)
+        raise
     if read.daily or read.windows or read.profile or demo.answers or ctx.has_rejections:
         with ctx.fenced():
             demographics.save(ctx, demo)  # first: the replies rule reads the latest countries
@@ -202,6 +210,22 @@ def steps(ctx: RefreshContext) -> None:
         step = _optional_step(name)
         if step is not None:
             ctx.stats[name] = step(ctx)
+
+
+def _keep_stories(ctx: RefreshContext) -> None:
+    """The first flush met an account-wide error (a rate limit, a revoked token): the stories'
+    answers it did get are written before the run stops (a final capture cannot wait for the
+    next run), the unanswered ones are retried as failed. The account reads are not written
+    half: the next run reads them whole."""
+    from . import stories
+
+    if "stories" in ctx.queued:
+        try:
+            ctx.stats["stories"] = stories.refresh_stories(ctx)
+        except schedule.LeaseLost:
+            raise
+        except Exception:  # the run's own error is the one to record
+            log.exception("account %s: keeping the stories read failed", ctx.account.pk)
 
 
 # Stories first: their reads came back with the first flush, they are due within the hour, and

@@ -230,10 +230,15 @@ def fail(account_id: int, token: str, error: BaseException) -> None:
     }
     kind = error.kind if isinstance(error, MetaError) else None
     if kind == ErrorKind.RATE_LIMITED:
-        # Meta's wait (the BUC header's estimated_time_to_regain_access) when it named one; an
-        # account's 24-hour budget (80001/80002) never comes back within a minute or two.
-        floor = BUC_WAIT_FLOOR if error.code in (80001, 80002) else timedelta(minutes=1)
-        wait = max(timedelta(seconds=error.retry_after or 0), floor)
+        # Meta's wait (the BUC header's estimated_time_to_regain_access) when it named one,
+        # at least a minute; without one, an account's budget (80001/80002) is not asked
+        # again for BUC_WAIT_FLOOR, the app's for a minute.
+        if error.retry_after:
+            wait = max(timedelta(seconds=error.retry_after), timedelta(minutes=1))
+        elif error.code in (80001, 80002):
+            wait = BUC_WAIT_FLOOR
+        else:
+            wait = timedelta(minutes=1)
         fields |= {
             "waiting_reason": WaitingReason.RATE_LIMITED,
             "throttled_until": now + wait,

@@ -121,6 +121,25 @@ def test_failures_push_the_schedule_and_rate_limits_wait_as_meta_says():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "code, named, minutes",
+    [
+        (80002, 120, 2),  # Meta's header named 2 minutes: that, not a longer floor of our own
+        (80002, None, 15),  # named none: an account's budget is not asked again for 15 minutes
+        (4, None, 1),  # the app's: a minute
+        (4, 10, 1),  # never sooner than a minute
+    ],
+)
+def test_a_rate_limit_waits_as_long_as_meta_names(code, named, minutes):
+    due(1)
+    [(pk, token)] = schedule.claim_due()
+    error = MetaError(ErrorKind.RATE_LIMITED, "too many calls", code=code, retry_after=named)
+    schedule.fail(pk, token, error)
+    row = InstagramAccount.objects.get(pk=pk)
+    assert row.next_refresh_at - row.last_refresh_error_at == timedelta(minutes=minutes)
+
+
+@pytest.mark.django_db
 def test_dispatch_slows_near_the_app_wide_limit():
     due(10)
     ApiThrottle.objects.create(host="graph.facebook.com", percent=90)

@@ -42,17 +42,17 @@ def post_story(sandbox, remote, **options) -> str:
     return answer.json()["media_id"]
 
 
-def meta_story(sandbox, remote, media_id) -> dict:
+def meta_story(sandbox, remote, media_id, host="graph.facebook.com") -> dict:
     """The story's insights as the sandbox's API answers them now, read raw (not through Prism's
     parser): plain values and the navigation breakdown as flat keys."""
     token = remote["access_token"]
     plain = sandbox.get(
-        "graph.facebook.com", f"v25.0/{media_id}/insights", token, metric=STORY_METRICS
+        host, f"v25.0/{media_id}/insights", token, metric=STORY_METRICS
     )
     assert plain.status_code == 200, plain.text
     expected = {m["name"]: m["values"][0]["value"] for m in plain.json()["data"]}
     nav = sandbox.get(
-        "graph.facebook.com",
+        host,
         f"v25.0/{media_id}/insights",
         token,
         metric="navigation",
@@ -270,6 +270,32 @@ def test_a_failed_final_capture_is_retried_within_minutes(account_with, sandbox,
     assert MediaSample.objects.get(media__media_id=media_id).metrics == meta_story(
         sandbox, remote, media_id
     )
+
+
+@pytest.mark.parametrize("login", ["facebook", "instagram"])
+def test_a_rate_limit_met_in_the_same_flush_keeps_the_final_capture(
+    account_with, sandbox, clocks, login
+):
+    """Meta's rate limit on the account's own reads, in the flush that also brought the story's
+    final capture: the run stops and waits as Meta says, with the story captured."""
+    account, remote = account_with(login=login)
+    media_id = post_story(sandbox, remote, viewers=300, hours_ago=22.5)
+    run(account)  # its first sample; the next is the final capture, at 23 hours
+    assert story(media_id).sample_count == 1
+    limit = {"kind": "rate_limit", "count": 1, "params": {"code": 80002, "minutes": 2}}
+    answer = sandbox.control(
+        "POST", "faults", json={"path_regex": f"/{remote['ig_user_id']}/insights", **limit}
+    )
+    assert answer.status_code == 201, answer.text
+    clocks.move_to(clocks.now + timedelta(minutes=35))
+    stats = refresh.run(account.pk, schedule.claim_one(account.pk))
+    assert stats["error"].startswith("rate_limited"), stats
+    assert story(media_id).story_state == StoryState.CAPTURED
+    final = MediaSample.objects.get(media__media_id=media_id, source="final")
+    host = "graph.instagram.com" if login == "instagram" else "graph.facebook.com"
+    assert final.metrics == meta_story(sandbox, remote, media_id, host)
+    row = InstagramAccount.objects.get(pk=account.pk)
+    assert row.next_refresh_at - row.last_refresh_error_at == timedelta(minutes=2)
 
 
 def test_a_crash_in_the_media_step_keeps_the_stories_written(
