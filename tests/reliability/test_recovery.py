@@ -4,7 +4,7 @@
 import pytest
 from django.db.models.functions import Now
 
-from insights.models import ApiThrottle, BackfillWindow, InstagramAccount
+from insights.models import AccountDaily, ApiThrottle, BackfillWindow, InstagramAccount
 
 from .conftest import differences, refresh_fully, stored
 
@@ -25,6 +25,30 @@ def _next_scheduled_refresh(ids) -> None:
         next_refresh_at=Now(), throttled_until=None
     )
     ApiThrottle.objects.update(throttled_until=None, percent=0)
+
+
+def _history(left: dict) -> str:
+    """For an incomplete account: its backfill windows and its last run's stats, to say which
+    read should have brought what is missing."""
+    lines = []
+    for pk in left:
+        account = InstagramAccount.objects.get(pk=pk)
+        windows = BackfillWindow.objects.filter(account=account).order_by("-start")
+        lines.append(
+            f"account {pk}: backfilled_at={account.backfilled_at} "
+            f"last_refresh_at={account.last_refresh_at} stats={account.last_refresh_stats}"
+        )
+        lines += [
+            f"  window {w.start}..{w.end} {w.state} attempts={w.attempts} done_at={w.done_at} "
+            f"error={w.error[:200]!r}"
+            for w in windows[:4]
+        ]
+        reach = AccountDaily.objects.filter(account=account, metric="reach", dimension="")
+        lines += [
+            f"  reach {r.day} captured_at={r.captured_at} settled={r.settled}"
+            for r in reach.order_by("-day")[:6]
+        ]
+    return "\n".join(lines)
 
 
 @pytest.mark.xfail(
@@ -72,7 +96,7 @@ def test_under_the_fault_mix_every_account_is_eventually_complete_and_uncorrupte
     try:
         procs.wait(all_complete, 100, "every account complete under the fault mix")
     except AssertionError as error:
-        raise AssertionError(f"still incomplete: {left}") from error
+        raise AssertionError(f"still incomplete: {left}\n{_history(left)}") from error
     faults = procs.sandbox.control("GET", "stats")["by_status"]
     assert {"503", "504"} <= set(faults), faults  # the faults really fired
 
