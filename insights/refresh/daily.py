@@ -21,6 +21,7 @@ their totals are queued when the time series shows them.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -31,6 +32,8 @@ from ..meta import catalogue, parse
 from ..meta.client import ErrorKind, MetaError
 from ..models import AccountDaily, ProfileSnapshot, WindowKind, WindowMetric
 from . import region, store
+
+log = logging.getLogger(__name__)
 
 SETTLE = timedelta(hours=48)
 REREAD_AFTER = timedelta(hours=20)  # an unsettled day is read again about once a day
@@ -409,7 +412,54 @@ def days_due(ctx) -> list[date]:
         day = date.fromisoformat(iso)
         if day >= today - timedelta(days=DAILY_LOOKBACK_DAYS):
             due.add(day)
+    if ctx.account.backfilled_at is not None and known:
+        # A day missing between stored ones (a read that never landed, whatever the cause) is
+        # new again: history has no holes. While a backfill runs, its windows fill them.
+        oldest = min(known)
+        gaps = {
+            oldest + timedelta(days=i)
+            for i in range((newest - oldest).days)
+            if oldest + timedelta(days=i) not in known
+        }
+        if gaps:
+            log.warning(
+                "account %s: re-reading days missing from its history: %s",
+                ctx.account.pk,
+                sorted(gaps),
+            )
+            due |= gaps
     return sorted(due)
+
+
+def window_holes(ctx) -> list[date]:
+    """Recent days stored with their daily reach but without Meta's trailing 7- or 28-day reach
+    ending on them, on an account that has such windows: the series (one operation, the same
+    one the run sends anyway) is read from the first of them again."""
+    today = parse.today_pacific(ctx.now)
+    since = today - timedelta(days=40)
+    days = set(
+        AccountDaily.objects.filter(
+            account=ctx.account, metric="reach", dimension="", day__gte=since
+        ).values_list("day", flat=True)
+    )
+    ends: dict[str, set[date]] = {WindowKind.DAYS_7: set(), WindowKind.DAYS_28: set()}
+    for kind, end in WindowMetric.objects.filter(
+        account=ctx.account,
+        metric="reach",
+        dimension="",
+        kind__in=list(ends),
+        end__gte=since,
+    ).values_list("kind", "end"):
+        ends[kind].add(end)
+    holes = set()
+    for found in ends.values():
+        if found:  # Meta gives this account such windows: one missing is a hole
+            holes |= {day for day in days if day >= min(found) and day not in found}
+    if holes:
+        log.warning(
+            "account %s: re-reading the reach windows missing on %s", ctx.account.pk, sorted(holes)
+        )
+    return sorted(holes)
 
 
 def plan(ctx, read: AccountRead) -> None:
@@ -441,6 +491,9 @@ def plan(ctx, read: AccountRead) -> None:
     )
     if unsettled and unsettled < first:
         first = unsettled
+    holes = window_holes(ctx)
+    if holes and holes[0] < first:
+        first = holes[0]
     queue_series(ctx, read, first, yesterday, extra_days=True)
     if not days:
         return

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from insights.meta import parse
-from insights.models import AccountDaily, DemographicSnapshot
+from insights.models import AccountDaily, DemographicSnapshot, WindowKind, WindowMetric
 from tests.refresh.test_media import meta
 
 from .helpers import run_ok as run
@@ -62,3 +62,57 @@ def test_a_day_is_read_again_until_it_settles_then_left_and_demographics_come_we
     clocks.advance(days=3)  # a week after the first read
     run(account)
     assert DemographicSnapshot.objects.filter(account=account).count() == 16
+
+
+def test_a_hole_in_the_recent_history_is_read_again_with_metas_numbers(
+    connect, sandbox, clocks, settings, tmp_path
+):
+    """Whatever left it (a read that never landed): a settled day stored without its 7- and
+    28-day reach windows, and a day missing between stored days, come back on the next run with
+    what Meta answers, and the run after that asks nothing more for them."""
+    settings.BACKFILL_DAYS = 60
+    settings.MEDIA_ROOT = tmp_path
+    account, remote = connect(followers=5000, media_count=10, seed=5)
+    for _ in range(10):
+        run(account)
+        account.refresh_from_db()
+        if account.backfilled_at:
+            break
+    assert account.backfilled_at
+    today = parse.today_pacific(clocks.now)
+    windowless, missing = today - timedelta(days=3), today - timedelta(days=12)
+    windows = WindowMetric.objects.filter(account=account, metric="reach", end=windowless)
+    kept_windows = {(w.kind, w.start): w.value for w in windows.exclude(kind=WindowKind.MONTH)}
+    assert len(kept_windows) == 2
+    windows.exclude(kind=WindowKind.MONTH).delete()
+    day_rows = AccountDaily.objects.filter(account=account, day=missing)
+    kept_days = {(r.metric, r.dimension): r.value for r in day_rows}
+    assert ("reach", "") in kept_days and ("views", "") in kept_days
+    day_rows.delete()
+
+    clocks.advance(hours=2)
+    run(account)
+    again = WindowMetric.objects.filter(account=account, metric="reach", end=windowless)
+    assert {(w.kind, w.start): w.value for w in again.exclude(kind=WindowKind.MONTH)} == (
+        kept_windows
+    )
+    assert AccountDaily.objects.get(
+        account=account, metric="reach", dimension="", day=missing
+    ).value == meta_value(sandbox, remote, "reach", missing)
+    assert {
+        (r.metric, r.dimension) for r in AccountDaily.objects.filter(account=account, day=missing)
+    } == set(kept_days)
+    assert AccountDaily.objects.get(
+        account=account, metric="views", dimension="", day=missing
+    ).value == meta_value(sandbox, remote, "views", missing, metric_type="total_value")
+
+    # Filled: the next run does not read them again (both are settled).
+    def captured():
+        rows = AccountDaily.objects.filter(account=account, day=missing)
+        found = WindowMetric.objects.filter(account=account, metric="reach", end=windowless)
+        return sorted(r.captured_at for r in rows), sorted(w.captured_at for w in found)
+
+    before = captured()
+    clocks.advance(hours=2)
+    run(account)
+    assert captured() == before
