@@ -1,7 +1,6 @@
 """Recovery under real processes: the sandbox's fault mix, and its clock moved by days
 (issue 9, "Reliability tests")."""
 
-import pytest
 from django.db.models.functions import Now
 
 from insights.models import AccountDaily, ApiThrottle, BackfillWindow, InstagramAccount
@@ -51,12 +50,6 @@ def _history(left: dict) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=False,
-    reason="issue #9, open: in full PostgreSQL CI runs one account twice ended fresh but "
-    "without the 7d/28d reach windows ending 3 days back (no window error recorded)",
-)
 def test_under_the_fault_mix_every_account_is_eventually_complete_and_uncorrupted(procs):
     """5xx, timeouts, malformed, truncated and HTML bodies, rate limits, on every Graph call
     (batch operations included). Each account ends with exactly the rows of a clean refresh of
