@@ -4,9 +4,9 @@ At 390 px nothing may overflow sideways, and no page may log a CSP or script err
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import expect
 from django.test import Client as DjangoClient
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from accounts.models import Role
 from accounts.services import invite
