@@ -46,9 +46,7 @@ def meta_story(sandbox, remote, media_id, host="graph.facebook.com") -> dict:
     """The story's insights as the sandbox's API answers them now, read raw (not through Prism's
     parser): plain values and the navigation breakdown as flat keys."""
     token = remote["access_token"]
-    plain = sandbox.get(
-        host, f"v25.0/{media_id}/insights", token, metric=STORY_METRICS
-    )
+    plain = sandbox.get(host, f"v25.0/{media_id}/insights", token, metric=STORY_METRICS)
     assert plain.status_code == 200, plain.text
     expected = {m["name"]: m["values"][0]["value"] for m in plain.json()["data"]}
     nav = sandbox.get(
