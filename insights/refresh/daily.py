@@ -415,12 +415,27 @@ def days_due(ctx) -> list[date]:
     if ctx.account.backfilled_at is not None and known:
         # A day missing between stored ones (a read that never landed, whatever the cause) is
         # new again: history has no holes. While a backfill runs, its windows fill them.
+        # (Accounts backfilled before 694a240 lack one day's totals: this fills it too.)
         oldest = min(known)
         gaps = {
             oldest + timedelta(days=i)
             for i in range((newest - oldest).days)
             if oldest + timedelta(days=i) not in known
         }
+        # A day with its reach but without the per-day totals the other days have.
+        totals = catalogue.without(catalogue.TOTALS, ctx.rejected(""))
+        if totals:
+            with_totals = set(
+                AccountDaily.objects.filter(
+                    account=ctx.account, metric=totals[0], dimension="", day__gte=oldest
+                ).values_list("day", flat=True)
+            )
+            if with_totals:
+                gaps |= {
+                    day
+                    for day in known
+                    if min(with_totals) <= day <= yesterday and day not in with_totals
+                }
         if gaps:
             log.warning(
                 "account %s: re-reading days missing from its history: %s",

@@ -68,7 +68,8 @@ def test_a_hole_in_the_recent_history_is_read_again_with_metas_numbers(
     connect, sandbox, clocks, settings, tmp_path
 ):
     """Whatever left it (a read that never landed): a settled day stored without its 7- and
-    28-day reach windows, and a day missing between stored days, come back on the next run with
+    28-day reach windows, one without its per-day totals, and a day missing between stored
+    days come back on the next run with
     what Meta answers, and the run after that asks nothing more for them."""
     settings.BACKFILL_DAYS = 60
     settings.MEDIA_ROOT = tmp_path
@@ -89,6 +90,11 @@ def test_a_hole_in_the_recent_history_is_read_again_with_metas_numbers(
     kept_days = {(r.metric, r.dimension): r.value for r in day_rows}
     assert ("reach", "") in kept_days and ("views", "") in kept_days
     day_rows.delete()
+    totalless = today - timedelta(days=20)  # its reach kept, its per-day totals lost
+    totals = AccountDaily.objects.filter(account=account, day=totalless).exclude(metric="reach")
+    kept_totals = {(r.metric, r.dimension): r.value for r in totals}
+    assert ("views", "") in kept_totals
+    totals.delete()
 
     clocks.advance(hours=2)
     run(account)
@@ -105,6 +111,9 @@ def test_a_hole_in_the_recent_history_is_read_again_with_metas_numbers(
     assert AccountDaily.objects.get(
         account=account, metric="views", dimension="", day=missing
     ).value == meta_value(sandbox, remote, "views", missing, metric_type="total_value")
+
+    again = AccountDaily.objects.filter(account=account, day=totalless).exclude(metric="reach")
+    assert {(r.metric, r.dimension): r.value for r in again} == kept_totals
 
     # Filled: the next run does not read them again (both are settled).
     def captured():
