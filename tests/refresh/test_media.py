@@ -492,7 +492,11 @@ def test_a_sample_meta_fails_to_answer_is_asked_again_later_not_in_minutes(small
     assert post.next_sample_at == clocks.now + media_step.TRANSIENT_RETRY
     account.refresh_from_db()
     assert account.health == "connected" and not account.last_refresh_error
-    assert account.next_refresh_at >= clocks.now + timedelta(minutes=10)
+    # The failed sample does not bring the next run within minutes; another post's own
+    # scheduled sample may (the decaying schedule: by age, some are due soon at any hour).
+    others = Media.objects.filter(account=account, next_sample_at__isnull=False).exclude(pk=post.pk)
+    soonest = min(m.next_sample_at for m in others)
+    assert account.next_refresh_at >= min(clocks.now + timedelta(minutes=10), soonest)
     sandbox.control("DELETE", "faults")
     clocks.advance(seconds=media_step.TRANSIENT_RETRY.total_seconds())
     run(account)
