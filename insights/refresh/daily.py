@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 SETTLE = timedelta(hours=48)
 REREAD_AFTER = timedelta(hours=20)  # an unsettled day is read again about once a day
 DAILY_LOOKBACK_DAYS = 90  # a longer gap than this is left to the backfill
+RECENT_DAYS = 40  # stored days checked for settling and for holes on every run
 # Whole Pacific days per time-series operation: 30 would lose its last day across the autumn
 # DST change (30 days and an hour exceed Meta's 2,592,000-second cap).
 SERIES_DAYS = catalogue.MAX_WINDOW_DAYS - 1
@@ -385,15 +386,21 @@ def _rejected_or_failed(ctx, read, error, metrics, what, *, scope: str = "") -> 
 # --- Planning a run and writing it -------------------------------------------------------------
 
 
-def days_due(ctx) -> list[date]:
+def recent_reach(ctx) -> dict[date, tuple[bool, datetime]]:
+    """The last RECENT_DAYS days' stored daily reach: day -> (settled, captured_at)."""
+    since = parse.today_pacific(ctx.now) - timedelta(days=RECENT_DAYS)
+    rows = AccountDaily.objects.filter(
+        account=ctx.account, metric="reach", dimension="", day__gte=since
+    ).values_list("day", "settled", "captured_at")
+    return {day: (settled, captured) for day, settled, captured in rows}
+
+
+def days_due(ctx, known: dict[date, tuple[bool, datetime]]) -> list[date]:
     """Pacific days whose daily values a run should read: new days since the newest stored one
-    (at most DAILY_LOOKBACK_DAYS back) and stored days not settled and not read lately."""
+    (at most DAILY_LOOKBACK_DAYS back), stored days not settled and not read lately, and
+    holes in the recent history (`known`: `recent_reach`)."""
     today = parse.today_pacific(ctx.now)
     yesterday = today - timedelta(days=1)
-    rows = AccountDaily.objects.filter(
-        account=ctx.account, metric="reach", dimension="", day__gte=today - timedelta(days=40)
-    ).values_list("day", "settled", "captured_at")
-    known = {day: (settled, captured) for day, settled, captured in rows}
     newest = max(known, default=None)
     if newest is None:
         newest = AccountDaily.objects.filter(
@@ -431,10 +438,11 @@ def days_due(ctx) -> list[date]:
                 ).values_list("day", flat=True)
             )
             if with_totals:
+                first_total = min(with_totals)
                 gaps |= {
                     day
                     for day in known
-                    if min(with_totals) <= day <= yesterday and day not in with_totals
+                    if first_total <= day <= yesterday and day not in with_totals
                 }
         if gaps:
             log.warning(
@@ -446,17 +454,11 @@ def days_due(ctx) -> list[date]:
     return sorted(due)
 
 
-def window_holes(ctx) -> list[date]:
-    """Recent days stored with their daily reach but without Meta's trailing 7- or 28-day reach
-    ending on them, on an account that has such windows: the series (one operation, the same
-    one the run sends anyway) is read from the first of them again."""
-    today = parse.today_pacific(ctx.now)
-    since = today - timedelta(days=40)
-    days = set(
-        AccountDaily.objects.filter(
-            account=ctx.account, metric="reach", dimension="", day__gte=since
-        ).values_list("day", flat=True)
-    )
+def window_holes(ctx, days) -> list[date]:
+    """Recent days stored with their daily reach (`days`: `recent_reach`'s) but without Meta's
+    trailing 7- or 28-day reach ending on them, on an account that has such windows: the series
+    (one operation, the same one the run sends anyway) is read from the first of them again."""
+    since = parse.today_pacific(ctx.now) - timedelta(days=RECENT_DAYS)
     ends: dict[str, set[date]] = {WindowKind.DAYS_7: set(), WindowKind.DAYS_28: set()}
     for kind, end in WindowMetric.objects.filter(
         account=ctx.account,
@@ -481,7 +483,8 @@ def plan(ctx, read: AccountRead) -> None:
     """Queue this run's account reads. The time series always goes out (one operation): Meta's
     answer shows which days it has completed, so days past Prism's own "yesterday" (Meta's
     clock ahead, or the sandbox's moved) are found and their totals read in the same flush."""
-    days = days_due(ctx)
+    known = recent_reach(ctx)
+    days = days_due(ctx, known)
     today = parse.today_pacific(ctx.now)
     yesterday = today - timedelta(days=1)
     if days or not ProfileSnapshot.objects.filter(account=ctx.account, day=today).exists():
@@ -506,7 +509,7 @@ def plan(ctx, read: AccountRead) -> None:
     )
     if unsettled and unsettled < first:
         first = unsettled
-    holes = window_holes(ctx)
+    holes = window_holes(ctx, known)
     if holes and holes[0] < first:
         first = holes[0]
     queue_series(ctx, read, first, yesterday, extra_days=True)

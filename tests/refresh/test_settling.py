@@ -69,8 +69,8 @@ def test_a_hole_in_the_recent_history_is_read_again_with_metas_numbers(
 ):
     """Whatever left it (a read that never landed): a settled day stored without its 7- and
     28-day reach windows, one without its per-day totals, and a day missing between stored
-    days come back on the next run with
-    what Meta answers, and the run after that asks nothing more for them."""
+    days come back on the next run with what Meta answers, and the run after that asks
+    nothing more for them."""
     settings.BACKFILL_DAYS = 60
     settings.MEDIA_ROOT = tmp_path
     account, remote = connect(followers=5000, media_count=10, seed=5)
@@ -115,7 +115,7 @@ def test_a_hole_in_the_recent_history_is_read_again_with_metas_numbers(
     again = AccountDaily.objects.filter(account=account, day=totalless).exclude(metric="reach")
     assert {(r.metric, r.dimension): r.value for r in again} == kept_totals
 
-    # Filled: the next run does not read them again (both are settled).
+    # Filled: the next run does not read them again (they are settled).
     def captured():
         rows = AccountDaily.objects.filter(account=account, day=missing)
         found = WindowMetric.objects.filter(account=account, metric="reach", end=windowless)
