@@ -63,7 +63,7 @@ class AccountRead:
     passing_failures: int = 0
     days_queued: set[date] = field(default_factory=set)
     follower_count_queued: bool = False
-    failed_days: set[date] = field(default_factory=set)  # a day's totals read failed
+    failed_days: set[date] = field(default_factory=set)  # its totals or its series read failed
     series_days: set[date] = field(default_factory=set)
     empty_windows: int = 0
 
@@ -126,6 +126,15 @@ def queue_series(ctx, read: AccountRead, first: date, last: date, *, extra_days:
         def on_result(body, start=start):
             if isinstance(body, MetaError):
                 _rejected_or_failed(ctx, read, body, metrics, f"series from {start}")
+                if body.kind != ErrorKind.METRIC_UNSUPPORTED:
+                    # Its days may still be stored by other operations (a breakdown's total
+                    # gives a day its reach), and a day first read 48 h after its end is
+                    # settled at once: without this, nothing would ask for its 7- and 28-day
+                    # reach again.
+                    covered = min(start + timedelta(days=SERIES_DAYS - 1), last)
+                    read.failed_days |= {
+                        start + timedelta(days=i) for i in range((covered - start).days + 1)
+                    }
                 return
             points = parse.series(body)
             if not points:
@@ -415,7 +424,7 @@ def days_due(ctx, known: dict[date, tuple[bool, datetime]]) -> list[date]:
         if not settled and captured < ctx.now - REREAD_AFTER and day <= yesterday:
             due.add(day)
     previous = (ctx.account.last_refresh_stats or {}).get("account", {})
-    for iso in previous.get("failed_days", []):  # the last run's failed totals: asked again
+    for iso in previous.get("failed_days", []):  # the last run's failed reads: asked again
         day = date.fromisoformat(iso)
         if day >= today - timedelta(days=DAILY_LOOKBACK_DAYS):
             due.add(day)
@@ -454,10 +463,12 @@ def days_due(ctx, known: dict[date, tuple[bool, datetime]]) -> list[date]:
     return sorted(due)
 
 
-def window_holes(ctx, days) -> list[date]:
+def window_holes(ctx, days, due=()) -> list[date]:
     """Recent days stored with their daily reach (`days`: `recent_reach`'s) but without Meta's
     trailing 7- or 28-day reach ending on them, on an account that has such windows: the series
-    (one operation, the same one the run sends anyway) is read from the first of them again."""
+    (one operation, the same one the run sends anyway) is read from the first of them again.
+    Holes among the days `due` anyway (a failed read recorded by the last run) are expected;
+    only the others are logged, as something that should not have happened."""
     since = parse.today_pacific(ctx.now) - timedelta(days=RECENT_DAYS)
     ends: dict[str, set[date]] = {WindowKind.DAYS_7: set(), WindowKind.DAYS_28: set()}
     for kind, end in WindowMetric.objects.filter(
@@ -472,9 +483,11 @@ def window_holes(ctx, days) -> list[date]:
     for found in ends.values():
         if found:  # Meta gives this account such windows: one missing is a hole
             holes |= {day for day in days if day >= min(found) and day not in found}
-    if holes:
+    if unexplained := holes - set(due):
         log.warning(
-            "account %s: re-reading the reach windows missing on %s", ctx.account.pk, sorted(holes)
+            "account %s: re-reading the reach windows missing on %s",
+            ctx.account.pk,
+            sorted(unexplained),
         )
     return sorted(holes)
 
@@ -509,7 +522,7 @@ def plan(ctx, read: AccountRead) -> None:
     )
     if unsettled and unsettled < first:
         first = unsettled
-    holes = window_holes(ctx, known)
+    holes = window_holes(ctx, known, days)
     if holes and holes[0] < first:
         first = holes[0]
     queue_series(ctx, read, first, yesterday, extra_days=True)

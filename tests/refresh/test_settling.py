@@ -125,3 +125,67 @@ def test_a_hole_in_the_recent_history_is_read_again_with_metas_numbers(
     clocks.advance(hours=2)
     run(account)
     assert captured() == before
+
+
+def test_a_failed_series_read_is_asked_again_though_its_days_are_stored(
+    connect, sandbox, clocks, settings, tmp_path, caplog
+):
+    """The reach series failed while the day's other reads landed (a breakdown's total gives
+    the day its reach), on days read 48 h after their end and so settled at once: the run
+    records those days as failed and the next run asks for their 7- and 28-day reach again,
+    with Meta's numbers. No repair is needed: nothing was silently left behind."""
+    settings.BACKFILL_DAYS = 60
+    settings.MEDIA_ROOT = tmp_path
+    account, remote = connect(followers=5000, media_count=10, seed=6)
+    for _ in range(10):
+        run(account)
+        account.refresh_from_db()
+        if account.backfilled_at:
+            break
+    assert account.backfilled_at
+    clocks.advance(days=3)
+    today = parse.today_pacific(clocks.now)
+    new_days = [today - timedelta(days=n) for n in (3, 2, 1)]
+    # Once: the account's first insights operation of the run, which is the reach series. (An
+    # error Prism does not retry within the run; a 5xx is retried once, and failing twice is
+    # what a fault mix does by chance.)
+    error = {"message": "(#100) Invalid parameter", "type": "OAuthException", "code": 100}
+    fault = {"kind": "graph_error", "count": 1, "params": {"error": error}}
+    answer = sandbox.control(
+        "POST", "faults", json={"path_regex": f"/{remote['ig_user_id']}/insights$", **fault}
+    )
+    assert answer.status_code == 201, answer.text
+    stats = run(account)
+    assert stats["account"]["failed_reads"] >= 1
+    assert set(stats["account"]["failed_days"]) >= {d.isoformat() for d in new_days}
+    stored = AccountDaily.objects.filter(account=account, metric="reach", dimension="")
+    assert stored.filter(day=new_days[0], settled=True).exists()  # the breakdown brought it
+    windows = WindowMetric.objects.filter(account=account, metric="reach", end__in=new_days)
+    assert not windows.exclude(kind=WindowKind.MONTH).exists()
+
+    caplog.clear()
+    clocks.advance(hours=2)
+    run(account)
+    found = {
+        (w.kind, w.end): w.value
+        for w in WindowMetric.objects.filter(account=account, metric="reach", end__in=new_days)
+        if w.kind != WindowKind.MONTH
+    }
+    for day in new_days:
+        body = meta(
+            sandbox,
+            remote,
+            f"{remote['ig_user_id']}/insights",
+            metric="reach",
+            period="week,days_28",
+            since=int(parse.day_start(day).timestamp()),
+            until=int(parse.day_end(day).timestamp()),
+        )
+        expected = {
+            (WindowKind.DAYS_7 if p.period == "week" else WindowKind.DAYS_28, day): p.value
+            for p in parse.series(body)
+            if parse.pacific_day(p.end_time) == day
+        }
+        assert len(expected) == 2
+        assert {k: v for k, v in found.items() if k[1] == day} == expected
+    assert not [r for r in caplog.records if "re-reading the reach windows" in r.getMessage()]
