@@ -355,7 +355,10 @@ META_WEBHOOK_VERIFY_TOKEN = env.str(
     "META_WEBHOOK_VERIFY_TOKEN", default="sandbox-verify-token" if _sandbox_creds else ""
 )
 META_CONNECT_TIMEOUT = env.float("META_CONNECT_TIMEOUT", default=3.05)
-META_READ_TIMEOUT = env.float("META_READ_TIMEOUT", default=20.0)
+META_READ_TIMEOUT = env.float("META_READ_TIMEOUT", default=20.0)  # between two reads of a socket
+# A whole answer, from sending the request to its last byte: an answer that trickles in (a byte
+# before each read timeout) is given up, so a refresh always ends under its hard limit and lease.
+META_ANSWER_TIMEOUT = env.float("META_ANSWER_TIMEOUT", default=40.0)
 # Each connected account is checked this often (one request); a revoked token shows up within it.
 ACCOUNT_CHECK_MINUTES = env.int("ACCOUNT_CHECK_MINUTES", default=30)
 META_MAX_RETRIES = env.int("META_MAX_RETRIES", default=2)  # for transient errors, with backoff

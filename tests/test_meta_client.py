@@ -1,6 +1,9 @@
 """The Meta client over real HTTP against the sandbox, through every fault class."""
 
 import logging
+import socket
+import threading
+import time
 
 import pytest
 
@@ -261,3 +264,57 @@ def test_batches_over_50_are_split(meta):
     results = client.batch([{"relative_url": f"{m}?fields=id"} for m in media])
     assert client.requests_made - before == 2
     assert [r["id"] for r in results] == media
+
+
+@pytest.fixture
+def trickling_server():
+    """An HTTP server that sends its headers at once, then its 30-byte JSON body a byte every
+    0.1 s (3 s in all): each socket read returns well within the read timeout."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(65536)
+                body = b'{"id": "1"}'.rjust(30)
+                head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                conn.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode())
+                for i in range(len(body)):
+                    if stop.wait(0.1):
+                        break
+                    try:
+                        conn.sendall(body[i : i + 1])
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+def test_an_answer_that_trickles_in_is_given_up_at_the_answer_timeout(trickling_server, settings):
+    """requests' read timeout bounds each read of the socket; a whole answer has its own cap,
+    so a refresh never hangs on one request past its hard limit and lease."""
+    settings.META_HOSTS = {"graph.instagram.com": trickling_server}
+    settings.META_READ_TIMEOUT = 1.0
+    settings.META_ANSWER_TIMEOUT = 1.0
+    client = MetaClient("graph.instagram.com", "a-token", max_retries=0)
+    started = time.monotonic()
+    with pytest.raises(MetaError) as caught:
+        client.get("me", {"fields": "id"})
+    elapsed = time.monotonic() - started
+    assert caught.value.kind == ErrorKind.TRANSIENT
+    assert "in time" in str(caught.value)
+    assert 1.0 <= elapsed < 2.5, elapsed
+    # A slower answer than the cap, on a server that is merely slow, still comes whole.
+    settings.META_ANSWER_TIMEOUT = 10
+    assert MetaClient("graph.instagram.com", "a-token", max_retries=0).get("me") == {"id": "1"}

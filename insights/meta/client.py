@@ -1,6 +1,7 @@
 """The one seam between Prism and Meta's Instagram Platform (or the sandbox standing in for it).
 
-- One requests session, explicit connect/read timeouts, no redirects followed.
+- One requests session, explicit connect/read timeouts and a cap on a whole answer's time, no
+  redirects followed.
 - Tokens travel in the `Authorization` header or a POST body, never in a URL, and never appear in
   log lines or exception text: errors are rebuilt from Meta's envelope and the path alone.
 - Meta's errors become a small taxonomy (`ErrorKind`) that callers act on.
@@ -23,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 
 log = logging.getLogger(__name__)
@@ -160,6 +162,7 @@ class MetaClient:
         self._token = token
         self.session = session or _shared_session()
         self.timeout = (settings.META_CONNECT_TIMEOUT, settings.META_READ_TIMEOUT)
+        self.answer_timeout = settings.META_ANSWER_TIMEOUT
         self.max_retries = settings.META_MAX_RETRIES if max_retries is None else max_retries
         self.backoff = settings.META_RETRY_BACKOFF if backoff is None else backoff
         self.usage = Usage()
@@ -233,6 +236,7 @@ class MetaClient:
             headers["Authorization"] = f"Bearer {self._token}"
         params = {k: _encode(v) for k, v in (params or {}).items()}
         self.requests_made += 1
+        give_up_at = time.monotonic() + self.answer_timeout
         try:
             response = self.session.request(
                 method,
@@ -244,7 +248,7 @@ class MetaClient:
                 allow_redirects=False,
                 stream=True,
             )
-            body = _read_capped(response)
+            body = _read_capped(response, give_up_at)
         except requests.Timeout:
             raise MetaError(ErrorKind.TRANSIENT, "Meta did not answer in time", path=path) from None
         except requests.RequestException as error:
@@ -420,14 +424,27 @@ def _encode(value: Any) -> str:
     return str(value)
 
 
-def _read_capped(response: requests.Response) -> bytes:
+def _read_capped(response: requests.Response, give_up_at: float) -> bytes:
+    """The body, at most MAX_BODY_BYTES, complete before `give_up_at` (time.monotonic()).
+    requests' read timeout bounds each socket read, not the whole answer, and `iter_content`
+    waits for a full chunk: `read1` hands over whatever has come, so the clock is checked
+    after every arrival."""
     chunks, size = [], 0
-    for chunk in response.iter_content(64 * 1024):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            response.close()
-            raise requests.exceptions.ContentDecodingError("answer larger than the cap")
-        chunks.append(chunk)
+    try:
+        while chunk := response.raw.read1(64 * 1024, decode_content=True):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise requests.exceptions.ContentDecodingError("answer larger than the cap")
+            if time.monotonic() > give_up_at:
+                raise requests.exceptions.ReadTimeout("the whole answer took too long")
+            chunks.append(chunk)
+    except (urllib3.exceptions.HTTPError, OSError) as error:  # RequestException is an OSError
+        response.close()
+        if isinstance(error, requests.RequestException):
+            raise
+        if isinstance(error, urllib3.exceptions.ReadTimeoutError | TimeoutError):
+            raise requests.exceptions.ReadTimeout("Meta stopped answering") from None
+        raise requests.exceptions.ConnectionError(type(error).__name__) from None
     return b"".join(chunks)
 
 

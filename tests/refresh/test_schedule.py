@@ -208,6 +208,10 @@ def test_celery_runs_refreshes_late_acked_one_at_a_time_under_the_lease_on_their
     task = tasks.refresh_account
     assert settings.REFRESH_TIME_BUDGET_SECONDS < task.soft_time_limit < task.time_limit
     assert task.time_limit <= settings.REFRESH_LEASE_SECONDS / 2  # "well under" the lease
+    # No request starts past the soft limit (the client's deadline, in any pool), and the last
+    # one ends within its connect timeout and whole-answer cap: under the hard limit.
+    last_request = settings.META_CONNECT_TIMEOUT + settings.META_ANSWER_TIMEOUT
+    assert task.soft_time_limit + last_request < task.time_limit
     assert not getattr(task, "autoretry_for", ())  # waits go to next_refresh_at instead
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
     if visibility is not None:  # a Redis broker (CI): a redelivered copy finds the lease taken
