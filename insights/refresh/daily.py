@@ -424,10 +424,12 @@ def days_due(ctx, known: dict[date, tuple[bool, datetime]]) -> list[date]:
         if not settled and captured < ctx.now - REREAD_AFTER and day <= yesterday:
             due.add(day)
     previous = (ctx.account.last_refresh_stats or {}).get("account", {})
-    for iso in previous.get("failed_days", []):  # the last run's failed reads: asked again
-        day = date.fromisoformat(iso)
-        if day >= today - timedelta(days=DAILY_LOOKBACK_DAYS):
-            due.add(day)
+    recorded = {  # the last run's failed reads: asked again
+        day
+        for day in map(date.fromisoformat, previous.get("failed_days", []))
+        if day >= today - timedelta(days=DAILY_LOOKBACK_DAYS)
+    }
+    due |= recorded
     if ctx.account.backfilled_at is not None and known:
         # A day missing between stored ones (a read that never landed, whatever the cause) is
         # new again: history has no holes. While a backfill runs, its windows fill them.
@@ -453,13 +455,13 @@ def days_due(ctx, known: dict[date, tuple[bool, datetime]]) -> list[date]:
                     for day in known
                     if first_total <= day <= yesterday and day not in with_totals
                 }
-        if gaps:
+        if unexplained := gaps - recorded:  # as in window_holes: a recorded failure is expected
             log.warning(
                 "account %s: re-reading days missing from its history: %s",
                 ctx.account.pk,
-                sorted(gaps),
+                sorted(unexplained),
             )
-            due |= gaps
+        due |= gaps
     return sorted(due)
 
 

@@ -35,6 +35,20 @@ def meta_value(sandbox, remote, metric, day, **params):
     return {parse.pacific_day(p.end_time): p.value for p in parse.series(body)}[day]
 
 
+def backfilled(connect, settings, tmp_path, *, seed: int):
+    """A 10-media account with 60 days of history, refreshed until its backfill is done."""
+    settings.BACKFILL_DAYS = 60
+    settings.MEDIA_ROOT = tmp_path
+    account, remote = connect(followers=5000, media_count=10, seed=seed)
+    for _ in range(10):
+        run(account)
+        account.refresh_from_db()
+        if account.backfilled_at:
+            break
+    assert account.backfilled_at
+    return account, remote
+
+
 def test_a_day_is_read_again_until_it_settles_then_left_and_demographics_come_weekly(
     connect, sandbox, clocks, settings, tmp_path
 ):
@@ -71,15 +85,7 @@ def test_a_hole_in_the_recent_history_is_read_again_with_metas_numbers(
     28-day reach windows, one without its per-day totals, and a day missing between stored
     days come back on the next run with what Meta answers, and the run after that asks
     nothing more for them."""
-    settings.BACKFILL_DAYS = 60
-    settings.MEDIA_ROOT = tmp_path
-    account, remote = connect(followers=5000, media_count=10, seed=5)
-    for _ in range(10):
-        run(account)
-        account.refresh_from_db()
-        if account.backfilled_at:
-            break
-    assert account.backfilled_at
+    account, remote = backfilled(connect, settings, tmp_path, seed=5)
     today = parse.today_pacific(clocks.now)
     windowless, missing = today - timedelta(days=3), today - timedelta(days=12)
     windows = WindowMetric.objects.filter(account=account, metric="reach", end=windowless)
@@ -134,15 +140,7 @@ def test_a_failed_series_read_is_asked_again_though_its_days_are_stored(
     the day its reach), on days read 48 h after their end and so settled at once: the run
     records those days as failed and the next run asks for their 7- and 28-day reach again,
     with Meta's numbers. No repair is needed: nothing was silently left behind."""
-    settings.BACKFILL_DAYS = 60
-    settings.MEDIA_ROOT = tmp_path
-    account, remote = connect(followers=5000, media_count=10, seed=6)
-    for _ in range(10):
-        run(account)
-        account.refresh_from_db()
-        if account.backfilled_at:
-            break
-    assert account.backfilled_at
+    account, remote = backfilled(connect, settings, tmp_path, seed=6)
     clocks.advance(days=3)
     today = parse.today_pacific(clocks.now)
     new_days = [today - timedelta(days=n) for n in (3, 2, 1)]
