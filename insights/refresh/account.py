@@ -177,7 +177,7 @@ def steps(ctx: RefreshContext) -> None:
     # The steps' reads first: on graph.instagram.com (one GET each, in this order) the
     # stories' final captures go out before the account reads, and an account-wide error
     # (a rate limit) met later in the flush leaves them answered.
-    for name, queue, _refresh in STEPS:
+    for name, queue, _refresh in step_functions():
         # Rides along in the account reads' batch: no request of its own.
         ctx.queued[name] = queue(ctx)
     read = daily.AccountRead()
@@ -201,7 +201,7 @@ def steps(ctx: RefreshContext) -> None:
         ctx.stats["account"] = {**read.stats(), "demographics": demo.saved}
         if read.failures or demo.failures:
             ctx.stats["account"]["failures"] = (read.failures + demo.failures)[:10]
-    for name, _queue, refresh in STEPS:
+    for name, _queue, refresh in step_functions():
         ctx.stats[name] = refresh(ctx)
 
 
@@ -219,14 +219,16 @@ def _keep_stories(ctx: RefreshContext) -> None:
             log.exception("account %s: keeping the stories read failed", ctx.account.pk)
 
 
-# The steps after the account reads, each `(name, queue_<name>, refresh_<name>)`: the queue
-# function runs before the first flush, the refresh function writes what came back.
-# Stories first: their reads came back with the first flush, they are due within the hour, and
-# the media step is the long one (a failure there must not lose a story's final capture).
-STEPS = (
-    ("stories", stories.queue_stories, stories.refresh_stories),
-    ("media", media.queue_media, media.refresh_media),
-)
+def step_functions() -> tuple:
+    """The steps after the account reads, each `(name, queue_<name>, refresh_<name>)`: the queue
+    function runs before the first flush, the refresh function writes what came back (looked up
+    at each run, so a test can replace one).
+    Stories first: their reads came back with the first flush, they are due within the hour, and
+    the media step is the long one (a failure there must not lose a story's final capture)."""
+    return (
+        ("stories", stories.queue_stories, stories.refresh_stories),
+        ("media", media.queue_media, media.refresh_media),
+    )
 
 
 def next_due(ctx: RefreshContext, *, backfilling: bool = False) -> datetime:
