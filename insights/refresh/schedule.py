@@ -42,7 +42,7 @@ from django.db.models.functions import Cast, Concat, Now
 from django.utils import timezone
 
 from ..meta.client import ErrorKind, MetaClient, MetaError, OutOfTime
-from ..models import ApiThrottle, Health, InstagramAccount, WaitingReason
+from ..models import ApiThrottle, Health, InstagramAccount, WaitingReason, health_from_error
 
 log = logging.getLogger(__name__)
 
@@ -262,12 +262,10 @@ def fail(account_id: int, token: str, error: BaseException) -> None:
         log.info("account %s: failure after the lease was lost; nothing recorded", account_id)
         return
     if kind in (ErrorKind.TOKEN_INVALID, ErrorKind.PERMISSION):
-        from ..connections import health
-
-        state = health.health_from_error(error)
+        state = health_from_error(error)
         if state:
             account.refresh_from_db()
-            health.set_health(account, state, message)
+            account.set_health(state, message)
 
 
 def note_usage(account: InstagramAccount, meta: MetaClient) -> datetime | None:
