@@ -96,7 +96,9 @@ def due_accounts(now: datetime | None = None):
 def dispatch_limit(limit: int, now: datetime | None = None) -> int:
     """Fewer claims while the app-wide usage is high; none at the limit."""
     busiest = (
-        ApiThrottle.objects.filter(Q(throttled_until=None) | Q(throttled_until__gt=now or timezone.now()))
+        ApiThrottle.objects.filter(
+            Q(throttled_until=None) | Q(throttled_until__gt=now or timezone.now())
+        )
         .order_by("-percent")
         .values_list("percent", "throttled_until")
         .first()
