@@ -20,6 +20,67 @@ CLOCK_HOOK = Path(__file__).parent / "clockhook"
 DEFAULT_INSTANT = os.environ.get("PRISM_TEST_INSTANT") or "default"
 
 
+# Every test belongs to one tier, by where it lives (pyproject's markers say what each means):
+# `-m pipeline`, `-m "not procs"` and so on select them. Real processes (Celery workers on the
+# configured broker, the sandbox under gunicorn) share that broker, so under pytest-xdist they
+# all run on one worker, one after another (`--dist loadgroup`).
+TIERS = {
+    "e2e": "e2e",
+    "reliability": "procs",
+    "refresh": "pipeline",
+    "sandbox": "contract",
+}
+# Tiers and files whose meaning depends on the database engine (claims and leases, upserts,
+# transactions, SQL functions such as dates in a time zone, migrations): CI runs them on
+# PostgreSQL as well as SQLite.
+ON_POSTGRES = {"procs", "pipeline"}
+ON_POSTGRES_FILES = {
+    "test_production.py",
+    "test_production_apps.py",
+    "test_reports.py",
+    "test_report_history.py",
+    "test_report_reconciliation.py",
+    "test_report_charts.py",
+    "test_portfolio.py",
+    "test_schedules.py",
+    "test_delivery.py",
+    "test_sharing.py",
+    "test_story_webhook.py",
+    "test_tokens_at_rest.py",
+    "test_connection_lifecycle.py",
+    "test_connect.py",
+    "test_broker.py",
+    "test_access_matrix.py",
+}
+# What depends on the hour: .ci/run also runs these with every process's clock shifted to
+# trap instants (a Pacific midnight, a daylight-saving change).
+TIMING_FILES = {
+    "test_schedules.py",
+    "test_delivery.py",
+    "test_meta_client.py",
+    "test_production.py",
+    "test_report_history.py",
+    "test_reports.py",
+    "test_story_webhook.py",
+    "test_connection_lifecycle.py",
+}
+PROCESS_FILES = {"test_production.py", "test_production_apps.py", "test_make_run.py"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        path = Path(str(item.fspath))
+        folder = path.parent.name
+        tier = TIERS.get(folder, "app")
+        item.add_marker(getattr(pytest.mark, tier))
+        if tier in ON_POSTGRES or path.name in ON_POSTGRES_FILES:
+            item.add_marker(pytest.mark.postgres)
+        if tier in ("pipeline", "procs") or path.name in TIMING_FILES:
+            item.add_marker(pytest.mark.timing)
+        if tier == "procs" or path.name in PROCESS_FILES:
+            item.add_marker(pytest.mark.xdist_group("processes"))
+
+
 @pytest.fixture(autouse=True)
 def clock(request, monkeypatch):
     """Prism's clock, the sandbox's (unless a test moves it) and every process the test starts

@@ -47,12 +47,6 @@ HISTORY = {
 }
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "tests/reliability/" in str(item.fspath):
-            item.add_marker(pytest.mark.procs)
-
-
 @pytest.fixture(scope="session")
 def sandbox_server(tmp_path_factory):
     """The sandbox on its own database, in its own gunicorn processes, for the whole session."""
