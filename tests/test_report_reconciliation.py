@@ -14,6 +14,7 @@ import pytest
 
 from insights.models import AccountDaily, ProfileSnapshot, WindowMetric
 from insights.reports.build import build_report
+from insights.reports.request import for_days
 from sandbox.accounts import create_account
 
 from .factories import InstagramAccountFactory
@@ -95,7 +96,7 @@ def test_report_kpis_match_the_sandbox_api(live_server, world):
         account=account, day=end, followers_count=profile["followers_count"]
     )
 
-    report = build_report(world.clients["a1"], start, end, "none")
+    report = build_report(for_days(world.clients["a1"], start, end, "none"))
     kpis = {k.key: k.value for k in report.sections[0].kpis}
 
     # What the API answers for the whole window, asked independently.

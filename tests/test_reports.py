@@ -10,7 +10,9 @@ from datetime import timedelta
 import pytest
 
 from insights.models import ReportNote, ReportSettings
-from insights.reports.build import build_report, client_today
+from insights.reports.build import build_report
+from insights.reports.periods import client_today
+from insights.reports.request import for_days
 
 from .factories import InstagramAccountFactory
 from .report_world import fill_account
@@ -59,7 +61,7 @@ def test_reach_is_the_de_duplicated_window_never_a_sum_of_daily_reach(world, acc
     client = world.clients["a1"]
     end = client_today(client) - timedelta(days=1)
     start = end - timedelta(days=27)
-    report = build_report(client, start, end, "previous")
+    report = build_report(for_days(client, start, end, "previous"))
     kpis = {k.key: k for k in report.sections[0].kpis}
     window = WindowMetric.objects.get(account=account, kind="28d", start=start, end=end)
     assert kpis["reach"].value == window.value
@@ -69,7 +71,7 @@ def test_reach_is_the_de_duplicated_window_never_a_sum_of_daily_reach(world, acc
     assert kpis["reach"].value != sum(daily)
 
     # 90 days: Meta gives no de-duplicated figure, so the tile is the daily average, labelled.
-    long = build_report(client, end - timedelta(days=89), end, "none")
+    long = build_report(for_days(client, end - timedelta(days=89), end, "none"))
     tiles = {k.key: k for k in long.sections[0].kpis}
     assert "reach" not in tiles
     daily = list(
@@ -87,7 +89,7 @@ def test_sums_cover_only_days_with_data_and_say_so(world, account):
 
     client = world.clients["a1"]
     end = client_today(client) - timedelta(days=1)
-    report = build_report(client, end - timedelta(days=27), end, "none")
+    report = build_report(for_days(client, end - timedelta(days=27), end, "none"))
     kpis = {k.key: k for k in report.sections[0].kpis}
     views = AccountDaily.objects.filter(
         account=account, metric="views", dimension="", day__range=(end - timedelta(27), end)
@@ -256,7 +258,7 @@ def test_pdf_embeds_pictures_at_print_resolution(world, account):
     from insights.reports.pdf import IMAGE_DPI
 
     client = world.clients["a1"]
-    report = build_report(client, *_last_days(client, 28), "previous")
+    report = build_report(for_days(client, *_last_days(client, 28), "previous"))
     shown = [*report.sections[0].top_posts, *report.sections[0].top_reels]
     for post in shown:
         media = Media.objects.get(pk=post.media_pk)
@@ -358,7 +360,7 @@ def test_engagement_formula_is_chosen_per_client(world, account):
     assert response.status_code == 302
     settings = ReportSettings.objects.get(client=client)
     assert settings.engagement_formula == "views"
-    report = build_report(client, *_last_days(client, 7), "none")
+    report = build_report(for_days(client, *_last_days(client, 7), "none"))
     kpis = {k.key: k for k in report.sections[0].kpis}
     assert kpis["engagement_rate"].value == pytest.approx(
         kpis["interactions"].value / kpis["views"].value * 100
@@ -415,7 +417,7 @@ def test_posts_published_and_top_posts_come_from_the_media_of_the_period(world, 
         timestamp__gte=datetime.combine(start, time.min, zone),
         timestamp__lt=datetime.combine(end + timedelta(days=1), time.min, zone),
     )
-    report = build_report(client, start, end, "none")
+    report = build_report(for_days(client, start, end, "none"))
     section = report.sections[0]
     kpis = {k.key: k for k in section.kpis}
     posts = [m for m in in_period if not m.is_story]
@@ -431,7 +433,7 @@ def test_posts_published_and_top_posts_come_from_the_media_of_the_period(world, 
     assert all(p.kind == "Reels" for p in section.top_reels)
     # Engagement by post reach: the average of each post's interactions ÷ reach.
     ReportSettings.objects.create(agency=world.a, client=client, engagement_formula="post_reach")
-    report = build_report(client, start, end, "none")
+    report = build_report(for_days(client, start, end, "none"))
     rates = [
         m.latest_metrics["total_interactions"] / m.latest_metrics["reach"] * 100 for m in posts
     ]
@@ -446,7 +448,7 @@ def test_the_posts_export_shows_each_post_exactly_as_the_page_does(world, accoun
 
     client = world.clients["a1"]
     start, end = _last_days(client, 90)
-    report = build_report(client, start, end, "none")
+    report = build_report(for_days(client, start, end, "none"))
     section = report.sections[0]
     exported = {item.media_pk: item for item in iter_media(report)}
     shown = [*section.top_posts, *section.top_reels, *section.stories]
@@ -484,7 +486,7 @@ def test_pdf_post_cards_are_three_to_a_row_with_their_metrics_on_a_few_lines(wor
     from insights.reports.pdf import BASE_URL, _fetcher_class, render_html
 
     client = world.clients["a1"]
-    report = build_report(client, *_last_days(client, 90), "previous")
+    report = build_report(for_days(client, *_last_days(client, 90), "previous"))
     assert len(report.sections[0].top_posts) == 6
     html = render_html(report)
     document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=_fetcher_class()())
@@ -525,7 +527,7 @@ def test_interactions_say_when_meta_zeroed_story_replies_by_region(world, accoun
     )  # fmt: skip
 
     def note() -> str:
-        report = build_report(client, end - timedelta(days=27), end, "previous")
+        report = build_report(for_days(client, end - timedelta(days=27), end, "previous"))
         return {k.key: k for k in report.sections[0].kpis}["interactions"].note
 
     assert note() == "likes, comments, saves, shares, replies and reposts"

@@ -18,22 +18,11 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from . import charts
-from .build import Kpi, PostRow, Report, Section, StoryRow
+from .branding import Branding
+from .model import Kpi, PostRow, Report, Section, StoryRow
 from .places import demographic_label
 
 MediaSrc = Callable[[str, int], str | None]  # (stored thumbnail name, media pk) -> src or None
-
-
-@dataclass
-class Branding:
-    """White label for a report (filled by insights.reports.delivery from the agency's settings;
-    any object with these attributes will do)."""
-
-    name: str = "Prism"
-    primary: str = charts.PALETTE[0]
-    accent: str = charts.PALETTE[1]
-    logo_src: str = ""  # a URL the renderer may fetch (static, media, or data:)
-    footer: str = ""
 
 
 def number(value: float | None, decimals: int = 0) -> str:
@@ -340,7 +329,7 @@ def report_context(
     mode: str = "page",
 ) -> dict:
     """The template context of `reports/_report.html` (mode: page | pdf | shared)."""
-    branding = branding or Branding()
+    branding = branding or Branding(agency_name=report.client.agency.name)
     palette = (branding.primary, branding.accent, *charts.PALETTE[2:])
     sections = [section_view(report, s, media_src, palette) for s in report.all_sections]
     if mode == "pdf":
