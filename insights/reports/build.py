@@ -20,15 +20,12 @@ Rules every part keeps:
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from django.utils import timezone
 
 from ..models import InstagramAccount, ReportNote
 from . import kpis as figures
 from . import timeline
 from .model import DailySeries, Report, Section, post_row, story_row
-from .periods import Period
 from .read import (
     TOP_POSTS,
     MediaSummary,
@@ -47,7 +44,6 @@ def build_report(request: ReportRequest) -> Report:
     accounts = list(
         InstagramAccount.objects.filter(client=client).order_by("disconnected_at", "username")
     )
-    formula = request.engagement_formula
     notes = list(
         ReportNote.objects.filter(client=client, day__range=(period.start, period.end)).order_by(
             "day", "pk"
@@ -61,19 +57,16 @@ def build_report(request: ReportRequest) -> Report:
 
     sections = [
         _account_section(
+            request,
             account,
             numbers[account.pk],
             media[account.pk],
             demographics.get(account.pk),
-            period,
-            comparison,
-            zone,
-            formula,
             notes,
         )
         for account in accounts
     ]
-    rollup = _rollup(sections, period, comparison, formula, notes) if len(sections) > 1 else None
+    rollup = _rollup(request, sections, notes) if len(sections) > 1 else None
     as_of = [s.data_as_of for s in sections if s.data_as_of]
     return Report(
         client=client,
@@ -81,7 +74,7 @@ def build_report(request: ReportRequest) -> Report:
         comparison=comparison,
         compare=request.compare,
         time_zone=request.time_zone,
-        engagement_formula=formula,
+        engagement_formula=request.engagement_formula,
         engagement_help=request.engagement_help,
         sections=sections,
         rollup=rollup,
@@ -92,32 +85,33 @@ def build_report(request: ReportRequest) -> Report:
 
 
 def _account_section(
+    request: ReportRequest,
     account: InstagramAccount,
     numbers: Numbers,
     media: MediaSummary,
     demographics: dict | None,
-    period: Period,
-    comparison: Period | None,
-    zone: ZoneInfo,
-    formula: str,
     notes: list[ReportNote],
 ) -> Section:
+    period, comparison, zone = request.period, request.comparison, request.zone
     top = sorted(
         (post_row(m, account, zone) for m in media.top),
         key=lambda p: (p.metrics["interactions"] or -1, p.published),
         reverse=True,
     )
     stories = [story_row(m, account, zone) for m in media.story_rows]
-    key_figures = figures.account_kpis(account, numbers, media, period, comparison, formula)
-    series, followers = timeline.account_series(numbers, period, comparison)
+    formula, name = request.engagement_formula, request.compare_name
+    key_figures = figures.account_kpis(account, numbers, media, period, comparison, formula, name)
+    followers = key_figures.followers
+    series, follower_series = timeline.account_series(numbers, period, comparison)
     split, types = timeline.content_split(numbers.daily, period)
     demo = demographics or {"as_of": None, "buckets": {}}
+    backfilling = account.backfilled_at is None and numbers.backfill_total > 0
     return Section(
         title=f"@{account.username}",
         account=account,
         kpis=key_figures.kpis,
         daily=series,
-        followers=followers,
+        followers=follower_series,
         content_split=split,
         content_types=types,
         online_followers=timeline.online_followers(numbers.daily, period, zone),
@@ -129,15 +123,25 @@ def _account_section(
         markers=timeline.markers(account, notes, period, numbers, zone),
         gaps=timeline.gaps(account, numbers, period, zone),
         data_as_of=account.data_as_of.astimezone(zone) if account.data_as_of else None,
-        followers_empty=key_figures.followers.empty_chart,
+        followers_empty=followers.empty_chart,
+        follower_history=followers.history,
         content_split_from=timeline.split_from(numbers, period),
-        formula_note=key_figures.formula_note,
         replies_zeroed=any(s.replies_zeroed for s in stories),
+        interactions_without_replies=key_figures.interactions_without_replies,
         slug=f"a{account.pk}",
         story_count=media.stories,
-        rate_sums={
-            k: (media.rate_sum.get(k, 0.0), media.rate_n.get(k, 0)) for k in ("cur", "prev")
-        },
+        post_sums=key_figures.post_sums,
+        follower_counts={"cur": followers.end_count, "prev": followers.previous_count},
+        reach_months=[
+            (start, end, float(value))
+            for start, end, value in numbers.months(period)
+            if period.length > figures.MAX_WINDOW_DAYS
+        ],
+        backfill=(numbers.backfill_done, numbers.backfill_total) if backfilling else None,
+        media_listed=account.media_listed_at is not None,
+        stories_since=account.connected_at.astimezone(zone).date()
+        if account.connected_at
+        else None,
     )
 
 
@@ -159,13 +163,7 @@ def _added(sections: list[Section], getter) -> tuple[list | None, list | None]:
     )
 
 
-def _rollup(
-    sections: list[Section],
-    period: Period,
-    comparison: Period | None,
-    formula: str,
-    notes: list[ReportNote],
-) -> Section:
+def _rollup(request: ReportRequest, sections: list[Section], notes: list[ReportNote]) -> Section:
     """All the client's accounts together (see kpis.rollup_kpis for what adds up)."""
     daily = {}
     for metric, label in (
@@ -177,10 +175,11 @@ def _rollup(
         daily[metric] = DailySeries(metric, label, current, previous)
     current, previous = _added(sections, lambda s: s.followers)
     as_of = [s.data_as_of for s in sections if s.data_as_of]
+    backfills = [s.backfill for s in sections if s.backfill]
     return Section(
         title="All accounts",
         account=None,
-        kpis=figures.rollup_kpis(sections, comparison, formula),
+        kpis=figures.rollup_kpis(sections, request.comparison, request.engagement_formula),
         daily=daily,
         followers=DailySeries("followers", "Followers", current, previous),
         content_split=[],
@@ -191,8 +190,13 @@ def _rollup(
         stories=[],
         demographics={},
         demographics_as_of=None,
-        markers=timeline.markers(None, notes, period, None, None),
+        markers=timeline.markers(None, notes, request.period, None, None),
         gaps=[],
         data_as_of=min(as_of) if as_of else None,
         slug="all",
+        backfill=(
+            (sum(done for done, _ in backfills), sum(total for _, total in backfills))
+            if backfills
+            else None
+        ),
     )

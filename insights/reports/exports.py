@@ -234,13 +234,23 @@ def write_xlsx(report: Report, out) -> None:
 
     sheet(
         "Summary",
-        ("account", "metric", "label", "value", "previous", "unit", "note", "coverage"),
+        ("account", "metric", "label", "value", "previous", "unit", "note", "coverage", "change"),
         (
-            (account_cell(s.title), k.key, k.label, k.value, k.previous, k.unit, k.note, k.coverage)
+            (
+                account_cell(s.title),
+                k.key,
+                k.label,
+                k.value,
+                k.previous,
+                k.unit,
+                k.note,
+                k.coverage,
+                k.why or ("" if k.delta is None else "compared"),
+            )
             for s in report.all_sections
             for k in s.kpis
         ),
-        (18, 18, 22, 14, 14, 10, 50, 16),
+        (18, 18, 22, 14, 14, 10, 30, 16, 40),
     )
     sheet(
         "Daily",

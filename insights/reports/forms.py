@@ -89,6 +89,8 @@ class ReportSettingsForm(forms.ModelForm):
             "default_compare": "Compared with",
         }
         help_texts = {
-            "engagement_formula": "Shown with its formula on every report of this client. "
-            "By reach needs a period Meta gives de-duplicated reach for (7 or 28 days, a month)."
+            "engagement_formula": "Both are per post, averaged over the posts published in the "
+            "period: by reach divides each post's interactions by that post's reach, by "
+            "followers by the account's followers at the end of the period. The formula is "
+            "printed in the report's glossary."
         }

@@ -46,14 +46,17 @@ class Kpi:
     value: float | None
     previous: float | None = None
     unit: str = "count"  # count | percent
-    note: str = ""  # what the figure is, e.g. "de-duplicated, 28 days" or the formula
+    note: str = ""  # one short line: what the figure is, e.g. "de-duplicated, 28 days"
     coverage: str = ""  # e.g. "26 of 28 days": some days had no data
     # The figure is from a day outside the period (the nearest count there is), said in `note`.
     outside: bool = False
+    # Why no change is shown although there is a comparison, e.g. "previous period: 3 of 28
+    # days with data": the two periods' figures do not cover comparable data.
+    why: str = ""
 
     @property
     def delta(self) -> float | None:
-        if self.value is None or self.previous is None:
+        if self.value is None or self.previous is None or self.why:
             return None
         return self.value - self.previous
 
@@ -142,14 +145,23 @@ class Section:
     markers: list[Marker]
     gaps: list[Gap]
     data_as_of: datetime | None
-    replies_zeroed: bool = False
+    replies_zeroed: bool = False  # a story's replies were given as 0 (Meta's EU/Japan rule)
+    interactions_without_replies: bool = False  # the same rule on the account's daily totals
     content_split_from: date | None = None  # the first day of the period with a split
     followers_empty: str = "No data for this period"  # the followers chart's empty message
-    formula_note: str = ""  # which day's followers the engagement rate divides by
+    follower_history: str = ""  # where the account's follower history starts
     slug: str = ""
     story_count: int = 0  # stories published in the period (`stories` lists the latest)
-    # Per-post engagement, summed, and how many posts had it: "cur"/"prev" -> (sum, n).
-    rate_sums: dict[str, tuple[float, int]] = field(default_factory=dict)
+    # Per-post sums ("cur"/"prev" -> kpis.PostSums) and the follower counts at each period's
+    # end, for the roll-up's engagement rate.
+    post_sums: dict = field(default_factory=dict)
+    follower_counts: dict[str, float | None] = field(default_factory=dict)
+    # Calendar months inside a long period with Meta's de-duplicated reach: (start, end, reach).
+    reach_months: list[tuple[date, date, float]] = field(default_factory=list)
+    # The history backfill while it runs: (steps done, steps planned); None once it is over.
+    backfill: tuple[int, int] | None = None
+    media_listed: bool = True  # Meta's list of the account's media has been read
+    stories_since: date | None = None  # stories are captured from this day (the connection)
 
     def comparison_interval(self, report: Report) -> str:
         if report.comparison is None:

@@ -19,6 +19,7 @@ from django.utils.safestring import mark_safe
 
 from . import charts
 from .branding import Branding
+from .glossary import glossary
 from .model import Kpi, PostRow, Report, Section, StoryRow
 from .places import demographic_label
 
@@ -44,11 +45,11 @@ class KpiView:
     label: str
     value: str
     previous: str
-    delta: str
+    delta: str  # the change, e.g. "+4.2%"; '' when none is shown
     trend: str  # up | down | flat | ""
-    note: str
-    coverage: str
-    outside: bool = False  # the figure is from a day outside the period (see note)
+    why: str  # why no change is shown, e.g. "previous period: 3 of 28 days with data"
+    line: str  # at most one short line: the days with data, or what the figure is
+    outside: bool = False  # the figure is from a day outside the period (see line)
 
 
 def kpi_view(kpi: Kpi) -> KpiView:
@@ -69,8 +70,8 @@ def kpi_view(kpi: Kpi) -> KpiView:
         fmt(kpi.previous),
         delta,
         trend,
-        kpi.note,
-        kpi.coverage,
+        kpi.why,
+        f"{kpi.coverage} with data" if kpi.coverage else kpi.note,
         kpi.outside,
     )
 
@@ -346,4 +347,5 @@ def report_context(
         "data_as_of": _when(report.data_as_of) if report.data_as_of else "",
         "generated": _when(report.generated_at.astimezone(ZoneInfo(report.time_zone))),
         "sections": sections,
+        "glossary": glossary(report),
     }

@@ -57,15 +57,30 @@ def client_today(client: Client, now: datetime | None = None) -> date:
     return (now or timezone.now()).astimezone(ZoneInfo(client.time_zone)).date()
 
 
-def preset_range(preset: str, today: date) -> Period:
-    """A preset's days. Ranges end yesterday: today is not over, and Meta has no day for it."""
-    yesterday = today - timedelta(days=1)
+def pacific_today(now: datetime | None = None) -> date:
+    return (now or timezone.now()).astimezone(PACIFIC).date()
+
+
+def last_complete_day(client: Client, now: datetime | None = None) -> date:
+    """The last day a report can show whole: the client's yesterday, or Meta's (Pacific)
+    yesterday when that is earlier. Meta's day ends at midnight Pacific time, so in Europe, and
+    in New York until 03:00, the client's yesterday is not over at Meta yet: a range ending on
+    it would have no de-duplicated reach and a partial last day."""
+    now = now or timezone.now()
+    return min(client_today(client, now), pacific_today(now)) - timedelta(days=1)
+
+
+def preset_range(preset: str, today: date, last_day: date | None = None) -> Period:
+    """A preset's days, on the client's `today`. Rolling ranges end on `last_day` (the last
+    complete day, see `last_complete_day`; yesterday when not given): today is not over, and
+    Meta has no day for it. Calendar months follow the client's calendar."""
+    last = min(last_day or today, today - timedelta(days=1))
     if preset in (RangePreset.LAST_7, RangePreset.LAST_28, RangePreset.LAST_90):
         length = int(preset.split("_")[1])
-        return Period(yesterday - timedelta(days=length - 1), yesterday)
+        return Period(last - timedelta(days=length - 1), last)
     if preset == RangePreset.THIS_MONTH:
         start = today.replace(day=1)
-        return Period(start, max(start, yesterday))
+        return Period(start, max(start, last))
     if preset == RangePreset.LAST_MONTH:
         end = today.replace(day=1) - timedelta(days=1)
         return Period(end.replace(day=1), end)
@@ -80,9 +95,19 @@ def year_before(day: date) -> date:
 
 
 def comparison_period(period: Period, compare: str) -> Period | None:
+    """The period a report compares with. "Previous" is the same number of days just before;
+    for a calendar month it is the previous calendar month, and for a month so far (the 1st to
+    some day) the same days of the previous month."""
     if compare == Compare.NONE:
         return None
     if compare == Compare.PREVIOUS:
+        same_month = (period.start.year, period.start.month) == (period.end.year, period.end.month)
+        if period.start.day == 1 and same_month:
+            before = period.start - timedelta(days=1)  # the previous month's last day
+            start = before.replace(day=1)
+            if is_calendar_month(period):
+                return Period(start, before)
+            return Period(start, start.replace(day=min(period.end.day, before.day)))
         end = period.start - timedelta(days=1)
         return Period(end - timedelta(days=period.length - 1), end)
     if compare == Compare.YEAR:

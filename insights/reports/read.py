@@ -34,10 +34,12 @@ from django.db.models.functions import Cast, NullIf, RowNumber, TruncDate
 
 from ..models import (
     AccountDaily,
+    BackfillWindow,
     ConnectionChange,
     DemographicSnapshot,
     Media,
     ProfileSnapshot,
+    WindowKind,
     WindowMetric,
 )
 from .periods import PACIFIC, Period, period_bounds
@@ -69,6 +71,26 @@ class Numbers:
     # Prism's first follower count ever, and the first after each period's end: (day, count).
     first_followers: tuple[date, int] | None = None
     next_followers: dict[date, tuple[date, int]] = field(default_factory=dict)
+    # The history backfill's steps: done and planned (0 and 0 before it was planned).
+    backfill_done: int = 0
+    backfill_total: int = 0
+
+    def window(self, start: date, end: date) -> int | None:
+        """Meta's de-duplicated reach for exactly start..end, whatever kind of window stored it
+        (7 or 28 days, a calendar month, a report's own period)."""
+        for (_kind, first, last), value in self.windows.items():
+            if (first, last) == (start, end):
+                return value
+        return None
+
+    def months(self, period: Period) -> list[tuple[date, date, int]]:
+        """The calendar-month windows inside `period` (start, end, reach), oldest first; a
+        month's window may end before the month does (Meta's 30-day cap, a month not over)."""
+        return sorted(
+            (first, last, value)
+            for (kind, first, last), value in self.windows.items()
+            if kind == WindowKind.MONTH and first in period and last in period
+        )
 
 
 def read_numbers(account_ids: list[int], periods: list[Period]) -> dict[int, Numbers]:
@@ -102,13 +124,13 @@ def read_numbers(account_ids: list[int], periods: list[Period]) -> dict[int, Num
         "p",
         None,
     )
+    # Windows ending on a period's last day (the period's own reach), and the calendar months
+    # inside a period (a long period's reach, month by month).
+    ends = Q(end__in=[p.end for p in periods])
+    for p in periods:
+        ends |= Q(kind=WindowKind.MONTH, start__range=(p.start, p.end))
     windows = (
-        WindowMetric.objects.filter(
-            account_id__in=account_ids,
-            metric="reach",
-            dimension="",
-            end__in=[p.end for p in periods],
-        )
+        WindowMetric.objects.filter(ends, account_id__in=account_ids, metric="reach", dimension="")
         .order_by()
         .annotate(src=Value("w", output_field=text), first_day=F("start"), last_day=F("end"))
         .values_list(
@@ -139,9 +161,31 @@ def read_numbers(account_ids: list[int], periods: list[Period]) -> dict[int, Num
             "src", "account_id", "health", "dimension", "kind", "first_day", "last_day", "pk"
         )
     )
+    backfill = (
+        BackfillWindow.objects.filter(account_id__in=account_ids)
+        .order_by()
+        .annotate(
+            src=Value("b", output_field=text),
+            metric=F("state"),
+            dimension=F("kind"),
+            window_kind=Value("", output_field=text),
+            first_day=F("start"),
+            last_day=F("end"),
+        )
+        .values_list(
+            "src",
+            "account_id",
+            "metric",
+            "dimension",
+            "window_kind",
+            "first_day",
+            "last_day",
+            "steps",
+        )
+    )
     out: dict[int, Numbers] = {pk: Numbers() for pk in account_ids}
     for src, account_id, metric, dimension, kind, first_day, last_day, value in daily.union(
-        profile, windows, *nearest, changes, all=True
+        profile, windows, *nearest, changes, backfill, all=True
     ):
         numbers = out[account_id]
         if src == "d":
@@ -154,6 +198,9 @@ def read_numbers(account_ids: list[int], periods: list[Period]) -> dict[int, Num
             numbers.next_followers[_as_date(last_day)] = (_as_date(first_day), value)
         elif src == "c":
             numbers.changes.append((_as_date(first_day), metric, value))
+        elif src == "b":
+            numbers.backfill_total += value
+            numbers.backfill_done += value if metric == BackfillWindow.State.DONE else 0
         else:
             numbers.windows[(kind, _as_date(first_day), _as_date(last_day))] = value
     for numbers in out.values():
@@ -233,8 +280,12 @@ class MediaSummary:
 
     posts: dict[str, int] = field(default_factory=dict)  # "cur"/"prev" -> posts published
     stories: int = 0
+    # Per post (stories aside), "cur"/"prev" -> the sum of interactions ÷ reach × 100 and of
+    # interactions over the posts that have them, and how many posts that is.
     rate_sum: dict[str, float] = field(default_factory=dict)
     rate_n: dict[str, int] = field(default_factory=dict)
+    interactions_sum: dict[str, float] = field(default_factory=dict)
+    interactions_n: dict[str, int] = field(default_factory=dict)
     top: list[dict] = field(default_factory=list)  # posts and reels, best first
     story_rows: list[dict] = field(default_factory=list)
 
@@ -284,6 +335,8 @@ def read_media(
             n_kind=Window(Count("pk"), partition_by=by_kind),
             rate_sum=Window(Sum("rate"), partition_by=by_story),
             rate_n=Window(Count("rate"), partition_by=by_story),
+            interactions_sum=Window(Sum(interactions), partition_by=by_story),
+            interactions_n=Window(Count(interactions), partition_by=by_story),
         )
         .filter(Q(rank__lte=TOP_POSTS) | Q(kind="story", flag="cur", rank__lte=MAX_STORIES))
         .values("pk", *RANKED)
@@ -299,6 +352,8 @@ def read_media(
                 summary.posts[flag_] = summary.posts.get(flag_, 0) + row["n_kind"]
                 summary.rate_sum[flag_] = row["rate_sum"] or 0.0
                 summary.rate_n[flag_] = row["rate_n"] or 0
+                summary.interactions_sum[flag_] = row["interactions_sum"] or 0.0
+                summary.interactions_n[flag_] = row["interactions_n"] or 0
         if flag_ != "cur":
             continue
         if kind_ == "story":
@@ -308,7 +363,16 @@ def read_media(
     return out
 
 
-RANKED = ("flag", "kind", "rank", "n_kind", "rate_sum", "rate_n")
+RANKED = (
+    "flag",
+    "kind",
+    "rank",
+    "n_kind",
+    "rate_sum",
+    "rate_n",
+    "interactions_sum",
+    "interactions_n",
+)
 
 
 def _with_media_columns(ranked) -> list[dict]:

@@ -14,6 +14,8 @@ from datetime import date, datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from django.utils import timezone
+
 from ..models import (
     ENGAGEMENT_FORMULA_HELP,
     Client,
@@ -23,7 +25,14 @@ from ..models import (
     ReportSettings,
     ShareLink,
 )
-from .periods import MAX_DAYS, Period, client_today, comparison_period, preset_range
+from .periods import (
+    MAX_DAYS,
+    Period,
+    client_today,
+    comparison_period,
+    last_complete_day,
+    preset_range,
+)
 
 _UNSET = object()
 
@@ -50,6 +59,11 @@ class ReportRequest:
         return comparison_period(self.period, self.compare)
 
     @property
+    def compare_name(self) -> str:
+        """The comparison as the tiles name it: "previous period", "same period last year"."""
+        return Compare(self.compare).label.lower()
+
+    @property
     def time_zone(self) -> str:
         return self.client.time_zone
 
@@ -60,7 +74,7 @@ class ReportRequest:
     @property
     def engagement_formula(self) -> str:
         if self.settings is None:
-            return EngagementFormula.FOLLOWERS
+            return EngagementFormula.POST_REACH
         return self.settings.engagement_formula
 
     @property
@@ -103,7 +117,8 @@ def resolve(
     if start is not None and end is not None:
         return ReportRequest(client, Period(start, end), compare, settings)
     preset = preset or (settings.default_range if settings else RangePreset.LAST_28)
-    period = preset_range(preset, client_today(client, now))
+    now = now or timezone.now()
+    period = preset_range(preset, client_today(client, now), last_complete_day(client, now))
     return ReportRequest(client, period, compare, settings, preset=preset)
 
 
