@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import time_machine
 
 from insights.models import AccountDaily, Media, ProfileSnapshot, ReportSettings
 from insights.reports.build import build_report
@@ -16,19 +15,12 @@ from insights.reports.request import for_days
 from .factories import InstagramAccountFactory
 from .report_world import end_time
 
-pytestmark = pytest.mark.django_db
-
 # Saturday 28 November 2026, 17:00 UTC: 09:00 in Los Angeles, 12:00 in New York.
 SATURDAY_NOON = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
+pytestmark = [pytest.mark.django_db, pytest.mark.at(SATURDAY_NOON.isoformat())]
 LAST = date(2026, 11, 27)  # the last complete day, Pacific and New York alike
 PERIOD = (LAST - timedelta(days=27), LAST)  # 31 Oct .. 27 Nov
 PREVIOUS_END = PERIOD[0] - timedelta(days=1)  # 30 Oct
-
-
-@pytest.fixture(autouse=True)
-def _saturday_noon():
-    with time_machine.travel(SATURDAY_NOON, tick=False):
-        yield
 
 
 @pytest.fixture
