@@ -156,3 +156,64 @@ def test_posts_are_not_counted_before_the_media_were_read(account):
     account.save()
     posts = tiles(account)["posts"]
     assert posts.value is None and posts.note == "being read from Instagram"
+
+
+# --- Reach for the period (point 2) -------------------------------------------------------------
+
+PARIS_MORNING = "2026-11-28T07:00:00+00:00"  # 08:00 in Paris, 23:00 on 27 Nov in Los Angeles
+
+
+def window(account, kind: str, start: date, end: date, value: int) -> None:
+    from insights.models import WindowMetric
+
+    WindowMetric.objects.create(
+        account=account, metric="reach", kind=kind, start=start, end=end, value=value
+    )
+
+
+@pytest.mark.at(PARIS_MORNING)
+def test_the_default_report_ends_on_meta_s_last_complete_day_and_has_its_reach(world, account):
+    client = account.client
+    client.time_zone = "Europe/Paris"
+    client.save()
+    # Meta's 27 Nov is not over: the last complete Pacific day is 26 Nov, whose 28-day window
+    # the pipeline stored (the 28-day window ending on Paris's "yesterday" cannot exist yet).
+    end = date(2026, 11, 26)
+    window(account, "28d", end - timedelta(days=27), end, 41_000)
+    window(account, "28d", end - timedelta(days=55), end - timedelta(days=28), 40_000)
+    daily(account, "reach", days_back(end, 56), 3000)
+    page = world.client_for("a_viewer").get(f"/a/alpha/clients/{client.pk}/report/")
+    report = page.context["report"]
+    assert (report.period.start, report.period.end) == (end - timedelta(days=27), end)
+    reach = {k.key: k for k in report.sections[0].kpis}["reach"]
+    assert reach.value == 41_000 and reach.previous == 40_000
+    assert reach.note == "de-duplicated, 28 days" and reach.delta == 1000
+    assert "41,000" in page.content.decode()
+
+
+def test_a_long_range_shows_average_daily_reach_and_the_months_never_a_sum(account):
+    start, end = date(2026, 8, 30), LAST  # 90 days
+    daily(account, "reach", [start + timedelta(days=i) for i in range(90)], 2000)
+    window(account, "month", date(2026, 9, 1), date(2026, 9, 30), 31_000)
+    window(account, "month", date(2026, 10, 1), date(2026, 10, 30), 29_500)  # Meta's 30 days
+    window(account, "month", date(2026, 11, 1), date(2026, 11, 27), 26_000)  # so far
+    window(account, "month", date(2026, 8, 1), date(2026, 8, 31), 30_000)  # begins before
+    report = build_report(for_days(account.client, start, end, "none"))
+    section = report.sections[0]
+    kpis = {k.key: k for k in section.kpis}
+    assert "reach" not in kpis
+    assert kpis["reach_daily"].label == "Average daily reach"
+    assert kpis["reach_daily"].value == 2000  # an average per day, not 180,000
+    assert section.reach_months == [
+        (date(2026, 9, 1), date(2026, 9, 30), 31_000),
+        (date(2026, 10, 1), date(2026, 10, 30), 29_500),
+        (date(2026, 11, 1), date(2026, 11, 27), 26_000),
+    ]
+    from insights.reports.page import report_context
+
+    html_months = report_context(report)["sections"][0].reach_months
+    assert html_months == [
+        ("Sep 2026", "31,000"),
+        ("1–30 Oct 2026", "29,500"),
+        ("1–27 Nov 2026", "26,000"),
+    ]

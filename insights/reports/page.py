@@ -9,6 +9,7 @@ a `prism-media:` reference the PDF's URL fetcher resolves inside MEDIA_ROOT.
 from __future__ import annotations
 
 import base64
+import calendar
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -120,6 +121,14 @@ class SectionView:
     data_as_of: str
     health: str
     gaps: list
+    reach_months: list[tuple[str, str]]  # (month, de-duplicated reach) for long periods
+
+
+def _month_label(start: date, end: date) -> str:
+    """Nov 2026, or 1–24 Nov 2026 for a window that stops before the month's end."""
+    last = calendar.monthrange(start.year, start.month)[1]
+    head = "" if start.day == 1 and end.day == last else f"{start.day}–{end.day} "
+    return f"{head}{start.strftime('%b')} {start.year}"
 
 
 def _when(moment) -> str:
@@ -309,6 +318,7 @@ def section_view(
         data_as_of=_when(section.data_as_of) if section.data_as_of else "",
         health=account.get_health_display() if account else "",
         gaps=section.gaps,
+        reach_months=[(_month_label(a, b), number(v)) for a, b, v in section.reach_months],
     )
 
 
