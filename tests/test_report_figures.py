@@ -4,6 +4,7 @@ engagement per post, follower growth from two counts. Every test runs at a named
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -217,3 +218,46 @@ def test_a_long_range_shows_average_daily_reach_and_the_months_never_a_sum(accou
         ("1–30 Oct 2026", "29,500"),
         ("1–27 Nov 2026", "26,000"),
     ]
+
+
+# --- Honest while history fills in (point 3) ----------------------------------------------------
+
+
+def test_mid_backfill_the_report_share_page_and_pdf_say_so_and_claim_nothing(world, account):
+    from insights.models import BackfillWindow
+    from insights.reports import sharing
+    from insights.reports.pdf import render_html
+    from insights.reports.sharing import report_for_link
+
+    account.backfilled_at = account.media_listed_at = None
+    account.connected_at = SATURDAY_NOON - timedelta(hours=2)
+    account.save()
+    for i, (state, steps) in enumerate((("done", 40), ("started", 100), ("pending", 97))):
+        BackfillWindow.objects.create(
+            account=account,
+            start=date(2026, 10, 1) - timedelta(days=30 * i),
+            end=date(2026, 10, 30) - timedelta(days=30 * i),
+            state=state,
+            steps=steps,
+        )
+    daily(account, "views", days_back(LAST, 28), 1000)
+    daily(account, "views", days_back(PREVIOUS_END, 2), 900)  # the backfill's first days in
+    claim = "History is still being filled in</strong> for @acme.coffee: 40 of 237 steps"
+
+    page = world.client_for("a_viewer").get(f"/a/alpha/clients/{account.client.pk}/report/")
+    html = page.content.decode()
+    assert claim in html
+    report = page.context["report"]
+    kpis = {k.key: k for k in report.sections[0].kpis}
+    assert kpis["views"].delta is None  # not "+1,455 %" against two days
+    assert kpis["posts"].value is None  # not "0 posts": the media were not read yet
+    assert "No stories were published" not in html
+    assert "Stories are recorded from 28 Nov 2026, when the account was connected" in html
+    assert "online-follower" not in html and "Best posting hours" not in html
+    gap_labels = {g.label for g in report.sections[0].gaps}
+    assert gap_labels <= {"History still being filled in", "Not in from Instagram yet"}
+
+    made = sharing.create_share_link(client=account.client, preset="last_28")
+    shared = world.client_for(None).get(urlsplit(made.url).path)
+    assert claim in shared.content.decode()
+    assert claim in render_html(report_for_link(made.link))

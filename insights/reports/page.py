@@ -232,21 +232,24 @@ def section_view(
     for metric in ("reach", "views", "total_interactions"):  # follower_count: after followers
         if metric in section.daily:
             chart_list.append(_line(report, section, metric, section.daily[metric], palette))
-    chart_list.append(
-        _line(
-            report,
-            section,
-            "followers",
-            section.followers,
-            palette,
-            zero_based=False,
-            empty=section.followers_empty,
+    # A followers chart needs two counts to draw a line: with fewer it would only ever be empty
+    # (the tiles and the glossary say when the follower history starts).
+    if sum(v is not None for v in section.followers.values) >= 2:
+        chart_list.append(
+            _line(
+                report,
+                section,
+                "followers",
+                section.followers,
+                palette,
+                zero_based=False,
+                empty=section.followers_empty,
+            )
         )
-    )
     new_follows = section.daily.get("follower_count")
     if new_follows and any(v is not None for v in new_follows.values):
         view = _line(report, section, "follower_count", new_follows, palette)
-        view.caption = "Meta's daily new follows (it keeps 30 days)."
+        view.caption = "Instagram keeps new follows for 30 days."
         chart_list.append(view)
     if section.content_split:
         svg = charts.stacked_bars(
@@ -262,31 +265,22 @@ def section_view(
         step = "week" if report.period.length > 14 else "day"
         caption = f"Each bar is one {step}."
         if section.content_split_from and section.content_split_from > report.period.start:
-            caption += f" Meta's split by type is stored from {_day(section.content_split_from)}."
+            caption += f" The split by type starts on {_day(section.content_split_from)}."
         chart_list.append(ChartView("Views by content type", svg, "bars", caption))
     heat = None
-    if section.account is not None:
-        if section.online_followers:
-            svg = charts.heatmap(
-                f"{section.slug}-hours",
-                title="When followers are online",
-                grid=section.online_followers,
-                color=palette[0],
-            )
-            heat = ChartView(
-                "Best posting hours",
-                svg,
-                "heatmap",
-                f"Average online followers per hour, in {report.time_zone} time.",
-            )
-        else:
-            heat = ChartView(
-                "Best posting hours",
-                "",
-                "heatmap",
-                "Meta gives no online-follower figures for this account (it stopped answering "
-                "them for most accounts in 2025, and never does under 100 followers).",
-            )
+    if section.account is not None and section.online_followers:  # left out when none
+        svg = charts.heatmap(
+            f"{section.slug}-hours",
+            title="When followers are online",
+            grid=section.online_followers,
+            color=palette[0],
+        )
+        heat = ChartView(
+            "Best posting hours",
+            svg,
+            "heatmap",
+            f"Average online followers per hour, in {report.time_zone} time.",
+        )
     audience = []
     for key, title in DEMOGRAPHIC_TITLES:
         buckets = section.demographics.get(key)
@@ -358,4 +352,5 @@ def report_context(
         "generated": _when(report.generated_at.astimezone(ZoneInfo(report.time_zone))),
         "sections": sections,
         "glossary": glossary(report),
+        "history_filling": [(s.title, *s.backfill) for s in report.sections if s.backfill],
     }
