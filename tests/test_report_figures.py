@@ -261,3 +261,36 @@ def test_mid_backfill_the_report_share_page_and_pdf_say_so_and_claim_nothing(wor
     shared = world.client_for(None).get(urlsplit(made.url).path)
     assert claim in shared.content.decode()
     assert claim in render_html(report_for_link(made.link))
+
+
+# --- Calendar ranges that mean what they say (point 5) ------------------------------------------
+
+
+def test_last_month_compares_with_the_previous_calendar_month(account):
+    from insights.reports.request import resolve
+
+    asked = resolve(account.client, preset="last_month", compare="previous")
+    assert (asked.period.start, asked.period.end) == (date(2026, 10, 1), date(2026, 10, 31))
+    assert (asked.comparison.start, asked.comparison.end) == (date(2026, 9, 1), date(2026, 9, 30))
+    # Not "2 Oct – 31 Oct" for November, as before: 30 days just before a 30-day month.
+    november = resolve(account.client, start=date(2026, 11, 1), end=date(2026, 11, 30))
+    assert november.comparison.label == "1 Oct – 31 Oct 2026"
+    so_far = resolve(account.client, preset="this_month", compare="previous")
+    assert (so_far.period.start, so_far.period.end) == (date(2026, 11, 1), LAST)
+    assert (so_far.comparison.start, so_far.comparison.end) == (
+        date(2026, 10, 1),
+        date(2026, 10, 27),
+    )
+    march = resolve(account.client, start=date(2026, 3, 1), end=date(2026, 3, 30))
+    assert march.comparison.end == date(2026, 2, 28)  # February has no 30th
+
+
+def test_data_as_of_is_the_same_day_on_the_client_page_and_the_report(world, account):
+    account.data_as_of = end_time(date(2026, 11, 26))
+    account.save()
+    http = world.client_for("a_viewer")
+    client_page = http.get(f"/a/alpha/clients/{account.client.pk}/").content.decode()
+    report_page = http.get(f"/a/alpha/clients/{account.client.pk}/report/").content.decode()
+    assert "Data as of 26 Nov 2026" in client_page
+    assert "<dt>Data as of</dt><dd>26 Nov 2026</dd>" in report_page
+    assert "Data as of 26 Nov 2026" in report_page  # the account's own line

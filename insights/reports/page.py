@@ -12,7 +12,7 @@ import base64
 import calendar
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils.html import escape
@@ -22,6 +22,7 @@ from . import charts
 from .branding import Branding
 from .glossary import glossary
 from .model import Kpi, PostRow, Report, Section, StoryRow
+from .periods import PACIFIC
 from .places import demographic_label
 
 MediaSrc = Callable[[str, int], str | None]  # (stored thumbnail name, media pk) -> src or None
@@ -129,6 +130,12 @@ def _month_label(start: date, end: date) -> str:
     last = calendar.monthrange(start.year, start.month)[1]
     head = "" if start.day == 1 and end.day == last else f"{start.day}–{end.day} "
     return f"{head}{start.strftime('%b')} {start.year}"
+
+
+def as_of_label(moment) -> str:
+    """"Data as of" a Pacific day: `data_as_of` is the end of Meta's last day with data
+    (midnight Pacific), and that day is what the client page and the report both name."""
+    return _day((moment.astimezone(PACIFIC) - timedelta(days=1)).date())
 
 
 def _when(moment) -> str:
@@ -309,7 +316,7 @@ def section_view(
         posts=[_post_view(p, media_src) for p in section.top_posts],
         reels=[_post_view(p, media_src) for p in section.top_reels],
         stories=[_story_view(s, media_src) for s in section.stories],
-        data_as_of=_when(section.data_as_of) if section.data_as_of else "",
+        data_as_of=as_of_label(section.data_as_of) if section.data_as_of else "",
         health=account.get_health_display() if account else "",
         gaps=section.gaps,
         reach_months=[(_month_label(a, b), number(v)) for a, b, v in section.reach_months],
@@ -348,7 +355,7 @@ def report_context(
         "mode": mode,
         "period_label": report.period.label,
         "comparison_label": report.comparison.label if report.comparison else "",
-        "data_as_of": _when(report.data_as_of) if report.data_as_of else "",
+        "data_as_of": as_of_label(report.data_as_of) if report.data_as_of else "",
         "generated": _when(report.generated_at.astimezone(ZoneInfo(report.time_zone))),
         "sections": sections,
         "glossary": glossary(report),

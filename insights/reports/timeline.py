@@ -142,7 +142,7 @@ def gaps(
     offline = _offline_spans(_history(account, numbers), period)
     if not covered and not offline:
         return []
-    as_of_day = account.data_as_of.astimezone(PACIFIC).date() if account.data_as_of else None
+    as_of_day = account.data_as_of_day
     first_covered = min(covered) if covered else None
 
     def label(day: date) -> str:
