@@ -133,7 +133,7 @@ def _month_label(start: date, end: date) -> str:
 
 
 def as_of_label(moment) -> str:
-    """"Data as of" a Pacific day: `data_as_of` is the end of Meta's last day with data
+    """ "Data as of" a Pacific day: `data_as_of` is the end of Meta's last day with data
     (midnight Pacific), and that day is what the client page and the report both name."""
     return _day((moment.astimezone(PACIFIC) - timedelta(days=1)).date())
 
