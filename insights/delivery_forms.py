@@ -231,8 +231,8 @@ class ScheduleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk and not self.is_bound:
-            self.initial["recipients"] = ", ".join(self.instance.recipients)
+        if not self.is_bound:  # the list as text (a new schedule's [] showed as a literal "[]")
+            self.initial["recipients"] = ", ".join(self.instance.recipients or [])
 
     def clean_recipients(self) -> list[str]:
         return parse_recipients(self.cleaned_data["recipients"])

@@ -118,6 +118,7 @@ urlpatterns = [
     path(A + "portfolio/", portfolio.portfolio, name="portfolio"),
     path(A + "portal/", portal.client_portal, name="client_portal"),
     path(A + "portal/<int:pk>/", portal.portal_report, name="portal_report"),
+    path(A + "portal/<int:pk>/report.pdf", portal.portal_report_pdf, name="portal_report_pdf"),
     path(A + "portal/media/<int:pk>/", portal.portal_media, name="portal_media"),
     path("r/<str:token>/", shared.shared_report, name="shared_report"),
     path("r/<str:token>/report.pdf", shared.shared_report_pdf, name="shared_report_pdf"),

@@ -50,7 +50,7 @@ def new_link(world, client_key: str = "a1", **kwargs):
 
 
 def assert_private(response):
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "noindex" in response["X-Robots-Tag"]
     assert response["Cache-Control"] == "no-store"
 
@@ -268,7 +268,7 @@ def test_shared_thumbnails_are_only_those_of_the_links_client(world):
     token = token_of(made.url)
     own = HttpClient().get(reverse("shared_media", args=[token, pictures["a1"].pk]))
     assert own.status_code == 200 and b"".join(own.streaming_content).endswith(b"a1")
-    assert own["Referrer-Policy"] == "no-referrer"
+    assert own["Referrer-Policy"] == "same-origin"
     other = HttpClient().get(reverse("shared_media", args=[token, pictures["a2"].pk]))
     assert other.status_code == 404
     locked = new_link(world, "a1", password="open sesame 42")

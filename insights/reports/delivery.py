@@ -295,9 +295,34 @@ def _render_and_store(delivery: ReportDelivery, branding: Branding) -> None:
     delivery.pdf.save("report.pdf", ContentFile(pdf), save=False)
     delivery.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     delivery.pdf_size = len(pdf)
+    delivery.headline = headline(report)
     ReportDelivery.objects.filter(pk=delivery.pk).update(
-        pdf=delivery.pdf.name, pdf_sha256=delivery.pdf_sha256, pdf_size=delivery.pdf_size
+        pdf=delivery.pdf.name,
+        pdf_sha256=delivery.pdf_sha256,
+        pdf_size=delivery.pdf_size,
+        headline=delivery.headline,
     )
+
+
+HEADLINE_KEYS = ("followers", "reach", "reach_daily", "views", "interactions", "engagement_rate")
+
+
+def headline(report) -> list[dict]:
+    """The figures an email shows: the main tiles of the whole client (the roll-up when it has
+    several accounts), as the report shows them."""
+    from .page import kpi_view
+
+    section = report.rollup or (report.sections[0] if report.sections else None)
+    if section is None:
+        return []
+    tiles = {k.key: k for k in section.kpis}
+    out = []
+    for key in HEADLINE_KEYS:
+        if key in tiles and tiles[key].value is not None:
+            view = kpi_view(tiles[key])
+            change = f"{view.delta} vs {view.previous}" if view.delta else view.why
+            out.append({"label": view.label, "value": view.value, "change": change})
+    return out
 
 
 def _read(delivery: ReportDelivery) -> bytes:
@@ -366,6 +391,7 @@ def resend(delivery: ReportDelivery, *, requested_by=None) -> ReportDelivery:
         pdf=original.pdf.name,
         pdf_sha256=original.pdf_sha256,
         pdf_size=original.pdf_size,
+        headline=original.headline,
         requested_by=requested_by,
     )
 

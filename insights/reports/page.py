@@ -73,7 +73,8 @@ def kpi_view(kpi: Kpi) -> KpiView:
         delta,
         trend,
         kpi.why,
-        f"{kpi.coverage} with data" if kpi.coverage else kpi.note,
+        # One short line: the days with data, unless the reason for no change says it already.
+        f"{kpi.coverage} with data" if kpi.coverage and not kpi.why else kpi.note,
         kpi.outside,
     )
 

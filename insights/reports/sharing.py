@@ -25,7 +25,14 @@ from django.utils.crypto import salted_hmac
 
 from ..models import PRESET_LABELS, Client, ShareLink, ShareLinkView, hash_share_token
 
-LIFETIME_CHOICES = [(7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "1 year")]
+NEVER = 0  # lifetime_days: the link lives until it is revoked
+LIFETIME_CHOICES = [
+    (7, "7 days"),
+    (30, "30 days"),
+    (90, "90 days"),
+    (365, "1 year"),
+    (NEVER, "Never (until revoked)"),
+]
 DEFAULT_LIFETIME_DAYS = 30
 # Wrong passwords: this many per visitor and per link within the window, then 429.
 PASSWORD_TRIES_PER_VISITOR = 5
@@ -92,7 +99,9 @@ def create_share_link(
                 compare=compare,
                 password_hash=make_password(password) if password else "",
                 created_by=created_by,
-                expires_at=timezone.now() + timedelta(days=lifetime_days),
+                expires_at=timezone.now() + timedelta(days=lifetime_days)
+                if lifetime_days != NEVER
+                else None,
             )
     except IntegrityError:
         # The same form again (or its twin racing it): token_hash is unique, so this is the one.

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import mimetypes
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -15,6 +21,7 @@ from accounts.tenancy import agency_view
 from ..access import get_client_for_agency, visible_clients
 from ..models import Media
 from ..reports import branding as brand
+from ..reports import exports, pdf
 from ..reports.build import build_report
 from ..reports.page import report_context
 from ..reports.request import from_query
@@ -47,11 +54,33 @@ def portal_report(request: HttpRequest, pk: int) -> HttpResponse:
 
     branding = brand.branding_for(request.agency)
     context = report_context(report, branding=branding, media_src=media_src, mode="shared")
-    response = render(
-        request, "reports/portal_report.html", {**context, "client": client, "form": form}
-    )
+    context.update(client=client, form=form, query=asked.query_string())
+    response = render(request, "reports/portal_report.html", context)
     response["Cache-Control"] = "no-store"
     return response
+
+
+@agency_view(Role.CLIENT)
+def portal_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The portal's report as PDF: the same report, the agency's branding, for client viewers
+    too (they could not download it before)."""
+    client = get_client_for_agency(request, pk, include_archived=False)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    asked, _form = from_query(client, request.GET)
+    report = build_report(asked)
+    branding = brand.branding_for(request.agency)
+    try:
+        body = pdf.render_pdf(report, branding=branding.for_pdf())
+    except pdf.PdfUnavailable:
+        return render(
+            request,
+            "reports/shared_pdf_busy.html",
+            {"branding": branding, "unavailable": True},
+            status=503,
+        )
+    response = HttpResponse(body, content_type="application/pdf")
+    return exports.download_headers(response, exports.filename(report, "report", "pdf"))
 
 
 @agency_view(Role.CLIENT)
