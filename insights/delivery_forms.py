@@ -32,8 +32,18 @@ class BrandingForm(forms.ModelForm):
         required=False,
         error_messages={"invalid_image": NO_SVG},
         help_text="PNG, JPEG or WebP, up to 1 MB. Shown on reports, shared pages, PDFs and emails.",
+        # A plain file input: the page shows the current logo itself (Django's clearable input
+        # showed its storage path and a second "clear" box beside "Remove the logo").
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
     )
     remove_logo = forms.BooleanField(required=False, label="Remove the logo")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.logo:
+            self.fields["logo"].label = "Replace the logo"
+        else:
+            del self.fields["remove_logo"]  # nothing to remove
 
     class Meta:
         model = AgencyBranding

@@ -154,3 +154,20 @@ def test_the_pdf_and_the_page_draw_in_the_agencys_colours_not_prisms(world, as_o
     with open(finders.find("prism/report.css")) as f:
         css = f.read()
     assert "--brand:" not in css.replace(":root { --brand:", "")
+
+
+def test_the_form_shows_the_logo_itself_and_one_way_to_remove_it(world, as_owner):
+    page = as_owner.get(URL).content.decode()
+    assert "Remove the logo" not in page  # no logo yet: nothing to remove
+    post(as_owner, logo=image_file())
+    row = AgencyBranding.objects.get(agency=world.a)
+    page = as_owner.get(URL).content.decode()
+    assert (
+        f'<img class="brand-logo" src="{branding_for(world.a).logo_url}" alt="Your current logo"'
+        in page
+    )
+    assert row.logo.name not in page  # not its storage path ("Currently: brand/...")
+    assert page.count('type="checkbox" name="remove_logo"') == 1 and "logo-clear" not in page
+    assert "Replace the logo" in page
+    post(as_owner, remove_logo="on")
+    assert not AgencyBranding.objects.get(agency=world.a).logo

@@ -159,14 +159,20 @@ def test_tidy_csv_is_streamed_escaped_and_named_per_rfc_6266(world, account):
     assert disposition.startswith('attachment; filename="acme-coffee-daily-')
     assert "filename*=UTF-8''Acme%20Coffee%20daily%20" in disposition
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
-    assert rows[0] == ["date", "account", "metric", "value"]
-    metrics = {r[2] for r in rows[1:]}
+    assert rows[0] == ["date", "start", "end", "account", "metric", "value"]
+    metrics = {r[4] for r in rows[1:]}
     assert {"reach_daily", "views", "interactions", "followers", "reach"} <= metrics
-    assert "reach" not in {r[2] for r in rows[1:] if re.fullmatch(r"\d{4}-\d\d-\d\d", r[0])}
+    # The date column holds dates only: a figure over a window has its own start and end.
+    day = re.compile(r"\d{4}-\d\d-\d\d")
+    daily = [r for r in rows[1:] if r[0]]
+    windows = [r for r in rows[1:] if not r[0]]
+    assert daily and all(day.fullmatch(r[0]) and r[1] == r[2] == "" for r in daily)
+    assert windows and all(day.fullmatch(r[1]) and day.fullmatch(r[2]) for r in windows)
+    assert "reach" not in {r[4] for r in daily}
     # A day without data is an empty value, not 0.
-    assert any(r[3] == "" for r in rows[1:] if r[2] == "views")
+    assert any(r[5] == "" for r in daily if r[4] == "views")
     # The account by its username: nothing to escape, so no stray quote before an "@".
-    assert {r[1] for r in rows[1:]} == {"acme.coffee"}
+    assert {r[3] for r in rows[1:]} == {"acme.coffee"}
 
 
 def test_posts_csv_escapes_formulas(world, account):
@@ -190,8 +196,22 @@ def test_xlsx_has_a_sheet_per_table_with_typed_cells(world, account):
     response = world.client_for("a_viewer").get(report_url(world, "xlsx", range="last_28"))
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     assert response["Cache-Control"] == "no-store"
-    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     assert book.sheetnames == ["Summary", "Daily", "Posts", "Audience", "About"]
+    # Every sheet's header row stays in view; decimals and rates are formatted.
+    assert all(book[name].freeze_panes == "A2" for name in book.sheetnames)
+    summary = {row[1].value: row for row in book["Summary"].iter_rows(min_row=2)}
+    rate = summary["engagement_rate"]
+    assert rate[3].number_format == "0.00%" and 0 < rate[3].value < 1
+    average = summary["reach_daily"] if "reach_daily" in summary else summary["reach"]
+    assert average[3].number_format in ("#,##0", "#,##0.00")
+    posts_sheet = book["Posts"]
+    header = [c.value for c in posts_sheet[1]]
+    column = header.index("engagement_rate_percent")
+    rated = [
+        r[column] for r in posts_sheet.iter_rows(min_row=2) if isinstance(r[column].value, float)
+    ]
+    assert rated and all(c.number_format == "#,##0.00" for c in rated if c.value % 1)
     daily = list(book["Daily"].iter_rows(min_row=2, values_only=True))
     assert daily and all(hasattr(row[0], "year") for row in daily)
     assert any(isinstance(row[3], int) for row in daily)
