@@ -35,7 +35,7 @@ def _f(value) -> float | None:
 
 def short_date(day: date, reference: date) -> str:
     """3 Nov, or 3 Nov 2025 when the year is not the reference's."""
-    text = f"{day.day} {day.strftime('%b')}"
+    text = f"{day.day}\u00a0{day.strftime('%b')}"  # one line: "5 Dec" never splits
     return text if day.year == reference.year else f"{text} {day.year}"
 
 
