@@ -105,14 +105,14 @@ def test_followers_and_growth_compare_only_with_counts_at_both_ends(account):
     assert growth.value == 200
     # The previous period's growth would start inside it (the history's first count): not shown.
     assert growth.delta is None
-    assert growth.why == "previous period: follower history starts 3 Oct"
+    assert growth.why == "previous period: follower history starts 3\u00a0Oct"
 
 
 def test_follower_growth_needs_two_counts_and_says_when_history_starts(account):
     ProfileSnapshot.objects.create(account=account, day=LAST, followers_count=5200)
     growth = tiles(account)["net_growth"]
     assert growth.value is None  # one count is no growth, never "0"
-    assert growth.note == "follower history starts 27 Nov"
+    assert growth.note == "follower history starts 27\u00a0Nov"
 
 
 def _post(account, n: int, posted: datetime, interactions: int, reach: int, *, story=False):

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _short(day) -> str:
-    return f"{day.day} {day.strftime('%b')}"
+    return f"{day.day}\u00a0{day.strftime('%b')}"  # the tiles keep a short date on one line
 
 
 def _long(day) -> str:
