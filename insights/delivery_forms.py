@@ -32,8 +32,18 @@ class BrandingForm(forms.ModelForm):
         required=False,
         error_messages={"invalid_image": NO_SVG},
         help_text="PNG, JPEG or WebP, up to 1 MB. Shown on reports, shared pages, PDFs and emails.",
+        # A plain file input: the page shows the current logo itself (Django's clearable input
+        # showed its storage path and a second "clear" box beside "Remove the logo").
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
     )
     remove_logo = forms.BooleanField(required=False, label="Remove the logo")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.logo:
+            self.fields["logo"].label = "Replace the logo"
+        else:
+            del self.fields["remove_logo"]  # nothing to remove
 
     class Meta:
         model = AgencyBranding
@@ -44,6 +54,7 @@ class BrandingForm(forms.ModelForm):
             "sender_name",
             "reply_to",
             "footer_text",
+            "powered_by",
         ]
         widgets = {
             "primary_colour": forms.TextInput(attrs={"type": "color"}),
@@ -53,7 +64,10 @@ class BrandingForm(forms.ModelForm):
         help_texts = {
             "primary_colour": "Buttons, links and chart accents.",
             "footer_text": "At the bottom of report pages, PDFs and emails.",
+            "powered_by": "A small line naming the tool under reports, shared pages and emails. "
+            "Off by default: your clients see only your brand.",
         }
+        labels = {"powered_by": "Show “Powered by Prism”"}
 
     def clean_primary_colour(self) -> str:
         return self.cleaned_data["primary_colour"].lower()
@@ -227,8 +241,8 @@ class ScheduleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk and not self.is_bound:
-            self.initial["recipients"] = ", ".join(self.instance.recipients)
+        if not self.is_bound:  # the list as text (a new schedule's [] showed as a literal "[]")
+            self.initial["recipients"] = ", ".join(self.instance.recipients or [])
 
     def clean_recipients(self) -> list[str]:
         return parse_recipients(self.cleaned_data["recipients"])

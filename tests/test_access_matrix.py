@@ -106,6 +106,7 @@ TENANT_URLS = {
     "client_portal": dict(obj=None, role=Role.CLIENT, methods=("GET",), client_redirect=True),
     "portal_report": dict(obj="client", role=Role.CLIENT, methods=("GET",)),
     "portal_media": dict(obj="media", role=Role.CLIENT, methods=("GET",)),
+    "portal_report_pdf": dict(obj="client", role=Role.CLIENT, methods=("GET",)),
 }
 
 # Patterns outside any agency, with the reason they are safe to leave out of the matrix.

@@ -133,13 +133,15 @@ def _colours_drawn(pdf: bytes) -> set[str]:
 
 
 def test_the_pdf_and_the_page_draw_in_the_agencys_colours_not_prisms(world, as_owner):
-    from insights.reports.build import build_report, client_today
+    from insights.reports.build import build_report
     from insights.reports.pdf import render_pdf
+    from insights.reports.periods import client_today
+    from insights.reports.request import for_days
 
     post(as_owner, primary_colour="#0f766e")
     client = world.clients["a1"]  # no accounts: only the header and names carry the brand
     today = client_today(client)
-    report = build_report(client, today.replace(day=1), today, "none")
+    report = build_report(for_days(client, today.replace(day=1), today, "none"))
     drawn = _colours_drawn(render_pdf(report, branding=branding_for(world.a).for_pdf()))
     assert "#0f766e" in drawn
     assert "#6d28d9" not in drawn  # Prism's own purple
@@ -152,3 +154,20 @@ def test_the_pdf_and_the_page_draw_in_the_agencys_colours_not_prisms(world, as_o
     with open(finders.find("prism/report.css")) as f:
         css = f.read()
     assert "--brand:" not in css.replace(":root { --brand:", "")
+
+
+def test_the_form_shows_the_logo_itself_and_one_way_to_remove_it(world, as_owner):
+    page = as_owner.get(URL).content.decode()
+    assert "Remove the logo" not in page  # no logo yet: nothing to remove
+    post(as_owner, logo=image_file())
+    row = AgencyBranding.objects.get(agency=world.a)
+    page = as_owner.get(URL).content.decode()
+    assert (
+        f'<img class="brand-logo" src="{branding_for(world.a).logo_url}" alt="Your current logo"'
+        in page
+    )
+    assert row.logo.name not in page  # not its storage path ("Currently: brand/...")
+    assert page.count('type="checkbox" name="remove_logo"') == 1 and "logo-clear" not in page
+    assert "Replace the logo" in page
+    post(as_owner, remove_logo="on")
+    assert not AgencyBranding.objects.get(agency=world.a).logo

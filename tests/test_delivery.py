@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -270,3 +270,41 @@ def test_the_delivery_log_lists_status_and_resend(world, as_owner, due_schedule)
     sent = ReportDelivery.objects.get()
     assert reverse("delivery_pdf", args=["alpha", sent.pk]) in body
     assert reverse("delivery_resend", args=["alpha", sent.pk]) in body
+
+
+def test_the_email_body_carries_the_headline_figures_and_a_resend_repeats_them(world, due_schedule):
+    from datetime import date
+
+    from insights.models import AccountDaily, WindowMetric
+
+    from .factories import InstagramAccountFactory
+    from .report_world import end_time
+
+    account = InstagramAccountFactory(agency=world.a, client=world.clients["a1"], username="acme")
+    for i in range(14):  # the week sent (23–29 Nov) and the week before
+        day = date(2026, 11, 16) + timedelta(days=i)
+        for metric, value in (("views", 1000 + i), ("total_interactions", 50)):
+            AccountDaily.objects.create(
+                account=account, metric=metric, day=day, value=value, end_time=end_time(day)
+            )
+    WindowMetric.objects.create(
+        account=account,
+        metric="reach",
+        kind="7d",
+        start=date(2026, 11, 23),
+        end=date(2026, 11, 29),
+        value=4321,
+    )
+    assert claim_and_send(due_schedule) == "sent"
+    message = mail.outbox[0]
+    views = sum(1000 + i for i in range(7, 14))
+    previous = sum(1000 + i for i in range(7))
+    change = f"{(views - previous) / previous * 100:+.1f}%"
+    assert f"- Views: {views:,} ({change} vs {previous:,})" in message.body
+    assert "- Reach: 4,321" in message.body
+    assert f"{views:,}" in message.alternatives[0][0] and "4,321" in message.alternatives[0][0]
+    sent = ReportDelivery.objects.get()
+    mail.outbox.clear()
+    again = delivery.resend(sent)
+    delivery.deliver(again)
+    assert f"- Views: {views:,} ({change} vs {previous:,})" in mail.outbox[0].body

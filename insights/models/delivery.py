@@ -50,6 +50,8 @@ class AgencyBranding(models.Model):
     )
     reply_to = models.EmailField(blank=True, help_text="Where replies to report emails go.")
     footer_text = models.CharField(max_length=300, blank=True)
+    # A small "Powered by Prism" under what clients see: the agency's choice, off by default.
+    powered_by = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -79,7 +81,7 @@ def hash_share_token(raw: str) -> str:
 
 class ShareLinkQuerySet(models.QuerySet):
     def live(self):
-        return self.filter(revoked_at=None, expires_at__gt=timezone.now())
+        return self.filter(Q(expires_at=None) | Q(expires_at__gt=timezone.now()), revoked_at=None)
 
 
 class ShareLink(models.Model):
@@ -102,7 +104,7 @@ class ShareLink(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)  # None: never (until revoked)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = ShareLinkQuerySet.as_manager()
@@ -126,7 +128,7 @@ class ShareLink(models.Model):
     def state(self) -> str:
         if self.revoked_at:
             return "revoked"
-        if self.expires_at <= timezone.now():
+        if self.expires_at is not None and self.expires_at <= timezone.now():
             return "expired"
         return "live"
 
@@ -244,6 +246,9 @@ class ReportDelivery(models.Model):
     pdf = models.FileField(upload_to=_delivery_pdf_path, blank=True, max_length=200)
     pdf_sha256 = models.CharField(max_length=64, blank=True)
     pdf_size = models.PositiveIntegerField(null=True, blank=True)
+    # The email's headline figures, taken from the same report as the PDF and kept with it, so a
+    # resend says exactly what the first email said: [{"label", "value", "change", "note"}].
+    headline = models.JSONField(default=list, blank=True)
     share_link = models.ForeignKey(
         ShareLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -32,13 +32,15 @@ class Branding:
     sender_name: str = ""
     reply_to: str = ""
     footer: str = ""
+    powered_by: bool = False  # the agency chose to show "Powered by Prism"
     # The logo as a stored file (the default storage: MEDIA_ROOT or a bucket), read for the PDF
     # and emails, and as a Prism-relative URL for pages; None without a logo.
     logo_name: str | None = None
     logo_url: str | None = None
     stylesheet_url: str | None = None
 
-    # The names insights.reports.page.Branding uses (the report template reads these).
+    # The logo as the report template addresses it: logo_url on pages, a data: URI in the PDF
+    # (`for_pdf`); '' without a logo.
     logo_src: str = ""
 
     @property
@@ -97,6 +99,7 @@ def from_row(agency: Agency, row: AgencyBranding | None) -> Branding:
         sender_name=row.sender_name,
         reply_to=row.reply_to,
         footer=row.footer_text,
+        powered_by=row.powered_by,
         logo_name=logo_name,
         logo_url=logo_url,
         stylesheet_url=reverse("brand_stylesheet", args=[row.public_id, row.version]),
@@ -150,3 +153,9 @@ def stylesheet(primary: str, accent: str) -> str:
         ".button:not(.secondary):not(.danger), "
         "button:not(.secondary):not(.danger):not(.linklike) { color: var(--brand-ink); }\n"
     )
+
+
+def save_branding(form) -> AgencyBranding:
+    """A valid BrandingForm (insights.delivery_forms): its colours, sender, footer and logo (a
+    new upload, or none when "remove" is ticked)."""
+    return form.save()

@@ -110,6 +110,22 @@ def next_due(schedule: ReportSchedule, after: datetime, *, tz_name: str | None =
     raise ValueError("No slot found for this schedule.")  # unreachable with validated fields
 
 
+def zone_of(client: Client) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(client.time_zone)
+
+
+def save_schedule(schedule: ReportSchedule, now: datetime | None = None) -> ReportSchedule:
+    """A new or edited schedule, planned from now (its next send and the period it covers)."""
+    plan(schedule, now)
+    schedule.save()
+    return schedule
+
+
+def delete_schedule(schedule: ReportSchedule) -> None:
+    """The schedule goes; its deliveries and their PDFs stay in the log."""
+    schedule.delete()
+
+
 def plan(schedule: ReportSchedule, now: datetime | None = None) -> None:
     """Set the schedule's next send from now (on creation and after an edit)."""
     schedule.next_period_end = None
@@ -270,17 +286,43 @@ def deliver(delivery: ReportDelivery) -> str:
 def _render_and_store(delivery: ReportDelivery, branding: Branding) -> None:
     from .build import build_report
     from .pdf import render_pdf
+    from .request import for_days
 
     report = build_report(
-        delivery.client, delivery.period_start, delivery.period_end, delivery.compare
+        for_days(delivery.client, delivery.period_start, delivery.period_end, delivery.compare)
     )
     pdf = render_pdf(report, branding=branding.for_pdf())
     delivery.pdf.save("report.pdf", ContentFile(pdf), save=False)
     delivery.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     delivery.pdf_size = len(pdf)
+    delivery.headline = headline(report)
     ReportDelivery.objects.filter(pk=delivery.pk).update(
-        pdf=delivery.pdf.name, pdf_sha256=delivery.pdf_sha256, pdf_size=delivery.pdf_size
+        pdf=delivery.pdf.name,
+        pdf_sha256=delivery.pdf_sha256,
+        pdf_size=delivery.pdf_size,
+        headline=delivery.headline,
     )
+
+
+HEADLINE_KEYS = ("followers", "reach", "reach_daily", "views", "interactions", "engagement_rate")
+
+
+def headline(report) -> list[dict]:
+    """The figures an email shows: the main tiles of the whole client (the roll-up when it has
+    several accounts), as the report shows them."""
+    from .page import kpi_view
+
+    section = report.rollup or (report.sections[0] if report.sections else None)
+    if section is None:
+        return []
+    tiles = {k.key: k for k in section.kpis}
+    out = []
+    for key in HEADLINE_KEYS:
+        if key in tiles and tiles[key].value is not None:
+            view = kpi_view(tiles[key])
+            change = f"{view.delta} vs {view.previous}" if view.delta else view.why
+            out.append({"label": view.label, "value": view.value, "change": change})
+    return out
 
 
 def _read(delivery: ReportDelivery) -> bytes:
@@ -349,6 +391,7 @@ def resend(delivery: ReportDelivery, *, requested_by=None) -> ReportDelivery:
         pdf=original.pdf.name,
         pdf_sha256=original.pdf_sha256,
         pdf_size=original.pdf_size,
+        headline=original.headline,
         requested_by=requested_by,
     )
 

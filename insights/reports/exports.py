@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.text import slugify
 
-from ..models import Media
-from .build import MEDIA_FIELDS, PostRow, Report, StoryRow, media_item, period_bounds
+from .model import PostRow, Report, StoryRow, media_item
 from .places import demographic_label
+from .read import iter_period_media
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 METRIC_NAMES = {
@@ -53,21 +53,26 @@ def _plain(value: float | None):
 # --- Rows (shared by CSV and XLSX) ------------------------------------------------------------
 
 
+TIDY_HEADER = ("date", "start", "end", "account", "metric", "value")
+
+
 def tidy_rows(report: Report) -> Iterator[tuple]:
-    """(date, account, metric, value): one row per day and metric, then the period's KPIs with
-    the period as an ISO 8601 interval. Missing data has an empty value, never 0."""
-    interval = f"{report.period.start.isoformat()}/{report.period.end.isoformat()}"
+    """(date, start, end, account, metric, value): one row per day and metric (`date` set),
+    then the period's KPIs, whose values cover a window (`start` and `end` set, `date` empty),
+    and the comparison's. Missing data has an empty value, never 0."""
+    period = report.period
     for section in report.all_sections:
         account = account_cell(section.title)
         for series in [*section.daily.values(), section.followers]:
             name = METRIC_NAMES.get(series.metric, series.metric)
-            for day, value in zip(report.period.days, series.values or [], strict=False):
-                yield day, account, name, value
+            for day, value in zip(period.days, series.values or [], strict=False):
+                yield day, None, None, account, name, value
         for kpi in section.kpis:
-            yield interval, account, kpi.key, kpi.value
-        if section.comparison_interval(report):
+            yield None, period.start, period.end, account, kpi.key, kpi.value
+        if report.comparison is not None:
+            before = report.comparison
             for kpi in section.kpis:
-                yield section.comparison_interval(report), account, kpi.key, kpi.previous
+                yield None, before.start, before.end, account, kpi.key, kpi.previous
 
 
 POST_HEADER = (
@@ -94,13 +99,7 @@ def iter_media(report: Report) -> Iterator[PostRow | StoryRow]:
     """Every post and story published in the period, oldest first, read in chunks."""
     zone = ZoneInfo(report.time_zone)
     accounts = {s.account.pk: s.account for s in report.sections if s.account}
-    since, until = period_bounds(report.period, zone)
-    rows = (
-        Media.objects.filter(account_id__in=accounts, timestamp__gte=since, timestamp__lt=until)
-        .order_by("timestamp", "pk")
-        .values(*MEDIA_FIELDS)
-    )
-    for row in rows.iterator(chunk_size=500):
+    for row in iter_period_media(list(accounts), report.period, zone):
         yield media_item(row, accounts[row["account_id"]], zone)
 
 
@@ -198,7 +197,7 @@ def _csv_value(value):
 
 def tidy_csv_response(report: Report) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
-        _csv_lines(("date", "account", "metric", "value"), tidy_rows(report)),
+        _csv_lines(TIDY_HEADER, tidy_rows(report)),
         content_type="text/csv; charset=utf-8",
     )
     return download_headers(response, filename(report, "daily", "csv"))
@@ -211,13 +210,20 @@ def posts_csv_response(report: Report) -> StreamingHttpResponse:
     return download_headers(response, filename(report, "posts", "csv"))
 
 
+COUNT = "#,##0"
+DECIMAL = "#,##0.00"
+PERCENT = "0.00%"
+
+
 def write_xlsx(report: Report, out) -> None:
-    """The workbook, a sheet per table, typed cells (numbers, dates), into the file `out`.
+    """The workbook, a sheet per table, typed cells (numbers, dates), into the file `out`. Each
+    sheet's header row is bold and frozen; figures with decimals are shown with two (averages,
+    rates), rates as percentages.
 
     Rows go to openpyxl as plain values: it types them itself (numbers, and dates and times with
-    the yyyy-mm-dd and yyyy-mm-dd h:mm:ss formats). A styled WriteOnlyCell per value, as before,
-    made openpyxl raise and format an exception for every cell (it tries `cell.value = cell`
-    first), which cost more than writing the workbook."""
+    the yyyy-mm-dd and yyyy-mm-dd h:mm:ss formats). Only the cells that need a number format are
+    styled WriteOnlyCells: openpyxl raises and handles an exception for each of those (it tries
+    `cell.value = cell` first), which for every cell cost more than writing the workbook."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -225,8 +231,10 @@ def write_xlsx(report: Report, out) -> None:
     book = Workbook(write_only=True)
     bold = Font(bold=True)
 
-    def sheet(title: str, header: tuple, rows: Iterator[tuple], widths: tuple = ()):
+    def sheet(title: str, header: tuple, rows: Iterator[tuple], widths: tuple = (), formats=None):
+        """`formats(row)`: {column index: number format} for the cells that need one."""
         ws = book.create_sheet(title)
+        ws.freeze_panes = "A2"
         for i, width in enumerate(widths):
             ws.column_dimensions[chr(65 + i)].width = width
         cells = []
@@ -236,25 +244,70 @@ def write_xlsx(report: Report, out) -> None:
             cells.append(cell)
         ws.append(cells)
         for row in rows:
-            ws.append([None if v == "" else safe_cell(v) for v in row])  # "": no cell at all
+            values = [None if v == "" else safe_cell(v) for v in row]  # "": no cell at all
+            for index, number_format in (formats(row) if formats else {}).items():
+                if values[index] is not None:
+                    cell = WriteOnlyCell(ws, value=values[index])
+                    cell.number_format = number_format
+                    values[index] = cell
+            ws.append(values)
+
+    def decimals(*columns):
+        def formats(row):
+            return {
+                i: DECIMAL
+                for i in columns
+                if isinstance(row[i], float) and not float(row[i]).is_integer()
+            }
+
+        return formats
+
+    def summary_rows():
+        for s in report.all_sections:
+            for k in s.kpis:
+                percent = k.unit == "percent"
+                yield (
+                    account_cell(s.title),
+                    k.key,
+                    k.label,
+                    k.value / 100 if percent and k.value is not None else k.value,
+                    k.previous / 100 if percent and k.previous is not None else k.previous,
+                    k.unit,
+                    k.note,
+                    k.coverage,
+                    k.why or ("" if k.delta is None else "compared"),
+                )
+
+    def summary_formats(row):
+        if row[5] == "percent":
+            return {3: PERCENT, 4: PERCENT}
+        return {
+            i: DECIMAL if not float(row[i]).is_integer() else COUNT
+            for i in (3, 4)
+            if row[i] is not None
+        }
 
     sheet(
         "Summary",
-        ("account", "metric", "label", "value", "previous", "unit", "note", "coverage"),
-        (
-            (account_cell(s.title), k.key, k.label, k.value, k.previous, k.unit, k.note, k.coverage)
-            for s in report.all_sections
-            for k in s.kpis
-        ),
-        (18, 18, 22, 14, 14, 10, 50, 16),
+        ("account", "metric", "label", "value", "previous", "unit", "note", "coverage", "change"),
+        summary_rows(),
+        (18, 18, 22, 14, 14, 10, 30, 16, 40),
+        summary_formats,
     )
     sheet(
         "Daily",
         ("date", "account", "metric", "value"),
-        (row for row in tidy_rows(report) if isinstance(row[0], date)),
+        ((row[0], *row[3:]) for row in tidy_rows(report) if row[0] is not None),
         (12, 20, 16, 12),
+        decimals(3),
     )
-    sheet("Posts", POST_HEADER, post_rows(report), (18, 17, 10, 30, 40))
+    sheet(
+        "Posts",
+        POST_HEADER,
+        post_rows(report),
+        (18, 17, 10, 30, 40),
+        decimals(POST_HEADER.index("engagement_rate_percent")),
+    )
     sheet(
         "Audience",
         ("account", "breakdown", "group", "name", "followers", "as_of"),
@@ -284,8 +337,8 @@ def write_xlsx(report: Report, out) -> None:
                 ("compared with", report.comparison.label if report.comparison else "none"),
                 ("time zone", report.time_zone),
                 ("engagement rate", report.engagement_help),
-                ("daily figures", "Meta's days, ending at midnight Pacific time"),
-                ("empty cells", "Meta gave no figure (never a zero)"),
+                ("daily figures", "Instagram's days, ending at midnight Pacific time"),
+                ("empty cells", "Instagram gave no figure (never a zero)"),
             ]
         ),
         (18, 60),

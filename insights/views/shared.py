@@ -1,8 +1,9 @@
 """The shared report: what a share link opens, without a login.
 
 Every answer here, including the 404 for an unknown, revoked or expired token, carries
-`Referrer-Policy: no-referrer` (the token is in the URL and must not leak to the sites the report
-links to), `X-Robots-Tag: noindex` and `Cache-Control: no-store`.
+`Referrer-Policy: same-origin` (the token is in the URL and must not leak to the sites the report
+links to; `no-referrer` made Chrome post the password form with `Origin: null`, which Django's
+CSRF check refuses), `X-Robots-Tag: noindex` and `Cache-Control: no-store`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..reports import exports, pdf, sharing
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
     response["Cache-Control"] = "no-store"
     return response
