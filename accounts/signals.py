@@ -2,6 +2,7 @@ import hashlib
 import logging
 import time
 
+from allauth.mfa.signals import authenticator_added
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
@@ -30,3 +31,13 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
     who = str(credentials.get("email") or credentials.get("username") or "").lower()
     digest = hashlib.sha256(who.encode()).hexdigest()[:12]
     log.warning("login failed account=%s ip=%s", digest, _ip(request))
+
+
+@receiver(authenticator_added)
+def on_authenticator_added(sender, request=None, user=None, authenticator=None, **kwargs):
+    from allauth.mfa.models import Authenticator
+
+    from .mfa import record_setup
+
+    if request is not None and getattr(authenticator, "type", None) == Authenticator.Type.TOTP:
+        record_setup(request, user, authenticator)
