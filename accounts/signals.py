@@ -10,7 +10,9 @@ log = logging.getLogger("prism.auth")
 
 
 def _ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "-") if request is not None else "-"
+    from config.clientip import client_ip
+
+    return (client_ip(request) or "-") if request is not None else "-"
 
 
 @receiver(user_logged_in)

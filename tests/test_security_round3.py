@@ -113,3 +113,233 @@ def test_setting_up_the_authenticator_counts_as_passing_it(world):
     activated = http.post("/accounts/2fa/totp/activate/", {"code": _code(secret)})
     assert activated.status_code == 302
     assert http.get("/a/alpha/").status_code == 200
+
+
+# --- 2. The client's address, from X-Forwarded-For behind a configured number of proxies ---------
+
+PROXY = "10.0.0.2"  # the reverse proxy in front of web: every request comes from it
+
+
+@pytest.fixture
+def behind_one_proxy(settings):
+    from django.core.cache import cache
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.FORWARDED_ALLOW_IPS = [PROXY]
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _via_proxy(client_address: str, forged: str = "") -> HttpClient:
+    """A browser at `client_address` behind the proxy, which appends the address it saw to
+    whatever X-Forwarded-For the browser sent (`forged`)."""
+    chain = f"{forged}, {client_address}" if forged else client_address
+    return HttpClient(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=chain)
+
+
+def _share_link(world, **kwargs):
+    from insights.reports import sharing
+
+    made = sharing.create_share_link(client=world.clients["a1"], preset="last_28", **kwargs)
+    return made, "/" + made.url.split("/", 3)[3]
+
+
+def test_one_visitor_scanning_share_links_does_not_lock_out_another(world, behind_one_proxy):
+    from insights.reports import sharing
+
+    _made, live = _share_link(world)
+    scanner = _via_proxy("203.0.113.66")
+    for i in range(sharing.MISSES_PER_VISITOR + 1):
+        scanner.get(reverse("shared_report", args=[f"guess{i}"]))
+    assert scanner.get(live).status_code == 429
+    assert _via_proxy("198.51.100.20").get(live).status_code == 200
+    # Changing the part of the header the scanner writes itself changes nothing.
+    forging = _via_proxy("203.0.113.66", forged="192.0.2.1")
+    assert forging.get(live).status_code == 429
+
+
+def test_wrong_share_passwords_lock_out_only_that_visitor(world, behind_one_proxy):
+    from insights.reports import sharing
+
+    _made, path = _share_link(world, password="open sesame 42")
+    guesser = _via_proxy("203.0.113.66")
+    for _ in range(sharing.PASSWORD_TRIES_PER_VISITOR):
+        assert guesser.post(path, {"password": "guess"}).status_code == 403
+    assert guesser.post(path, {"password": "open sesame 42"}).status_code == 429
+    other = _via_proxy("198.51.100.20")
+    assert other.post(path, {"password": "open sesame 42"}).status_code == 302
+
+
+def test_wrong_logins_from_many_clients_do_not_refuse_another_users_login(world, behind_one_proxy):
+    for n in range(12):
+        _via_proxy(f"203.0.113.{n + 1}").post(
+            "/accounts/login/", {"login": f"nobody{n}@example.com", "password": "wrong-password"}
+        )
+    http = _via_proxy("198.51.100.20")
+    answer = http.post("/accounts/login/", {"login": "a_owner@example.com", "password": PASSWORD})
+    assert answer.status_code == 302
+    assert http.get("/a/alpha/").status_code == 200
+
+
+def test_forged_forwarded_for_from_an_untrusted_peer_is_ignored(world, behind_one_proxy):
+    """A peer that is not the proxy (someone reaching web directly) cannot pick its address."""
+    from insights.reports import sharing
+
+    _made, live = _share_link(world)
+    for i in range(sharing.MISSES_PER_VISITOR + 1):
+        HttpClient(REMOTE_ADDR="192.0.2.99", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").get(
+            reverse("shared_report", args=[f"guess{i}"])
+        )
+    fresh_forgery = HttpClient(REMOTE_ADDR="192.0.2.99", HTTP_X_FORWARDED_FOR="198.51.100.250")
+    assert fresh_forgery.get(live).status_code == 429
+
+
+def test_the_client_address_rule(settings):
+    from django.test import RequestFactory
+
+    from config.clientip import client_ip
+
+    def ip(remote, xff=None):
+        headers = {"HTTP_X_FORWARDED_FOR": xff} if xff is not None else {}
+        return client_ip(RequestFactory().get("/", REMOTE_ADDR=remote, **headers))
+
+    settings.TRUSTED_PROXY_COUNT, settings.FORWARDED_ALLOW_IPS = 0, ["10.0.0.2"]
+    assert ip("10.0.0.2", "203.0.113.5") == "10.0.0.2"  # no proxy configured: the peer
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert ip("10.0.0.2", "203.0.113.5") == "203.0.113.5"
+    assert ip("10.0.0.2", "6.6.6.6, 203.0.113.5") == "203.0.113.5"
+    assert ip("10.0.0.2", " 2001:db8::1 ") == "2001:db8::1"
+    assert ip("10.0.0.2") == "10.0.0.2"  # no header: the peer itself
+    assert ip("10.0.0.2", "not-an-address") == "10.0.0.2"
+    assert ip("192.0.2.99", "203.0.113.5") == "192.0.2.99"  # not the proxy: ignored
+    settings.TRUSTED_PROXY_COUNT = 2  # a CDN, then the TLS proxy
+    assert ip("10.0.0.2", "6.6.6.6, 203.0.113.5, 172.16.0.9") == "203.0.113.5"
+    assert ip("10.0.0.2", "172.16.0.9") == "10.0.0.2"  # shorter than the chain: not trusted
+    settings.FORWARDED_ALLOW_IPS = ["10.0.0.0/8"]
+    assert ip("10.9.9.9", "6.6.6.6, 203.0.113.5, 172.16.0.9") == "203.0.113.5"
+    settings.FORWARDED_ALLOW_IPS = ["*"]
+    assert ip("192.0.2.99", "203.0.113.5, 172.16.0.9") == "203.0.113.5"
+
+
+def test_one_setting_feeds_allauth_and_gunicorn():
+    from .test_security import _manage
+
+    script = "from django.conf import settings as s; print(s.ALLAUTH_TRUSTED_PROXY_COUNT)"
+    result = _manage("shell", "-c", script, TRUSTED_PROXY_COUNT="2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "2"
+
+
+def test_gunicorn_trusts_forwarded_headers_only_with_a_proxy_count(monkeypatch):
+    import importlib
+
+    import config.gunicorn
+
+    monkeypatch.delenv("TRUSTED_PROXY_COUNT", raising=False)
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.2")
+    assert importlib.reload(config.gunicorn).forwarded_allow_ips == ""
+    monkeypatch.setenv("TRUSTED_PROXY_COUNT", "1")
+    assert importlib.reload(config.gunicorn).forwarded_allow_ips == "10.0.0.2"
+    monkeypatch.undo()
+    importlib.reload(config.gunicorn)
+
+
+# --- gunicorn as docker-compose runs it, behind one proxy (findings 2, 3 and 14) ----------------
+
+
+@pytest.fixture(scope="module")
+def gunicorn_behind_proxy(tmp_path_factory):
+    """Production settings, JSON logs, one trusted proxy at 127.0.0.1. Yields (base URL, a
+    function returning what the server logged so far)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import requests
+
+    from .test_production import _free_port
+    from .test_security import PRODUCTION, ROOT, _manage
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'prism.sqlite3'}"
+    assert _manage("migrate", "--noinput", "-v0", DATABASE_URL=url).returncode == 0
+    port = _free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    }
+    env.update(
+        PRODUCTION,
+        LOG_FORMAT="json",
+        PORT=str(port),
+        DATABASE_URL=url,
+        CELERY_BROKER_URL="memory://",
+        TRUSTED_PROXY_COUNT="1",
+        FORWARDED_ALLOW_IPS="127.0.0.1",
+        SECURE_SSL_REDIRECT="0",
+    )
+    log_path = tmp_path_factory.mktemp("logs") / "gunicorn.log"
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"0.0.0.0:{port}",
+        "--workers", "1", "--threads", "2", "--config", "python:config.gunicorn",
+    ]  # fmt: skip
+    with open(log_path, "w") as log_file:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(base + "/healthz", headers={"Host": "prism.example.com"}, timeout=5)
+                break
+            except requests.RequestException:
+                assert time.monotonic() < deadline, log_path.read_text()[-2000:]
+                time.sleep(0.3)
+        yield base, env, log_path.read_text
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _get_from(base: str, path: str, source: str = "127.0.0.1", **headers):
+    """GET through a connection from `source` (any 127.x address is this machine)."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    class FromAddress(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            kwargs["source_address"] = (source, 0)
+            super().init_poolmanager(*args, **kwargs)
+
+    with requests.Session() as session:
+        session.mount("http://", FromAddress())
+        return session.get(
+            base + path,
+            headers={"Host": "prism.example.com", "X-Forwarded-Proto": "https", **headers},
+            allow_redirects=False,
+            timeout=10,
+        )
+
+
+def test_gunicorn_throttles_the_client_behind_the_proxy_not_a_forger(gunicorn_behind_proxy):
+    from insights.reports import sharing
+
+    base, _env, _logs = gunicorn_behind_proxy
+    # 127.0.0.2 is not the proxy: its forged X-Forwarded-For is ignored, so it is throttled as
+    # itself however it rotates the header.
+    for i in range(sharing.MISSES_PER_VISITOR):
+        answer = _get_from(base, f"/r/guess{i}/", "127.0.0.2", **{"X-Forwarded-For": f"10.8.0.{i}"})
+        assert answer.status_code == 404
+    forged = _get_from(base, "/r/guess-more/", "127.0.0.2", **{"X-Forwarded-For": "10.8.0.250"})
+    assert forged.status_code == 429
+    # Through the proxy (127.0.0.1), visitors are told apart by the address it appended.
+    for i in range(sharing.MISSES_PER_VISITOR):
+        answer = _get_from(base, f"/r/guess{i}/", **{"X-Forwarded-For": f"6.6.6.{i}, 203.0.113.5"})
+        assert answer.status_code == 404
+    assert _get_from(base, "/r/x/", **{"X-Forwarded-For": "203.0.113.5"}).status_code == 429
+    assert _get_from(base, "/r/x/", **{"X-Forwarded-For": "198.51.100.7"}).status_code == 404

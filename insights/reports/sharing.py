@@ -179,9 +179,12 @@ def client_today(client: Client, now: datetime | None = None) -> date:
 
 
 def visitor_hash(request: HttpRequest) -> str:
-    """The visitor's IP as a keyed hash (HMAC under SECRET_KEY): IPv4 is small enough that a
-    plain hash could be reversed by trying every address."""
-    ip = request.META.get("REMOTE_ADDR", "")
+    """The visitor's IP (behind the proxies: config/clientip.py) as a keyed hash (HMAC under
+    SECRET_KEY): IPv4 is small enough that a plain hash could be reversed by trying every
+    address."""
+    from config.clientip import client_ip
+
+    ip = client_ip(request)
     return salted_hmac("prism.share.visitor", ip, algorithm="sha256").hexdigest()
 
 
