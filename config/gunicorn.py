@@ -26,7 +26,8 @@ forwarded_allow_ips = (
     else ""
 )
 # No access log of gunicorn's own: the request-id middleware logs each request (path, status,
-# duration, request id) and leaves query strings out, where OAuth codes travel.
+# duration, request id) and leaves query strings out, where OAuth codes travel. (With a
+# logconfig_dict gunicorn logs access lines anyway; the dict below silences gunicorn.access.)
 accesslog = None
 logconfig_dict = logging_config(
     os.environ.get("LOG_FORMAT") or "plain", os.environ.get("LOG_LEVEL") or "INFO"

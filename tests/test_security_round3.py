@@ -249,7 +249,17 @@ def test_gunicorn_trusts_forwarded_headers_only_with_a_proxy_count(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def gunicorn_behind_proxy(tmp_path_factory):
+def migrated_db(tmp_path_factory) -> str:
+    from .test_security import _manage
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'prism.sqlite3'}"
+    result = _manage("migrate", "--noinput", "-v0", DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    return url
+
+
+@pytest.fixture(scope="module")
+def gunicorn_behind_proxy(tmp_path_factory, migrated_db):
     """Production settings, JSON logs, one trusted proxy at 127.0.0.1. Yields (base URL, a
     function returning what the server logged so far)."""
     import os
@@ -261,10 +271,8 @@ def gunicorn_behind_proxy(tmp_path_factory):
     import requests
 
     from .test_production import _free_port
-    from .test_security import PRODUCTION, ROOT, _manage
+    from .test_security import PRODUCTION, ROOT
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'prism.sqlite3'}"
-    assert _manage("migrate", "--noinput", "-v0", DATABASE_URL=url).returncode == 0
     port = _free_port()
     env = {
         k: v
@@ -275,7 +283,7 @@ def gunicorn_behind_proxy(tmp_path_factory):
         PRODUCTION,
         LOG_FORMAT="json",
         PORT=str(port),
-        DATABASE_URL=url,
+        DATABASE_URL=migrated_db,
         CELERY_BROKER_URL="memory://",
         TRUSTED_PROXY_COUNT="1",
         FORWARDED_ALLOW_IPS="127.0.0.1",
@@ -343,3 +351,129 @@ def test_gunicorn_throttles_the_client_behind_the_proxy_not_a_forger(gunicorn_be
         assert answer.status_code == 404
     assert _get_from(base, "/r/x/", **{"X-Forwarded-For": "203.0.113.5"}).status_code == 429
     assert _get_from(base, "/r/x/", **{"X-Forwarded-For": "198.51.100.7"}).status_code == 404
+
+
+# --- 3 and 4. Secrets out of logs, in JSON and plain formats; emails printed whole in development -
+
+SHARE_TOKEN = "FKCN3DKf8PqRstUvWxYz0123456789abcdefGHIJKLm"  # a share token's shape (43 chars)
+OAUTH_CODE, OAUTH_STATE = "AQBxSECRETCODE0042", "stateSECRETVALUE0042xyz"
+
+
+def test_gunicorn_json_logs_carry_no_share_token_or_oauth_code(gunicorn_behind_proxy):
+    import json
+
+    base, _env, logs = gunicorn_behind_proxy
+    assert _get_from(base, f"/r/{SHARE_TOKEN}/", "127.0.0.3").status_code == 404
+    callback = f"/oauth/instagram/callback/?code={OAUTH_CODE}&state={OAUTH_STATE}"
+    assert _get_from(base, callback).status_code in (302, 400)
+    text = logs()
+    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    assert any(r.get("status_code") == 404 for r in records), text[-3000:]
+    for secret in (SHARE_TOKEN, SHARE_TOKEN[:16], OAUTH_CODE, OAUTH_STATE):
+        assert secret not in text
+
+
+LOG_SCRIPT = f"""
+from django.test import Client
+client = Client()
+client.get("/r/{SHARE_TOKEN}/")
+client.get("/oauth/instagram/callback/?code={OAUTH_CODE}&state={OAUTH_STATE}")
+client.get("/invitations/{SHARE_TOKEN}/")
+print("DONE")
+"""
+
+
+@pytest.mark.parametrize("log_format", ["plain", "json"])
+def test_development_console_logs_carry_no_secrets(migrated_db, log_format):
+    """`make run` (DEBUG on): Django's own DEBUG console handler printed 4xx paths as they were."""
+    from .test_security import _manage
+
+    result = _manage(
+        "shell", "-c", LOG_SCRIPT, DATABASE_URL=migrated_db, DEBUG="1", LOG_FORMAT=log_format
+    )
+    assert result.returncode == 0 and "DONE" in result.stdout, result.stderr[-3000:]
+    assert "Not Found: /r/[redacted]/" in result.stderr or '"/r/[redacted]/' in result.stderr
+    for secret in (SHARE_TOKEN, SHARE_TOKEN[:16], OAUTH_CODE, OAUTH_STATE):
+        assert secret not in result.stderr and secret not in result.stdout
+
+
+def test_the_json_formatter_redacts_a_request_in_the_record():
+    import json
+    import logging
+
+    from django.test import RequestFactory
+
+    from config.observability import ContextFilter, RedactingJsonFormatter
+    from insights.meta.redact import RedactSecretsFilter
+
+    request = RequestFactory().get(
+        f"/oauth/instagram/callback/?code={OAUTH_CODE}&state={OAUTH_STATE}"
+    )
+    record = logging.getLogger("django.request").makeRecord(
+        "django.request", logging.WARNING, __file__, 1, "Bad Request: %s", (request.path,), None,
+        extra={"status_code": 400, "request": request},
+    )  # fmt: skip
+    ContextFilter().filter(record)
+    RedactSecretsFilter().filter(record)
+    line = RedactingJsonFormatter("%(message)s").format(record)
+    assert OAUTH_CODE not in line and OAUTH_STATE not in line
+    data = json.loads(line)
+    assert data["request"].startswith("GET /oauth/instagram/callback/?code=[redacted]")
+
+
+EMAIL_SCRIPT = f"""
+import logging
+from django.core.mail import send_mail
+from config.celery import app
+# What a Celery worker does at start: its stdout and stderr become a logger.
+app.log.redirect_stdouts_to_logger(logging.getLogger("celery.redirected"))
+send_mail("You are invited", "Accept: http://127.0.0.1:8000/invitations/{SHARE_TOKEN}/",
+          "prism@localhost", ["someone@example.com"])
+"""
+
+
+def test_emails_printed_in_development_keep_their_links_whole(migrated_db):
+    from .test_security import PRODUCTION, _manage
+
+    result = _manage("shell", "-c", EMAIL_SCRIPT, DATABASE_URL=migrated_db, DEBUG="1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"/invitations/{SHARE_TOKEN}/" in result.stdout  # README: open it in a private window
+    assert SHARE_TOKEN not in result.stderr  # and nothing of it in the log
+    # With DEBUG off the console is the production log: links are redacted there.
+    result = _manage("shell", "-c", EMAIL_SCRIPT, DATABASE_URL=migrated_db, **PRODUCTION)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "You are invited" in result.stdout + result.stderr
+    assert SHARE_TOKEN not in result.stdout + result.stderr
+
+
+# --- 14. No gunicorn access log; agency pages are not cached -------------------------------------
+
+
+def test_gunicorn_writes_no_access_log_of_its_own(gunicorn_behind_proxy):
+    """prism.request logs each request (path only); gunicorn's access log printed query strings
+    (an OAuth callback's state) although config/gunicorn.py said accesslog = None."""
+    import json
+
+    base, _env, logs = gunicorn_behind_proxy
+    _get_from(base, f"/oauth/instagram/callback/?code={OAUTH_CODE}&state={OAUTH_STATE}")
+    _get_from(base, "/healthz")
+    records = [json.loads(line) for line in logs().splitlines() if line.startswith("{")]
+    assert any(r["logger"] == "prism.request" for r in records)
+    assert [r for r in records if r["logger"] == "gunicorn.access"] == []
+    assert OAUTH_STATE not in logs()
+
+
+def test_agency_pages_are_not_kept_in_caches(world):
+    http = world.client_for("a_owner")
+    for path in (
+        "/a/alpha/",
+        f"/a/alpha/clients/{world.clients['a1'].pk}/",
+        f"/a/alpha/clients/{world.clients['a1'].pk}/report/",
+        "/a/alpha/members/",
+        "/profile/",
+    ):
+        response = http.get(path)
+        assert response.status_code == 200, path
+        assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    landing = HttpClient().get("/")
+    assert "no-store" not in landing.get("Cache-Control", "")  # the public landing page
