@@ -121,6 +121,7 @@ urlpatterns = [
     ),
     path(A + "accounts/<int:pk>/refresh/", refresh.account_refresh_now, name="account_refresh_now"),
     path("oauth/<str:login_path>/callback/", connect.oauth_callback, name="oauth_callback"),
+    path("oauth/failed/", connect.connect_failed, name="connect_failed"),
     path("reconnect/done/", connect.reconnect_done, name="reconnect_done"),
     path("reconnect/<str:value>/", connect.reconnect_link, name="reconnect_link"),
     path("meta/<str:app>/deauthorize/", callbacks.deauthorize, name="meta_deauthorize"),

@@ -118,6 +118,8 @@ PUBLIC_URLS = {
     "favicon": "a redirect to a static file",
     "oauth_callback": "Meta's redirect; authorised by the single-use, session-bound state "
     "(tests/test_connect)",
+    "connect_failed": "shows the failure this browser session's own callback stored; names a "
+    "client only to a member who may see it (tests/test_security_round3)",
     "reconnect_link": "authorised by a single-use, expiring 256-bit link for one account "
     "(tests/test_connect)",
     "reconnect_done": "names only the account this browser session just reconnected",

@@ -52,7 +52,7 @@ def test_oauth_callback_with_anything(world, state, code, error):
     params = {"state": state, "code": code}
     if error is not None:
         params["error"] = error
-    response = http.get("/oauth/instagram/callback/", params)
+    response = http.get("/oauth/instagram/callback/", params, follow=True)
     assert response.status_code == 400
     assert b"Traceback" not in response.content
 

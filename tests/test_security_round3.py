@@ -477,3 +477,100 @@ def test_agency_pages_are_not_kept_in_caches(world):
         assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
     landing = HttpClient().get("/")
     assert "no-store" not in landing.get("Cache-Control", "")  # the public landing page
+
+
+# --- 5 and 6. The OAuth callback: nothing about a client before the session and the person are
+# checked, failures end on a clean URL, and only a current member with the role may finish --------
+
+
+def _started_state(world, persona: str = "a_member", client_key: str = "a1"):
+    """A connect attempt started by `persona` in a browser session; (that browser, raw state)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    http = world.client_for(persona)
+    client = world.clients[client_key]
+    started = http.post(f"/a/alpha/clients/{client.pk}/connect/instagram/")
+    assert started.status_code == 302, started.content[:300]
+    return http, parse_qs(urlsplit(started["Location"]).query)["state"][0]
+
+
+@pytest.mark.parametrize("tamper", ["replayed", "expired"])
+def test_a_callback_opened_elsewhere_names_no_client(world, tamper):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from insights.models import OAuthState
+
+    _owner_browser, state = _started_state(world)
+    if tamper == "replayed":
+        OAuthState.objects.update(used_at=timezone.now())
+    else:
+        OAuthState.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    for persona in ("b_owner", "a_viewer", None):
+        stranger = world.client_for(persona)
+        page = stranger.get(
+            "/oauth/instagram/callback/", {"code": "AQBx-code", "state": state}, follow=True
+        )
+        text = page.content.decode()
+        assert page.status_code == 400
+        assert "Acme Coffee" not in text, persona
+        assert f"/clients/{world.clients['a1'].pk}/" not in text, persona
+
+
+def test_the_person_who_started_it_is_still_offered_the_way_back(world):
+    from django.utils import timezone
+
+    from insights.models import OAuthState
+
+    browser, state = _started_state(world)
+    OAuthState.objects.update(used_at=timezone.now())
+    page = browser.get(
+        "/oauth/instagram/callback/", {"code": "AQBx-code", "state": state}, follow=True
+    )
+    assert page.status_code == 400 and "already used" in page.content.decode()
+    assert "Back to Acme Coffee" in page.content.decode()
+
+
+def test_a_failed_callback_ends_on_a_clean_url(world):
+    browser, state = _started_state(world)
+    answer = browser.get(
+        "/oauth/instagram/callback/", {"error": "access_denied", "code": "", "state": state}
+    )
+    assert answer.status_code == 302
+    assert "state=" not in answer["Location"] and "code=" not in answer["Location"]
+    assert "?" not in answer["Location"]
+    page = browser.get(answer["Location"])
+    assert page.status_code == 400 and "You cancelled the connection" in page.content.decode()
+    assert "Back to Acme Coffee" in page.content.decode()
+    # Forged or unknown states too: no code in the address bar either.
+    answer = world.client_for("b_owner").get(
+        "/oauth/instagram/callback/", {"code": "AQBx-code", "state": "forged"}
+    )
+    assert answer.status_code == 302 and "?" not in answer["Location"]
+
+
+@pytest.mark.parametrize("change", ["removed", "demoted", "limited"])
+def test_only_a_current_member_with_the_role_finishes_a_connect(world, change):
+    """The state lives 10 minutes: a member removed (or demoted, or limited to other clients)
+    meanwhile cannot finish the connect already in progress."""
+    from insights.models import InstagramAccount
+
+    browser, state = _started_state(world)
+    membership = world.memberships["a_member"]
+    if change == "removed":
+        membership.delete()
+    elif change == "demoted":
+        membership.role = Role.VIEWER
+        membership.save()
+    else:
+        membership.limited_to_clients = True
+        membership.save()
+        membership.clients.set([world.clients["a2"]])
+    page = browser.get(
+        "/oauth/instagram/callback/", {"code": "AQBx-code", "state": state}, follow=True
+    )
+    text = page.content.decode()
+    assert page.status_code == 400 and "no longer" in text
+    assert "Acme Coffee" not in text
+    assert not InstagramAccount.objects.exists()

@@ -90,8 +90,10 @@ def start(
 def consume_state(
     login_path: str, raw_state: str | None, *, session_key: str | None, user_id: int | None
 ) -> OAuthState:
-    """The state this callback answers, used up. Missing, unknown, expired, replayed or foreign
-    states are refused before anything else happens."""
+    """The state this callback answers, used up. Missing, unknown, foreign, replayed or expired
+    states are refused before anything else happens. Nothing about the attempt (its client least
+    of all) is told before the browser session and the person are known to be the ones who
+    started it: a callback URL opened elsewhere learns only that it is not theirs."""
     if not raw_state:
         raise ConnectError("state_missing")
     state = (
@@ -101,20 +103,34 @@ def consume_state(
     )
     if state is None:
         raise ConnectError("state_invalid")
-    if state.used_at is not None:
-        raise ConnectError("state_replayed", client=state.client)
-    if state.expires_at <= timezone.now():
-        raise ConnectError("state_expired", client=state.client)
     if not session_key or state.session_hash != session_hash(session_key):
         raise ConnectError("state_foreign")
-    # Conditional UPDATE: of two concurrent callbacks with one state, only one goes on.
-    if not OAuthState.objects.filter(pk=state.pk, used_at=None).update(used_at=timezone.now()):
-        raise ConnectError("state_replayed", client=state.client)
     if state.purpose == OAuthState.Purpose.CONNECT and (
         state.user_id is None or state.user_id != user_id
     ):
         raise ConnectError("state_foreign")
+    if state.used_at is not None:
+        raise ConnectError("state_replayed", client=state.client)
+    if state.expires_at <= timezone.now():
+        raise ConnectError("state_expired", client=state.client)
+    # Conditional UPDATE: of two concurrent callbacks with one state, only one goes on.
+    if not OAuthState.objects.filter(pk=state.pk, used_at=None).update(used_at=timezone.now()):
+        raise ConnectError("state_replayed", client=state.client)
+    if state.purpose == OAuthState.Purpose.CONNECT and not may_still_connect(state):
+        raise ConnectError("not_allowed")
     return state
+
+
+def may_still_connect(state: OAuthState) -> bool:
+    """The person who started a connect is, now, a member of the agency with a role that
+    connects accounts, and may work on the client: removed, demoted or limited to other clients
+    within the state's lifetime, they cannot finish it."""
+    from accounts.models import Membership, Role
+
+    membership = Membership.objects.filter(agency_id=state.agency_id, user_id=state.user_id).first()
+    if membership is None or not membership.has_role(Role.MEMBER):
+        return False
+    return not membership.is_limited or membership.clients.filter(pk=state.client_id).exists()
 
 
 def callback_error(params) -> ConnectError | None:
