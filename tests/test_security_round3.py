@@ -574,3 +574,55 @@ def test_only_a_current_member_with_the_role_finishes_a_connect(world, change):
     assert page.status_code == 400 and "no longer" in text
     assert "Acme Coffee" not in text
     assert not InstagramAccount.objects.exists()
+
+
+# --- 7. Out-of-range numbers in a signed webhook: a JSON 400, nothing stored ---------------------
+
+
+def _signed_webhook(client, raw: bytes, secret: str):
+    import hashlib
+    import hmac
+
+    signature = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return client.post(
+        reverse("meta_webhook"),
+        data=raw,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=signature,
+    )
+
+
+REACH_12 = '{"media_id": "17890000000000001", "reach": 12}'
+
+
+@pytest.mark.parametrize(
+    "entry_time, value",
+    [
+        pytest.param("1e300", REACH_12, id="time 1e300"),
+        pytest.param("-1e300", REACH_12, id="time -1e300"),
+        pytest.param("Infinity", REACH_12, id="time Infinity"),
+        pytest.param("100000000000000000", REACH_12, id="time past year 9999"),
+        pytest.param("1" + "0" * 400, REACH_12, id="time 10**400"),
+        pytest.param("1700000000", REACH_12.replace("12", "Infinity"), id="reach Infinity"),
+        pytest.param("1700000000", REACH_12.replace("12", "NaN"), id="reach NaN"),
+        pytest.param("1700000000", REACH_12.replace("12", "1e300"), id="reach 1e300"),
+        pytest.param("1700000000", REACH_12.replace("12", "9" * 23), id="reach 10**23"),
+    ],
+)
+def test_out_of_range_webhook_values_are_refused(client, settings, entry_time, value):
+    from insights.models import InstagramAccount, Media, MediaSample
+
+    from .factories import InstagramAccountFactory
+
+    account = InstagramAccountFactory(ig_user_id="17841400000000001")
+    raw = (
+        '{"object": "instagram", "entry": [{"id": "17841400000000001", "time": %s, "changes": '
+        '[{"field": "story_insights", "value": %s}]}]}' % (entry_time, value)
+    ).encode()
+    client.raise_request_exception = False
+    answer = _signed_webhook(client, raw, settings.META_APP_SECRET)
+    assert answer.status_code == 400, answer.content[:300]
+    assert answer["Content-Type"].startswith("application/json")
+    assert "error" in answer.json()
+    assert not MediaSample.objects.exists() and not Media.objects.exists()
+    assert InstagramAccount.objects.filter(pk=account.pk).exists()
