@@ -1,9 +1,14 @@
 """Uploaded and cached images: only PNG, JPEG and WebP, told by their bytes, never by the name
-or the Content-Type someone else chose."""
+or the Content-Type someone else chose. And stored files in general: one that went missing is a
+404, never a 500."""
 
 from __future__ import annotations
 
+import logging
+
 from django.http import FileResponse, Http404, HttpResponse
+
+log = logging.getLogger(__name__)
 
 FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
@@ -25,12 +30,7 @@ def private_image_response(field) -> HttpResponse:
     """An upload served only after the agency check (uploads have no public URL). The type
     comes from the file's bytes; the file can never be rendered as a document (attachment
     disposition, nosniff, a sandboxing CSP). A missing file is a 404, not a 500."""
-    if not field:
-        raise Http404("No image.")
-    try:
-        handle = field.open("rb")
-    except (FileNotFoundError, OSError):
-        raise Http404("The image file is missing.") from None
+    handle = open_stored(field)
     head = handle.read(16)
     handle.seek(0)
     ext = sniff(head)
@@ -41,3 +41,20 @@ def private_image_response(field) -> HttpResponse:
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, max-age=600"
     return response
+
+
+def open_stored(field):
+    """A stored file (thumbnail, logo, delivered PDF), open for reading, or Http404 when there
+    is none or it went missing from the storage (a restored database without its media, a
+    cleaned bucket). The first bytes are read here: a bucket answers "no such key" only then,
+    and a FileResponse would fail half-way through the answer."""
+    if not field:
+        raise Http404("No file.")
+    try:
+        handle = field.open("rb")
+        handle.read(1)
+        handle.seek(0)
+    except Exception as error:  # noqa: BLE001 - any storage's "not there"
+        log.warning("stored file missing: %s (%s)", field.name, type(error).__name__)
+        raise Http404("The file is missing.") from None
+    return handle

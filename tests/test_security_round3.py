@@ -616,8 +616,11 @@ def test_out_of_range_webhook_values_are_refused(client, settings, entry_time, v
 
     account = InstagramAccountFactory(ig_user_id="17841400000000001")
     raw = (
-        '{"object": "instagram", "entry": [{"id": "17841400000000001", "time": %s, "changes": '
-        '[{"field": "story_insights", "value": %s}]}]}' % (entry_time, value)
+        '{"object": "instagram", "entry": [{"id": "17841400000000001", "time": '
+        + entry_time
+        + ', "changes": [{"field": "story_insights", "value": '
+        + value
+        + "}]}]}"
     ).encode()
     client.raise_request_exception = False
     answer = _signed_webhook(client, raw, settings.META_APP_SECRET)
@@ -626,3 +629,87 @@ def test_out_of_range_webhook_values_are_refused(client, settings, entry_time, v
     assert "error" in answer.json()
     assert not MediaSample.objects.exists() and not Media.objects.exists()
     assert InstagramAccount.objects.filter(pk=account.pk).exists()
+
+
+# --- 8. A stored file that went missing is a 404 (and a placeholder on pages), never a 500 -------
+
+
+@pytest.fixture
+def missing_files(world):
+    """A post thumbnail, a delivery's PDF and the agency's logo, named in the database with no
+    file behind them (a restored backup without the media volume, a bucket cleaned up)."""
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from insights.models import AgencyBranding, Media, ReportDelivery
+
+    from .factories import InstagramAccountFactory
+
+    account = InstagramAccountFactory(agency=world.a, client=world.clients["a2"])
+    media = Media.objects.create(
+        account=account,
+        media_id="1790000000009",
+        product_type="FEED",
+        timestamp=timezone.now() - timedelta(days=3),
+        thumbnail="thumbnails/gone.jpg",
+    )
+    delivery = ReportDelivery.objects.create(
+        agency=world.a,
+        client=world.clients["a2"],
+        period_start=date(2026, 11, 2),
+        period_end=date(2026, 11, 8),
+        recipients=["client@example.com"],
+        status="sent",
+        pdf_sha256="-",
+        pdf="deliveries/gone.pdf",
+    )
+    branding = AgencyBranding.objects.create(agency=world.a, logo="branding/gone.png")
+    return media, delivery, branding
+
+
+def test_missing_files_answer_404(world, missing_files):
+    from insights.reports import sharing
+
+    media, delivery, branding = missing_files
+    team = world.client_for("a_owner")
+    portal = world.client_for("a_client")  # a client viewer of Apex Bikes
+    made = sharing.create_share_link(client=world.clients["a2"], preset="last_28")
+    anonymous = HttpClient()
+    token = made.url.rstrip("/").rsplit("/", 1)[-1]
+    for http, url in [
+        (team, reverse("report_media_thumbnail", args=["alpha", media.pk])),
+        (team, reverse("delivery_pdf", args=["alpha", delivery.pk])),
+        (portal, reverse("portal_media", args=["alpha", media.pk])),
+        (anonymous, reverse("shared_media", args=[token, media.pk])),
+        (anonymous, reverse("brand_logo", args=[branding.public_id, branding.version])),
+    ]:
+        http.raise_request_exception = False
+        answer = http.get(url)
+        assert answer.status_code == 404, (url, answer.status_code)
+
+
+def test_pages_keep_a_placeholder_under_every_thumbnail(world, missing_files):
+    """The picture sits over its placeholder: a file that went missing leaves the placeholder."""
+    import re
+    from datetime import date
+
+    import time_machine
+
+    from insights.models import Media
+
+    from .report_world import fill_account
+
+    media, _delivery, _branding = missing_files
+    with time_machine.travel("2026-11-26 12:00:00+00:00", tick=False):
+        fill_account(media.account, last_day=date(2026, 11, 25), days=40, media=12)
+        Media.objects.filter(account=media.account).update(thumbnail="thumbnails/gone.jpg")
+        page = world.client_for("a_owner").get(
+            reverse("client_report", args=["alpha", world.clients["a2"].pk]), {"range": "last_28"}
+        )
+    text = page.content.decode()
+    cells = re.findall(r'<div class="post-thumb">(.*?)</div>', text, re.S)
+    assert cells and all("<img" in cell for cell in cells)
+    assert all("post-thumb-none" in cell for cell in cells)
+    stories = re.findall(r'<td class="story-thumb">(.*?)</td>', text, re.S)
+    assert all("story-thumb-none" in cell for cell in stories)

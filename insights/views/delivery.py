@@ -21,6 +21,7 @@ from accounts.tenancy import agency_view
 
 from ..access import get_client_for_agency, visible_clients
 from ..delivery_forms import BrandingForm, ClientViewerForm, ScheduleForm, ShareLinkForm
+from ..images import open_stored
 from ..models import AgencyBranding, ReportDelivery, ReportSchedule, ShareLink
 from ..reports import branding as brand
 from ..reports import delivery, sharing
@@ -65,7 +66,7 @@ def brand_logo(request: HttpRequest, public_id: str, version: str) -> HttpRespon
     row = AgencyBranding.objects.filter(public_id=public_id).exclude(logo="").first()
     if row is None:
         raise Http404("No logo.")
-    response = FileResponse(row.logo.open("rb"), content_type="image/png")
+    response = FileResponse(open_stored(row.logo), content_type="image/png")
     response["Cache-Control"] = "public, max-age=86400"
     return response
 
@@ -272,7 +273,7 @@ def delivery_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     found = _get_delivery(request, pk)
     if not found.pdf:
         raise Http404("No PDF stored.")
-    response = FileResponse(found.pdf.open("rb"), content_type="application/pdf")
+    response = FileResponse(open_stored(found.pdf), content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(
         False, delivery.pdf_filename(found)
     )
@@ -386,7 +387,7 @@ def portal_media(request: HttpRequest, pk: int) -> HttpResponse:
     if media is None:
         raise Http404("No such picture.")
     content_type = mimetypes.guess_type(media.thumbnail.name)[0] or "image/jpeg"
-    response = FileResponse(media.thumbnail.open("rb"), content_type=content_type)
+    response = FileResponse(open_stored(media.thumbnail), content_type=content_type)
     response["Cache-Control"] = "private, max-age=600"
     return response
 

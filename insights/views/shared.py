@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import mimetypes
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from ..delivery_forms import SharePasswordForm
+from ..images import open_stored
 from ..reports import branding as brand
 from ..reports import exports, pdf, sharing
 
@@ -98,8 +99,12 @@ def shared_media(request: HttpRequest, token: str, media_pk: int) -> HttpRespons
     media = sharing.media_for_link(link, media_pk)
     if media is None:
         return _gone(request)
+    try:
+        handle = open_stored(media.thumbnail)
+    except Http404:
+        return _gone(request)
     content_type = mimetypes.guess_type(media.thumbnail.name)[0] or "image/jpeg"
-    response = _private(FileResponse(media.thumbnail.open("rb"), content_type=content_type))
+    response = _private(FileResponse(handle, content_type=content_type))
     response["Cache-Control"] = "private, no-store"
     return response
 
