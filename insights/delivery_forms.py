@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 import secrets
 
@@ -13,13 +12,11 @@ from django.core.validators import validate_email
 
 from accounts.models import Membership
 
+from .images import reencoded_logo
 from .models import WEEKDAYS, AgencyBranding, Frequency, ReportSchedule
 from .reports.delivery import MAX_SETTLE_HOURS
 from .reports.sharing import DEFAULT_LIFETIME_DAYS, LIFETIME_CHOICES, PRESETS
 
-MAX_LOGO_BYTES = 1024 * 1024
-MAX_LOGO_PIXELS = 4096
-LOGO_BOX = (800, 400)  # stored size: sharp in a PDF header, small in an email
 MAX_RECIPIENTS = 20
 NO_SVG = (
     "Upload a PNG, JPEG or WebP image. SVG is not accepted (it can carry scripts and links to "
@@ -81,34 +78,8 @@ class BrandingForm(forms.ModelForm):
 
 
 def normalised_logo(upload) -> SimpleUploadedFile:
-    """Check an uploaded logo and store a re-encoded PNG of it.
-
-    Re-encoding through Pillow keeps only pixels: no metadata, no trailing bytes, nothing that
-    would make the file a polyglot. SVG never gets here (Pillow cannot read it, so the field
-    rejects it): sanitising SVG safely is hard, and WeasyPrint would fetch whatever it links to.
-    """
-    from PIL import Image
-
-    if upload.size > MAX_LOGO_BYTES:
-        raise ValidationError("The logo is larger than 1 MB; please upload a smaller file.")
-    if upload.image.format not in ("PNG", "JPEG", "WEBP"):
-        raise ValidationError(NO_SVG)
-    width, height = upload.image.size
-    if width > MAX_LOGO_PIXELS or height > MAX_LOGO_PIXELS:
-        raise ValidationError(
-            f"The logo is larger than {MAX_LOGO_PIXELS}×{MAX_LOGO_PIXELS} pixels."
-        )
-    upload.seek(0)
-    try:
-        with Image.open(upload) as image:
-            image.load()
-            image = image.convert("RGBA")
-            image.thumbnail(LOGO_BOX)
-            out = io.BytesIO()
-            image.save(out, format="PNG", optimize=True)
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
-        raise ValidationError("This image could not be read; try another file.") from error
-    return SimpleUploadedFile("logo.png", out.getvalue(), content_type="image/png")
+    """Check an uploaded logo and store a re-encoded PNG of it (images.reencoded_logo)."""
+    return reencoded_logo(upload, refused=NO_SVG)
 
 
 RANGE_CHOICES = [*PRESETS.items(), ("custom", "Fixed dates")]

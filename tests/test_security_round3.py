@@ -289,6 +289,11 @@ def gunicorn_behind_proxy(tmp_path_factory, migrated_db):
         FORWARDED_ALLOW_IPS="127.0.0.1",
         SECURE_SSL_REDIRECT="0",
     )
+    # As the Dockerfile does: production pages name static files through the manifest.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT, env=env, check=True, timeout=120,
+    )  # fmt: skip
     log_path = tmp_path_factory.mktemp("logs") / "gunicorn.log"
     command = [
         str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"0.0.0.0:{port}",
@@ -713,3 +718,66 @@ def test_pages_keep_a_placeholder_under_every_thumbnail(world, missing_files):
     assert all("post-thumb-none" in cell for cell in cells)
     stories = re.findall(r'<td class="story-thumb">(.*?)</td>', text, re.S)
     assert all("story-thumb-none" in cell for cell in stories)
+
+
+# --- 9. The client logo is capped in pixels and re-encoded, like the branding logo ---------------
+
+
+def _upload(name: str, data: bytes, content_type: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def _post_client_logo(world, upload):
+    client = world.clients["a1"]
+    return world.client_for("a_member").post(
+        f"/a/alpha/clients/{client.pk}/edit/",
+        {"name": client.name, "time_zone": "UTC", "logo": upload},
+    )
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_a_client_logo_has_a_pixel_cap(world):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("1", (14000, 12000), 1).save(buffer, "PNG", optimize=True)
+    assert len(buffer.getvalue()) < 1024 * 1024  # small in bytes, huge in pixels
+    answer = _post_client_logo(world, _upload("logo.png", buffer.getvalue(), "image/png"))
+    assert answer.status_code == 200 and "pixels" in answer.content.decode()
+    world.clients["a1"].refresh_from_db()
+    assert not world.clients["a1"].logo
+
+
+def test_a_client_logo_keeps_only_its_pixels(world):
+    """A JPEG's GPS position and a PNG's HTML tail are not stored: the logo is re-encoded."""
+    import io
+
+    from PIL import Image
+
+    client = world.clients["a1"]
+    photo = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 29.0), 3: "E", 4: (2.0, 17.0, 40.0)}  # GPS IFD
+    exif[0x010F] = "PhoneMaker"
+    Image.new("RGB", (600, 300), (200, 30, 30)).save(photo, "JPEG", exif=exif.tobytes())
+    assert b"PhoneMaker" in photo.getvalue()
+    assert (
+        _post_client_logo(world, _upload("me.jpg", photo.getvalue(), "image/jpeg")).status_code
+        == 302
+    )
+    client.refresh_from_db()
+    stored = client.logo.open("rb").read()
+    assert b"PhoneMaker" not in stored and b"Exif" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert not image.getexif() and image.size[0] <= 800
+    polyglot = io.BytesIO()
+    Image.new("RGB", (40, 40), (0, 90, 200)).save(polyglot, "PNG")
+    tail = b"<html><script>alert(document.domain)</script></html>"
+    answer = _post_client_logo(world, _upload("logo.png", polyglot.getvalue() + tail, "image/png"))
+    assert answer.status_code == 302
+    client.refresh_from_db()
+    assert b"<script>" not in client.logo.open("rb").read()
