@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import validate_email
 
 from accounts.models import Membership
+from accounts.text import clean_name, clean_text
 
 from .images import reencoded_logo
 from .models import WEEKDAYS, AgencyBranding, Frequency, ReportSchedule
@@ -59,8 +60,11 @@ class BrandingForm(forms.ModelForm):
         return self.cleaned_data["accent_colour"].lower()
 
     def clean_sender_name(self) -> str:
-        # Becomes an email header: one line only.
-        return " ".join(self.cleaned_data["sender_name"].split())
+        # Becomes an email header's display name: one line, no bidi or control characters.
+        return clean_name(self.cleaned_data["sender_name"])
+
+    def clean_footer_text(self) -> str:
+        return clean_text(self.cleaned_data["footer_text"])
 
     def clean_logo(self):
         logo = self.cleaned_data.get("logo")
@@ -114,6 +118,9 @@ class ShareLinkForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial["form_key"] = new_form_key()
+
+    def clean_label(self) -> str:
+        return clean_name(self.cleaned_data["label"])
 
     def clean_form_key(self) -> str:
         # Anything but a key this form could have made counts as none (no repeat protection).

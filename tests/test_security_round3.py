@@ -781,3 +781,65 @@ def test_a_client_logo_keeps_only_its_pixels(world):
     assert answer.status_code == 302
     client.refresh_from_db()
     assert b"<script>" not in client.logo.open("rb").read()
+
+
+# --- 12. Bidi controls (U+202E and friends) are removed wherever names and short texts are kept --
+
+RLO = "\u202e"
+
+
+def test_notes_labels_sender_and_footer_lose_bidi_controls(world):
+    from insights.models import AgencyBranding, ReportNote, ShareLink
+
+    client = world.clients["a1"]
+    owner = world.client_for("a_owner")
+    owner.post(
+        reverse("report_note_add", args=["alpha", client.pk]),
+        {"day": "2026-11-20", "text": f"Launch {RLO}fdp.exe"},
+    )
+    assert ReportNote.objects.get(client=client).text == "Launch fdp.exe"
+    owner.post(
+        reverse("client_delivery", args=["alpha", client.pk]),
+        {"label": f"For the {RLO}draob", "range": "last_28", "compare": "previous",
+         "lifetime_days": "30"},
+    )  # fmt: skip
+    assert ShareLink.objects.get(client=client).label == "For the draob"
+    owner.post(
+        reverse("branding_settings", args=["alpha"]),
+        {"primary_colour": "#6d28d9", "accent_colour": "#0891b2",
+         "sender_name": f"Alpha {RLO}ycnegA", "reply_to": "",
+         "footer_text": f"Alpha Agency{RLO} – Paris\nLine two\u2066 here\u2069"},
+    )  # fmt: skip
+    row = AgencyBranding.objects.get(agency=world.a)
+    assert row.sender_name == "Alpha ycnegA"
+    assert row.footer_text == "Alpha Agency – Paris\nLine two here"
+
+
+def test_report_emails_never_carry_bidi_controls_in_the_sender_name(world):
+    """Rows saved before the forms cleaned them are cleaned where they are used."""
+    from insights.models import AgencyBranding
+    from insights.reports import branding
+
+    AgencyBranding.objects.create(
+        agency=world.a, sender_name=f"Alpha {RLO}ycnegA", footer_text=f"Foot{RLO}er\nTwo"
+    )
+    made = branding.branding_for(world.a)
+    assert made.from_name == "Alpha ycnegA" and made.footer == "Footer\nTwo"
+
+
+def test_instagram_display_names_lose_bidi_controls(world):
+    from insights.connections.oauth import upsert_account
+
+    account = upsert_account(
+        client=world.clients["a1"],
+        ig_user_id="17841400000000077",
+        login_path="instagram",
+        username=f"brand{RLO}_x",
+        token="IGAA-test-token",
+        token_expires_at=None,
+        meta_user_id="9000000000077",
+        granted_scopes=["instagram_business_basic", "instagram_business_manage_insights"],
+        name=f"Acme {RLO}eeffoC\u200f",
+    )
+    account.refresh_from_db()
+    assert account.name == "Acme eeffoC" and account.username == "brand_x"

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from accounts import audit
+from accounts.text import clean_name
 
 from .. import crypto
 from ..cdn import download
@@ -221,11 +222,13 @@ def _finish_facebook(state: OAuthState, code: str, *, session_key: str):
             "permission_missing", ", ".join(missing), client=state.client, login_path="facebook"
         )
     accounts, bare_pages = oauth.facebook_pages(grant.token)
+    bare_pages = [{**p, "page_name": clean_name(p.get("page_name", ""))} for p in bare_pages]
     if not accounts:
         raise ConnectError("no_professional_account", pages=bare_pages)
     candidates = [
         {
             **{k: v for k, v in a.items() if k != "page_token"},
+            **{k: clean_name(a[k]) for k in ("name", "username", "page_name") if a.get(k)},
             "page_token_ciphertext": crypto.encrypt(a["page_token"]),
         }
         for a in accounts
@@ -370,8 +373,9 @@ def upsert_account(
             account = InstagramAccount(
                 agency=client.agency, client=client, ig_user_id=ig_user_id, connected_at=now
             )
-        account.username = username or account.username
-        account.name = name or account.name
+        # Names from Meta are shown to people: no bidi or control characters.
+        account.username = clean_name(username) or account.username
+        account.name = clean_name(name) or account.name
         account.account_type = account_type or account.account_type
         account.login_path = login_path
         account.page_id = page_id
