@@ -843,3 +843,64 @@ def test_instagram_display_names_lose_bidi_controls(world):
     )
     account.refresh_from_db()
     assert account.name == "Acme eeffoC" and account.username == "brand_x"
+
+
+# --- 15. CSV cells a spreadsheet would still read as a formula ----------------------------------
+
+HIDDEN_FORMULAS = [
+    " =1+1",  # a space first: spreadsheets skip it
+    "  @SUM(A1)",
+    "\ufeff=cmd|' /C calc'!A0",  # a byte-order mark
+    "\u00a0+1",  # a no-break space
+    "\u3000-1",  # an ideographic space
+    "\u200b=1",  # a zero-width space
+    '\uff1dHYPERLINK("http://x.test")',  # a full-width "="
+    "\uff0b1",  # full-width "+"
+    "\uff20SUM(A1)",  # full-width "@"
+    "\ufe66SUM(A1)",  # small "="
+    " \uff1d1",
+]
+
+
+@pytest.mark.parametrize("value", HIDDEN_FORMULAS)
+def test_hidden_formula_starts_are_neutralized(value):
+    from insights.reports.exports import safe_cell
+
+    assert safe_cell(value) == "'" + value
+
+
+def test_ordinary_text_is_left_alone():
+    from insights.reports.exports import safe_cell
+
+    for value in ("plain", " plain", "\uff21cme", "a=b", "Caf\u00e9 = good", "", "\u3000"):
+        assert safe_cell(value) == value
+    assert safe_cell(-5) == -5
+
+
+def test_the_posts_csv_neutralizes_hidden_formulas_in_captions(world):
+    import csv
+    import io
+    from datetime import date
+
+    import time_machine
+
+    from insights.models import Media
+
+    from .factories import InstagramAccountFactory
+    from .report_world import fill_account
+
+    account = InstagramAccountFactory(agency=world.a, client=world.clients["a2"])
+    with time_machine.travel("2026-11-26 12:00:00+00:00", tick=False):
+        fill_account(account, last_day=date(2026, 11, 25), days=40, media=12)
+        posts = list(Media.objects.filter(account=account).exclude(product_type="STORY"))
+        for media, caption in zip(posts, HIDDEN_FORMULAS, strict=False):
+            Media.objects.filter(pk=media.pk).update(caption=caption)
+        response = world.client_for("a_owner").get(
+            reverse("client_report_posts_csv", args=["alpha", world.clients["a2"].pk]),
+            {"range": "last_90"},
+        )
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    captions = [row["caption"] for row in csv.DictReader(io.StringIO(text))]
+    hidden = [c for c in captions if c.lstrip("'") in HIDDEN_FORMULAS]
+    assert len(hidden) == min(len(posts), len(HIDDEN_FORMULAS))
+    assert all(c.startswith("'") for c in hidden)
