@@ -54,7 +54,7 @@ def percentile(samples: list[float], q: float) -> float:
 def make_world(*, tenfold: bool = True, trio: bool = True):
     from accounts.models import Agency, Membership, Role, User
     from insights.models import Client, InstagramAccount
-    from insights.reports.build import client_today
+    from insights.reports.periods import client_today
     from tests.report_world import fill_account
 
     stamp = str(time.time_ns())[-8:]
@@ -99,7 +99,7 @@ def add_pictures(agency, client, days: int = 120, *, logo: bool = True) -> None:
     from PIL import Image
 
     from insights.models import AgencyBranding, Media
-    from insights.reports.build import client_today
+    from insights.reports.periods import client_today
 
     def jpeg(seed: int) -> bytes:
         colour = Image.new("RGB", (640, 640), ((seed * 47) % 256, (seed * 91) % 256, 160))
@@ -210,7 +210,9 @@ def bench_exports(clients) -> None:
 
     from insights.models import Media
     from insights.reports import exports
-    from insights.reports.build import build_report, client_today
+    from insights.reports.build import build_report
+    from insights.reports.periods import client_today
+    from insights.reports.request import for_days
 
     kinds = {
         "tidy CSV": exports.tidy_csv_response,
@@ -220,7 +222,7 @@ def bench_exports(clients) -> None:
 
     def download(client, kind) -> int:
         end = client_today(client) - timedelta(days=1)
-        report = build_report(client, end - timedelta(days=729), end, "none")
+        report = build_report(for_days(client, end - timedelta(days=729), end, "none"))
         return sum(len(chunk) for chunk in kinds[kind](report).streaming_content)
 
     for client, scale in zip(clients, ("1x", "10x"), strict=True):

@@ -1,6 +1,20 @@
 from django.urls import path
 
-from .views import callbacks, clients, connect, delivery, refresh, reports, shared, webhooks
+from .views import (
+    branding,
+    callbacks,
+    client_viewers,
+    clients,
+    connect,
+    portal,
+    portfolio,
+    refresh,
+    reports,
+    schedules,
+    share_links,
+    shared,
+    webhooks,
+)
 
 A = "a/<slug:agency_slug>/"
 
@@ -69,51 +83,51 @@ urlpatterns = [
         name="account_reconnect_link_revoke",
     ),
     path(A + "accounts/<int:pk>/picture/", clients.account_picture, name="account_picture"),
-    # Sharing and delivery (insights/views/delivery.py, insights/views/shared.py)
-    path(A + "settings/branding/", delivery.branding_settings, name="branding_settings"),
-    path(A + "clients/<int:pk>/share/", delivery.client_delivery, name="client_delivery"),
+    # White label, sharing, scheduled emails, client logins, the portal and the portfolio
+    path(A + "settings/branding/", branding.branding_settings, name="branding_settings"),
+    path(A + "clients/<int:pk>/share/", share_links.client_delivery, name="client_delivery"),
     path(
         A + "share-links/<int:pk>/revoke/",
-        delivery.share_link_revoke,
+        share_links.share_link_revoke,
         name="share_link_revoke",
     ),
     path(
         A + "clients/<int:pk>/schedules/new/",
-        delivery.schedule_create,
+        schedules.schedule_create,
         name="schedule_create",
     ),
-    path(A + "schedules/<int:pk>/", delivery.schedule_edit, name="schedule_edit"),
-    path(A + "schedules/<int:pk>/delete/", delivery.schedule_delete, name="schedule_delete"),
+    path(A + "schedules/<int:pk>/", schedules.schedule_edit, name="schedule_edit"),
+    path(A + "schedules/<int:pk>/delete/", schedules.schedule_delete, name="schedule_delete"),
     path(
         A + "schedules/<int:pk>/send-now/",
-        delivery.schedule_send_now,
+        schedules.schedule_send_now,
         name="schedule_send_now",
     ),
-    path(A + "deliveries/<int:pk>/pdf/", delivery.delivery_pdf, name="delivery_pdf"),
-    path(A + "deliveries/<int:pk>/resend/", delivery.delivery_resend, name="delivery_resend"),
+    path(A + "deliveries/<int:pk>/pdf/", schedules.delivery_pdf, name="delivery_pdf"),
+    path(A + "deliveries/<int:pk>/resend/", schedules.delivery_resend, name="delivery_resend"),
     path(
         A + "clients/<int:pk>/viewers/",
-        delivery.client_viewer_invite,
+        client_viewers.client_viewer_invite,
         name="client_viewer_invite",
     ),
     path(
         A + "client-viewers/<int:pk>/remove/",
-        delivery.client_viewer_remove,
+        client_viewers.client_viewer_remove,
         name="client_viewer_remove",
     ),
-    path(A + "portfolio/", delivery.portfolio, name="portfolio"),
-    path(A + "portal/", delivery.client_portal, name="client_portal"),
-    path(A + "portal/<int:pk>/", delivery.portal_report, name="portal_report"),
-    path(A + "portal/media/<int:pk>/", delivery.portal_media, name="portal_media"),
+    path(A + "portfolio/", portfolio.portfolio, name="portfolio"),
+    path(A + "portal/", portal.client_portal, name="client_portal"),
+    path(A + "portal/<int:pk>/", portal.portal_report, name="portal_report"),
+    path(A + "portal/media/<int:pk>/", portal.portal_media, name="portal_media"),
     path("r/<str:token>/", shared.shared_report, name="shared_report"),
     path("r/<str:token>/report.pdf", shared.shared_report_pdf, name="shared_report_pdf"),
     path("r/<str:token>/media/<int:media_pk>/", shared.shared_media, name="shared_media"),
     path(
         "brand/<str:public_id>/<str:version>.css",
-        delivery.brand_stylesheet,
+        branding.brand_stylesheet,
         name="brand_stylesheet",
     ),
-    path("brand/<str:public_id>/<str:version>/logo", delivery.brand_logo, name="brand_logo"),
+    path("brand/<str:public_id>/<str:version>/logo", branding.brand_logo, name="brand_logo"),
     path(
         A + "accounts/<int:pk>/refresh/status/",
         refresh.account_refresh_status,

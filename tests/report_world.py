@@ -184,5 +184,7 @@ def fill_account(
                 )
                 for k in keys
             )
+    # As the pipeline leaves an account whose history is in: backfilled, its media listed.
     account.data_as_of = end_time(last_day)
-    account.save(update_fields=["data_as_of"])
+    account.backfilled_at = account.media_listed_at = end_time(last_day)
+    account.save(update_fields=["data_as_of", "backfilled_at", "media_listed_at"])

@@ -133,13 +133,15 @@ def _colours_drawn(pdf: bytes) -> set[str]:
 
 
 def test_the_pdf_and_the_page_draw_in_the_agencys_colours_not_prisms(world, as_owner):
-    from insights.reports.build import build_report, client_today
+    from insights.reports.build import build_report
     from insights.reports.pdf import render_pdf
+    from insights.reports.periods import client_today
+    from insights.reports.request import for_days
 
     post(as_owner, primary_colour="#0f766e")
     client = world.clients["a1"]  # no accounts: only the header and names carry the brand
     today = client_today(client)
-    report = build_report(client, today.replace(day=1), today, "none")
+    report = build_report(for_days(client, today.replace(day=1), today, "none"))
     drawn = _colours_drawn(render_pdf(report, branding=branding_for(world.a).for_pdf()))
     assert "#0f766e" in drawn
     assert "#6d28d9" not in drawn  # Prism's own purple

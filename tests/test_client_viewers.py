@@ -10,7 +10,7 @@ from django.core import mail
 from django.test import Client as HttpClient
 from django.urls import reverse
 
-from accounts.models import Invitation, Membership, Role
+from accounts.models import AuditEvent, Invitation, Membership, Role
 from insights.models import AgencyBranding
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +113,17 @@ def test_only_admins_invite_and_remove_client_viewers_and_b_cannot_at_all(world)
     assert world.client_for("a_admin").post(member).status_code == 404
     assert world.client_for("a_admin").post(remove).status_code == 302
     assert not Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_removing_a_client_viewer_is_in_the_agency_audit_trail(world):
+    # Through accounts.services.remove_member, like any member's removal (it was a bare delete).
+    membership = world.memberships["a_client"]
+    remove = reverse("client_viewer_remove", args=["alpha", membership.pk])
+    assert world.client_for("a_admin").post(remove).status_code == 302
+    event = AuditEvent.objects.get(agency=world.a, kind=AuditEvent.Kind.MEMBER_REMOVED)
+    assert event.actor == world.users["a_admin"]
+    assert "a_client@example.com" in event.subject
+    assert not AuditEvent.objects.filter(agency=world.b).exists()
 
 
 def test_the_client_page_lists_its_viewers_and_invitations(world):

@@ -6,11 +6,15 @@ import csv
 import io
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from insights.models import ReportNote, ReportSettings
-from insights.reports.build import build_report, client_today
+from insights.models import Media, ReportNote, ReportSettings
+from insights.reports.build import build_report
+from insights.reports.glossary import glossary
+from insights.reports.periods import client_today, last_complete_day
+from insights.reports.request import for_days
 
 from .factories import InstagramAccountFactory
 from .report_world import fill_account
@@ -26,6 +30,12 @@ def account(world):
     last = client_today(world.clients["a1"]) - timedelta(days=1)
     fill_account(account, last_day=last, days=120, media=80, skip=(last - timedelta(days=10),))
     return account
+
+
+def period_bounds(report):
+    from insights.reports.periods import period_bounds as bounds
+
+    return bounds(report.period, ZoneInfo(report.time_zone))
 
 
 def report_url(world, name="client_report", **params):
@@ -59,7 +69,7 @@ def test_reach_is_the_de_duplicated_window_never_a_sum_of_daily_reach(world, acc
     client = world.clients["a1"]
     end = client_today(client) - timedelta(days=1)
     start = end - timedelta(days=27)
-    report = build_report(client, start, end, "previous")
+    report = build_report(for_days(client, start, end, "previous"))
     kpis = {k.key: k for k in report.sections[0].kpis}
     window = WindowMetric.objects.get(account=account, kind="28d", start=start, end=end)
     assert kpis["reach"].value == window.value
@@ -69,7 +79,7 @@ def test_reach_is_the_de_duplicated_window_never_a_sum_of_daily_reach(world, acc
     assert kpis["reach"].value != sum(daily)
 
     # 90 days: Meta gives no de-duplicated figure, so the tile is the daily average, labelled.
-    long = build_report(client, end - timedelta(days=89), end, "none")
+    long = build_report(for_days(client, end - timedelta(days=89), end, "none"))
     tiles = {k.key: k for k in long.sections[0].kpis}
     assert "reach" not in tiles
     daily = list(
@@ -87,7 +97,7 @@ def test_sums_cover_only_days_with_data_and_say_so(world, account):
 
     client = world.clients["a1"]
     end = client_today(client) - timedelta(days=1)
-    report = build_report(client, end - timedelta(days=27), end, "none")
+    report = build_report(for_days(client, end - timedelta(days=27), end, "none"))
     kpis = {k.key: k for k in report.sections[0].kpis}
     views = AccountDaily.objects.filter(
         account=account, metric="views", dimension="", day__range=(end - timedelta(27), end)
@@ -256,7 +266,7 @@ def test_pdf_embeds_pictures_at_print_resolution(world, account):
     from insights.reports.pdf import IMAGE_DPI
 
     client = world.clients["a1"]
-    report = build_report(client, *_last_days(client, 28), "previous")
+    report = build_report(for_days(client, *_last_days(client, 28), "previous"))
     shown = [*report.sections[0].top_posts, *report.sections[0].top_reels]
     for post in shown:
         media = Media.objects.get(pk=post.media_pk)
@@ -353,19 +363,40 @@ def test_engagement_formula_is_chosen_per_client(world, account):
     http = world.client_for("a_admin")
     response = http.post(
         f"/a/alpha/clients/{client.pk}/report/settings/",
-        {"engagement_formula": "views", "default_range": "last_7", "default_compare": "year"},
+        {
+            "engagement_formula": "post_followers",
+            "default_range": "last_7",
+            "default_compare": "year",
+        },
     )
     assert response.status_code == 302
     settings = ReportSettings.objects.get(client=client)
-    assert settings.engagement_formula == "views"
-    report = build_report(client, *_last_days(client, 7), "none")
+    assert settings.engagement_formula == "post_followers"
+    report = build_report(for_days(client, *_last_days(client, 7), "none"))
     kpis = {k.key: k for k in report.sections[0].kpis}
+    posts = [
+        p["latest_metrics"]["total_interactions"]
+        for p in Media.objects.filter(
+            account=account, is_story=False, timestamp__gte=period_bounds(report)[0]
+        )
+        .filter(timestamp__lt=period_bounds(report)[1])
+        .values("latest_metrics")
+    ]
+    assert posts
     assert kpis["engagement_rate"].value == pytest.approx(
-        kpis["interactions"].value / kpis["views"].value * 100
+        sum(posts) / len(posts) / kpis["followers"].value * 100
     )
+    assert kpis["engagement_rate"].note == "per post, by followers"
     html = http.get(report_url(world)).content.decode()
-    assert "Interactions in the period ÷ views in the period" in html
+    assert "averaged over those posts" in html  # the formula, in the glossary
     assert "same period last year" in html
+    # The rates over a whole period (51 %, 134 %, 405 % on real accounts) are no longer offered.
+    refused = http.post(
+        f"/a/alpha/clients/{client.pk}/report/settings/",
+        {"engagement_formula": "followers", "default_range": "last_7", "default_compare": "year"},
+    )
+    assert refused.status_code == 200
+    assert ReportSettings.objects.get(client=client).engagement_formula == "post_followers"
 
 
 def _last_days(client, n):
@@ -396,7 +427,9 @@ def test_far_east_clients_get_their_own_yesterday(world, account):
     response = world.client_for("a_owner").get(report_url(world))
     assert response.status_code == 200
     report = response.context["report"]
-    assert report.period.end == client_today(client) - timedelta(days=1)
+    # Its yesterday is not over at Meta yet (Pacific time): the range ends on Meta's last
+    # complete day, so the report has that day whole and its de-duplicated reach.
+    assert report.period.end == last_complete_day(client) <= client_today(client) - timedelta(1)
     assert report.time_zone == "Pacific/Kiritimati"
     assert "Pacific/Kiritimati" in response.content.decode()
 
@@ -415,7 +448,7 @@ def test_posts_published_and_top_posts_come_from_the_media_of_the_period(world, 
         timestamp__gte=datetime.combine(start, time.min, zone),
         timestamp__lt=datetime.combine(end + timedelta(days=1), time.min, zone),
     )
-    report = build_report(client, start, end, "none")
+    report = build_report(for_days(client, start, end, "none"))
     section = report.sections[0]
     kpis = {k.key: k for k in section.kpis}
     posts = [m for m in in_period if not m.is_story]
@@ -431,7 +464,7 @@ def test_posts_published_and_top_posts_come_from_the_media_of_the_period(world, 
     assert all(p.kind == "Reels" for p in section.top_reels)
     # Engagement by post reach: the average of each post's interactions ÷ reach.
     ReportSettings.objects.create(agency=world.a, client=client, engagement_formula="post_reach")
-    report = build_report(client, start, end, "none")
+    report = build_report(for_days(client, start, end, "none"))
     rates = [
         m.latest_metrics["total_interactions"] / m.latest_metrics["reach"] * 100 for m in posts
     ]
@@ -446,7 +479,7 @@ def test_the_posts_export_shows_each_post_exactly_as_the_page_does(world, accoun
 
     client = world.clients["a1"]
     start, end = _last_days(client, 90)
-    report = build_report(client, start, end, "none")
+    report = build_report(for_days(client, start, end, "none"))
     section = report.sections[0]
     exported = {item.media_pk: item for item in iter_media(report)}
     shown = [*section.top_posts, *section.top_reels, *section.stories]
@@ -484,7 +517,7 @@ def test_pdf_post_cards_are_three_to_a_row_with_their_metrics_on_a_few_lines(wor
     from insights.reports.pdf import BASE_URL, _fetcher_class, render_html
 
     client = world.clients["a1"]
-    report = build_report(client, *_last_days(client, 90), "previous")
+    report = build_report(for_days(client, *_last_days(client, 90), "previous"))
     assert len(report.sections[0].top_posts) == 6
     html = render_html(report)
     document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=_fetcher_class()())
@@ -525,16 +558,17 @@ def test_interactions_say_when_meta_zeroed_story_replies_by_region(world, accoun
     )  # fmt: skip
 
     def note() -> str:
-        report = build_report(client, end - timedelta(days=27), end, "previous")
-        return {k.key: k for k in report.sections[0].kpis}["interactions"].note
+        report = build_report(for_days(client, end - timedelta(days=27), end, "previous"))
+        return dict(glossary(report))["Interactions"]
 
-    assert note() == "likes, comments, saves, shares, replies and reposts"
+    assert note().startswith("Likes, comments, saves, shares, replies and reposts")
+    assert "EU and Japan" not in note()
     AccountDaily.objects.filter(account=account, metric="replies", day=day).update(
         zeroed_by_region=True
     )
-    assert "EU and Japan" in note() and "replies and" not in note()
+    assert "EU and Japan" in note()
     # Outside the period it says nothing.
     AccountDaily.objects.filter(account=account, metric="replies", day=day).update(
         day=end - timedelta(days=400)
     )
-    assert note() == "likes, comments, saves, shares, replies and reposts"
+    assert "EU and Japan" not in note()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from insights.models import ShareLink, ShareLinkView
 from insights.reports import sharing
+from insights.reports.periods import Period, preset_range
+from insights.reports.request import for_share_link
 
 pytestmark = pytest.mark.django_db
 
@@ -148,10 +150,8 @@ def test_creating_a_link_shows_it_once_and_lists_it_with_expiry_and_views(world,
 
 def test_fixed_range_link_shows_that_range_and_custom_dates_are_validated(world, as_owner):
     made = new_link(world, preset="", start=date(2026, 10, 1), end=date(2026, 10, 31))
-    assert sharing.report_range(made.link, date(2026, 12, 1)) == (
-        date(2026, 10, 1),
-        date(2026, 10, 31),
-    )
+    asked = for_share_link(made.link, now=datetime(2026, 12, 1, 12, tzinfo=UTC))
+    assert (asked.period.start, asked.period.end) == (date(2026, 10, 1), date(2026, 10, 31))
     url = reverse("client_delivery", args=["alpha", world.clients["a1"].pk])
     bad = as_owner.post(
         url,
@@ -169,11 +169,10 @@ def test_fixed_range_link_shows_that_range_and_custom_dates_are_validated(world,
 
 def test_presets_end_yesterday_in_the_clients_calendar():
     today = date(2026, 3, 15)
-    assert sharing.resolve_preset("last_7", today) == (date(2026, 3, 8), date(2026, 3, 14))
-    assert sharing.resolve_preset("last_month", today) == (date(2026, 2, 1), date(2026, 2, 28))
-    assert sharing.resolve_preset("this_month", date(2026, 3, 1)) == (
-        date(2026, 3, 1),
-        date(2026, 3, 1),
+    assert preset_range("last_7", today) == Period(date(2026, 3, 8), date(2026, 3, 14))
+    assert preset_range("last_month", today) == Period(date(2026, 2, 1), date(2026, 2, 28))
+    assert preset_range("this_month", date(2026, 3, 1)) == Period(
+        date(2026, 3, 1), date(2026, 3, 1)
     )
 
 
@@ -362,7 +361,7 @@ def _pdf_text(body: bytes) -> str:
 
 @pytest.fixture
 def two_clients_with_data(world):
-    from insights.reports.build import client_today
+    from insights.reports.periods import client_today
 
     from .factories import InstagramAccountFactory
     from .report_world import fill_account

@@ -5,10 +5,12 @@ resumable, with its progress derived from `BackfillWindow` rows.
   days (which it leaves to `daily`) to BACKFILL_DAYS ago (Meta keeps two years).
 - Per window: reach as a time series (day, week, days_28 → daily reach and Meta's de-duplicated
   7 / 28-day windows) and the totals of each calendar month starting in it. Per-day totals of the
-  total_value-only metrics cost one operation per day (and per breakdown), so they are fetched
-  for the most recent BACKFILL_DAILY_TOTALS_DAYS (Meta documents 90 days of user metrics) and
-  their breakdowns for the most recent BACKFILL_BREAKDOWN_DAYS; older history has its monthly
-  totals. That keeps a two-year backfill to a handful of batch requests.
+  total_value-only metrics cost one operation per day (and per breakdown): they are asked, in
+  the flush's next round, for each day the series answered, as far back as Meta keeps them
+  (BACKFILL_DAILY_TOTALS_DAYS, by default the whole backfill: Meta documents 90 days of user
+  metrics but has answered a year back), so a report's previous period and the same period a
+  year before have them; their breakdowns for the most recent BACKFILL_BREAKDOWN_DAYS. On
+  graph.facebook.com a two-year backfill stays a few dozen batch requests.
 - Windows go pending → started → done (Zulip's FillState). A chunk of windows is marked started,
   read, then written and marked done in one fenced transaction; a crash leaves `started`
   windows that the next run reads again (the writes are idempotent upserts).
@@ -43,7 +45,7 @@ def _settings(name: str, default: int) -> int:
 
 def window_operations(window_start: date, window_end: date, today: date) -> int:
     """How many operations a window needs: its series, its months, its per-day totals."""
-    totals_from = today - timedelta(days=_settings("BACKFILL_DAILY_TOTALS_DAYS", 90))
+    totals_from = today - timedelta(days=_settings("BACKFILL_DAILY_TOTALS_DAYS", 730))
     breakdowns_from = today - timedelta(days=_settings("BACKFILL_BREAKDOWN_DAYS", 28))
     months = sum(
         1
@@ -89,19 +91,24 @@ def _open_windows(account: InstagramAccount):
 
 
 def queue_window(ctx, read: daily.AccountRead, window: BackfillWindow, today: date) -> None:
-    daily.queue_series(ctx, read, window.start, window.end, extra_days=False)
+    totals_from = today - timedelta(days=_settings("BACKFILL_DAILY_TOTALS_DAYS", 730))
+    breakdowns_from = today - timedelta(days=_settings("BACKFILL_BREAKDOWN_DAYS", 28))
+
+    def totals(day: date) -> None:
+        # Asked only for the days the series showed Meta still keeps: past its horizon (90
+        # days to two years, Meta does not say) the window costs its series and months only.
+        if day >= totals_from:
+            daily.queue_totals(ctx, read, day, breakdowns=day >= breakdowns_from)
+
+    daily.queue_series(ctx, read, window.start, window.end, extra_days=False, then=totals)
     if window.end >= today - timedelta(days=catalogue.FOLLOWER_COUNT_DAYS - 2):
         # Meta's new followers per day exist only for its last 30 days: the newest window asks
         # for all of them (the daily read asks only for the days since the last refresh).
         daily.queue_follower_count(ctx, read, window.start)
-    totals_from = today - timedelta(days=_settings("BACKFILL_DAILY_TOTALS_DAYS", 90))
-    breakdowns_from = today - timedelta(days=_settings("BACKFILL_BREAKDOWN_DAYS", 28))
     day = window.start
     while day <= window.end:
         if day.day == 1:
             daily.queue_month(ctx, read, day, today - timedelta(days=1))
-        if day >= totals_from:
-            daily.queue_totals(ctx, read, day, breakdowns=day >= breakdowns_from)
         day += timedelta(days=1)
 
 

@@ -111,9 +111,13 @@ def queue_profile(ctx, read: AccountRead) -> None:
     )
 
 
-def queue_series(ctx, read: AccountRead, first: date, last: date, *, extra_days: bool) -> None:
+def queue_series(
+    ctx, read: AccountRead, first: date, last: date, *, extra_days: bool, then=None
+) -> None:
     """reach (day, week, days_28) for Pacific days first..last, in ≤ 30-day operations. With
-    `extra_days`, days Meta answers past `last` get their per-day totals queued too."""
+    `extra_days`, days Meta answers past `last` get their per-day totals queued too. `then(day)`
+    is called for each day of first..last Meta answered (the backfill asks those days' totals
+    in the flush's next round, and none for days Meta no longer keeps)."""
     metrics = catalogue.without(catalogue.SERIES_DAY, ctx.rejected(""))
     if not metrics:
         return
@@ -149,6 +153,8 @@ def queue_series(ctx, read: AccountRead, first: date, last: date, *, extra_days:
                 if point.period == "day":
                     _daily(ctx, read, point.metric, "", day, point.value, point.end_time)
                     read.series_days.add(day)
+                    if then is not None and day <= last:
+                        then(day)
                     if extra_days and day > last and day not in read.days_queued:
                         queue_totals(ctx, read, day)
                         if not read.follower_count_queued:  # Meta completed it: ask now

@@ -39,7 +39,8 @@ class Branding:
     logo_url: str | None = None
     stylesheet_url: str | None = None
 
-    # The names insights.reports.page.Branding uses (the report template reads these).
+    # The logo as the report template addresses it: logo_url on pages, a data: URI in the PDF
+    # (`for_pdf`); '' without a logo.
     logo_src: str = ""
 
     @property
@@ -152,3 +153,9 @@ def stylesheet(primary: str, accent: str) -> str:
         ".button:not(.secondary):not(.danger), "
         "button:not(.secondary):not(.danger):not(.linklike) { color: var(--brand-ink); }\n"
     )
+
+
+def save_branding(form) -> AgencyBranding:
+    """A valid BrandingForm (insights.delivery_forms): its colours, sender, footer and logo (a
+    new upload, or none when "remove" is ticked)."""
+    return form.save()

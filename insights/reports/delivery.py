@@ -110,6 +110,22 @@ def next_due(schedule: ReportSchedule, after: datetime, *, tz_name: str | None =
     raise ValueError("No slot found for this schedule.")  # unreachable with validated fields
 
 
+def zone_of(client: Client) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(client.time_zone)
+
+
+def save_schedule(schedule: ReportSchedule, now: datetime | None = None) -> ReportSchedule:
+    """A new or edited schedule, planned from now (its next send and the period it covers)."""
+    plan(schedule, now)
+    schedule.save()
+    return schedule
+
+
+def delete_schedule(schedule: ReportSchedule) -> None:
+    """The schedule goes; its deliveries and their PDFs stay in the log."""
+    schedule.delete()
+
+
 def plan(schedule: ReportSchedule, now: datetime | None = None) -> None:
     """Set the schedule's next send from now (on creation and after an edit)."""
     schedule.next_period_end = None
@@ -270,9 +286,10 @@ def deliver(delivery: ReportDelivery) -> str:
 def _render_and_store(delivery: ReportDelivery, branding: Branding) -> None:
     from .build import build_report
     from .pdf import render_pdf
+    from .request import for_days
 
     report = build_report(
-        delivery.client, delivery.period_start, delivery.period_end, delivery.compare
+        for_days(delivery.client, delivery.period_start, delivery.period_end, delivery.compare)
     )
     pdf = render_pdf(report, branding=branding.for_pdf())
     delivery.pdf.save("report.pdf", ContentFile(pdf), save=False)

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.text import slugify
 
-from ..models import Media
-from .build import MEDIA_FIELDS, PostRow, Report, StoryRow, media_item, period_bounds
+from .model import PostRow, Report, StoryRow, media_item
 from .places import demographic_label
+from .read import iter_period_media
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 METRIC_NAMES = {
@@ -108,13 +108,7 @@ def iter_media(report: Report) -> Iterator[PostRow | StoryRow]:
     """Every post and story published in the period, oldest first, read in chunks."""
     zone = ZoneInfo(report.time_zone)
     accounts = {s.account.pk: s.account for s in report.sections if s.account}
-    since, until = period_bounds(report.period, zone)
-    rows = (
-        Media.objects.filter(account_id__in=accounts, timestamp__gte=since, timestamp__lt=until)
-        .order_by("timestamp", "pk")
-        .values(*MEDIA_FIELDS)
-    )
-    for row in rows.iterator(chunk_size=500):
+    for row in iter_period_media(list(accounts), report.period, zone):
         yield media_item(row, accounts[row["account_id"]], zone)
 
 
@@ -254,13 +248,23 @@ def write_xlsx(report: Report, out) -> None:
 
     sheet(
         "Summary",
-        ("account", "metric", "label", "value", "previous", "unit", "note", "coverage"),
+        ("account", "metric", "label", "value", "previous", "unit", "note", "coverage", "change"),
         (
-            (account_cell(s.title), k.key, k.label, k.value, k.previous, k.unit, k.note, k.coverage)
+            (
+                account_cell(s.title),
+                k.key,
+                k.label,
+                k.value,
+                k.previous,
+                k.unit,
+                k.note,
+                k.coverage,
+                k.why or ("" if k.delta is None else "compared"),
+            )
             for s in report.all_sections
             for k in s.kpis
         ),
-        (18, 18, 22, 14, 14, 10, 50, 16),
+        (18, 18, 22, 14, 14, 10, 30, 16, 40),
     )
     sheet(
         "Daily",

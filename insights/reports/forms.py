@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from accounts.text import clean_name
 
 from ..models import Compare, RangePreset, ReportNote, ReportSettings
-from .build import MAX_DAYS, Period, preset_range
+from .periods import MAX_DAYS
 
 
 class RangeForm(forms.Form):
@@ -46,14 +46,15 @@ class RangeForm(forms.Form):
                 raise ValidationError("A range covers at most two years.")
         return data
 
-    def period(self) -> tuple[Period, str]:
-        """The chosen period and comparison; the defaults when the form is unbound or invalid."""
+    def choice(self) -> dict:
+        """What was chosen, as insights.reports.request.resolve's arguments (preset, or start
+        and end, and compare); the client's defaults when unbound or invalid."""
         if self.is_bound and self.is_valid():
             data = self.cleaned_data
             if data["range"] == RangePreset.CUSTOM:
-                return Period(data["start"], data["end"]), data["compare"]
-            return preset_range(data["range"], self.today), data["compare"]
-        return preset_range(self.default_range, self.today), self.default_compare
+                return {"start": data["start"], "end": data["end"], "compare": data["compare"]}
+            return {"preset": data["range"], "compare": data["compare"]}
+        return {"preset": self.default_range, "compare": self.default_compare}
 
 
 class NoteForm(forms.ModelForm):
@@ -90,6 +91,8 @@ class ReportSettingsForm(forms.ModelForm):
             "default_compare": "Compared with",
         }
         help_texts = {
-            "engagement_formula": "Shown with its formula on every report of this client. "
-            "By reach needs a period Meta gives de-duplicated reach for (7 or 28 days, a month)."
+            "engagement_formula": "Both are per post, averaged over the posts published in the "
+            "period: by reach divides each post's interactions by that post's reach, by "
+            "followers by the account's followers at the end of the period. The formula is "
+            "printed in the report's glossary."
         }

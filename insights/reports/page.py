@@ -18,22 +18,12 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from . import charts
-from .build import Kpi, PostRow, Report, Section, StoryRow
+from .branding import Branding
+from .glossary import glossary
+from .model import Kpi, PostRow, Report, Section, StoryRow
 from .places import demographic_label
 
 MediaSrc = Callable[[str, int], str | None]  # (stored thumbnail name, media pk) -> src or None
-
-
-@dataclass
-class Branding:
-    """White label for a report (filled by insights.reports.delivery from the agency's settings;
-    any object with these attributes will do)."""
-
-    name: str = "Prism"
-    primary: str = charts.PALETTE[0]
-    accent: str = charts.PALETTE[1]
-    logo_src: str = ""  # a URL the renderer may fetch (static, media, or data:)
-    footer: str = ""
 
 
 def number(value: float | None, decimals: int = 0) -> str:
@@ -55,11 +45,11 @@ class KpiView:
     label: str
     value: str
     previous: str
-    delta: str
+    delta: str  # the change, e.g. "+4.2%"; '' when none is shown
     trend: str  # up | down | flat | ""
-    note: str
-    coverage: str
-    outside: bool = False  # the figure is from a day outside the period (see note)
+    why: str  # why no change is shown, e.g. "previous period: 3 of 28 days with data"
+    line: str  # at most one short line: the days with data, or what the figure is
+    outside: bool = False  # the figure is from a day outside the period (see line)
 
 
 def kpi_view(kpi: Kpi) -> KpiView:
@@ -80,8 +70,8 @@ def kpi_view(kpi: Kpi) -> KpiView:
         fmt(kpi.previous),
         delta,
         trend,
-        kpi.note,
-        kpi.coverage,
+        kpi.why,
+        f"{kpi.coverage} with data" if kpi.coverage else kpi.note,
         kpi.outside,
     )
 
@@ -340,7 +330,7 @@ def report_context(
     mode: str = "page",
 ) -> dict:
     """The template context of `reports/_report.html` (mode: page | pdf | shared)."""
-    branding = branding or Branding()
+    branding = branding or Branding(agency_name=report.client.agency.name)
     palette = (branding.primary, branding.accent, *charts.PALETTE[2:])
     sections = [section_view(report, s, media_src, palette) for s in report.all_sections]
     if mode == "pdf":
@@ -357,4 +347,5 @@ def report_context(
         "data_as_of": _when(report.data_as_of) if report.data_as_of else "",
         "generated": _when(report.generated_at.astimezone(ZoneInfo(report.time_zone))),
         "sections": sections,
+        "glossary": glossary(report),
     }

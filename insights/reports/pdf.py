@@ -17,8 +17,9 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
-from .build import Report
-from .page import Branding, report_context
+from .branding import Branding
+from .model import Report
+from .page import report_context
 
 log = logging.getLogger("prism.reports")
 

@@ -12,7 +12,7 @@ import base64
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -157,27 +157,6 @@ def revoke(link: ShareLink) -> None:
     ShareLink.objects.filter(pk=link.pk, revoked_at=None).update(revoked_at=timezone.now())
 
 
-def report_range(link: ShareLink, today: date) -> tuple[date, date]:
-    """The (start, end) inclusive the link shows today, in the client's calendar."""
-    if not link.preset:
-        return link.start, link.end
-    return resolve_preset(link.preset, today)
-
-
-def resolve_preset(preset: str, today: date) -> tuple[date, date]:
-    """A preset's days, as the report page computes them (ranges end yesterday)."""
-    from .build import preset_range
-
-    period = preset_range(preset, today)
-    return period.start, period.end
-
-
-def client_today(client: Client, now: datetime | None = None) -> date:
-    import zoneinfo
-
-    return (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(client.time_zone)).date()
-
-
 def visitor_hash(request: HttpRequest) -> str:
     """The visitor's IP (behind the proxies: config/clientip.py) as a keyed hash (HMAC under
     SECRET_KEY): IPv4 is small enough that a plain hash could be reversed by trying every
@@ -241,12 +220,9 @@ def _password_fingerprint(link: ShareLink) -> str:
 def report_for_link(link: ShareLink):
     """The Report a link shows today: its client only, its range, its comparison."""
     from .build import build_report
+    from .request import for_share_link
 
-    start, end = report_range(link, client_today(link.client))
-    try:
-        return build_report(link.client, start, end, link.compare)
-    except ValueError:  # a compare value the report no longer knows: show it uncompared
-        return build_report(link.client, start, end, "none")
+    return build_report(for_share_link(link))
 
 
 def shared_report_context(link: ShareLink, token: str, branding) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import logging
 import mimetypes
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import (
@@ -30,11 +29,13 @@ from accounts.tenancy import agency_view
 from ..access import get_client_for_agency, visible_clients
 from ..images import open_stored
 from ..models import Client, Media, ReportNote, ReportSettings
-from ..reports import exports, pdf
+from ..reports import exports, notes, pdf
 from ..reports.branding import branding_for
-from ..reports.build import Report, build_report, client_today
+from ..reports.build import build_report
 from ..reports.forms import NoteForm, RangeForm, ReportSettingsForm
+from ..reports.model import Report
 from ..reports.page import report_context
+from ..reports.request import ReportRequest, from_query
 
 log = logging.getLogger("prism.reports")
 
@@ -63,11 +64,9 @@ def _read_only(view):
     return wrapper
 
 
-def _report_for(request: HttpRequest, client: Client) -> tuple[Report, RangeForm]:
-    settings = ReportSettings.objects.filter(client=client).first()
-    form = RangeForm(request.GET, today=client_today(client), settings=settings)
-    period, compare = form.period()
-    return build_report(client, period.start, period.end, compare, settings=settings), form
+def _report_for(request: HttpRequest, client: Client) -> tuple[Report, RangeForm, ReportRequest]:
+    asked, form = from_query(client, request.GET)
+    return build_report(asked), form, asked
 
 
 def _thumb_src(request: HttpRequest):
@@ -79,29 +78,17 @@ def _thumb_src(request: HttpRequest):
     return src
 
 
-def _query(report: Report) -> str:
-    """The downloads' query string: exactly the page's period, as a custom range."""
-    return urlencode(
-        {
-            "range": "custom",
-            "start": report.period.start.isoformat(),
-            "end": report.period.end.isoformat(),
-            "compare": report.compare,
-        }
-    )
-
-
 @agency_view(Role.VIEWER)
 @_read_only
 def client_report(request: HttpRequest, pk: int) -> HttpResponse:
     client = _readable_client(request, pk)
-    report, form = _report_for(request, client)
+    report, form, asked = _report_for(request, client)
     branding = branding_for(request.agency)
     context = report_context(report, branding=branding, media_src=_thumb_src(request))
     can_edit = request.membership.has_role(Role.MEMBER)
     context.update(
         form=form,
-        query=_query(report),
+        query=asked.query_string(),
         notes=report.notes,
         note_form=NoteForm(initial={"day": report.period.end}),
         can_edit=can_edit,
@@ -113,7 +100,7 @@ def client_report(request: HttpRequest, pk: int) -> HttpResponse:
 @_read_only
 def client_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     client = _readable_client(request, pk)
-    report, _ = _report_for(request, client)
+    report = _report_for(request, client)[0]
     try:
         body = pdf.render_pdf(report, branding=branding_for(request.agency).for_pdf())
     except pdf.PdfUnavailable as exc:
@@ -130,21 +117,21 @@ def client_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 @agency_view(Role.VIEWER)
 @_read_only
 def client_report_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    report, _ = _report_for(request, _readable_client(request, pk))
+    report = _report_for(request, _readable_client(request, pk))[0]
     return exports.tidy_csv_response(report)
 
 
 @agency_view(Role.VIEWER)
 @_read_only
 def client_report_posts_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    report, _ = _report_for(request, _readable_client(request, pk))
+    report = _report_for(request, _readable_client(request, pk))[0]
     return exports.posts_csv_response(report)
 
 
 @agency_view(Role.VIEWER)
 @_read_only
 def client_report_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
-    report, _ = _report_for(request, _readable_client(request, pk))
+    report = _report_for(request, _readable_client(request, pk))[0]
     return exports.xlsx_response(report)
 
 
@@ -156,7 +143,7 @@ def client_report_settings(request: HttpRequest, pk: int) -> HttpResponse:
     )
     form = ReportSettingsForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        notes.save_settings(form)
         messages.success(request, "Report settings saved.")
         return redirect("client_report", agency_slug=request.agency.slug, pk=client.pk)
     return render(request, "reports/settings.html", {"client": client, "form": form})
@@ -168,9 +155,7 @@ def report_note_add(request: HttpRequest, pk: int) -> HttpResponse:
     client = get_client_for_agency(request, pk)
     form = NoteForm(request.POST)
     if form.is_valid():
-        note = form.save(commit=False)
-        note.agency, note.client, note.created_by = request.agency, client, request.user
-        note.save()
+        notes.add_note(form, client=client, author=request.user)
         messages.success(request, "Note added to the report.")
     else:
         errors = " ".join(e for errs in form.errors.values() for e in errs)
@@ -188,7 +173,7 @@ def report_note_delete(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if note is None:
         raise Http404("No such note.")
-    note.delete()
+    notes.remove_note(note)
     messages.success(request, "Note removed.")
     return _back(request, note.client)
 

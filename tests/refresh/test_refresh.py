@@ -169,7 +169,9 @@ def test_the_first_refresh_backfills_two_years_in_a_few_requests(connected, sand
     # Every read went out in batch requests (the sandbox logs each operation of a batch as its
     # own rate-limit-counted call, beside the one HTTP request that carried it).
     batches = calls["by_path"]["POST graph.facebook.com/ (batch)"]["requests"]
-    assert batches == stats["requests"] <= 10
+    # Per-day totals for two years are about 730 operations: 15 batches of 50, plus a round
+    # per chunk for the series that says which days Meta has.
+    assert batches == stats["requests"] <= 40
     assert calls["by_host"]["graph.facebook.com"]["http_requests"] == batches
     assert stats["backfill"]["pending"] == 0
     oldest = AccountDaily.objects.filter(account=account, metric="reach").order_by("day").first()
@@ -182,6 +184,42 @@ def test_the_first_refresh_backfills_two_years_in_a_few_requests(connected, sand
         )
     )
     assert len(days) == (max(days) - min(days)).days + 1
+    # The per-day totals go as far back as the daily reach: a report's previous period and the
+    # same period last year have views and interactions, not only the last 90 days.
+    for metric in ("views", "total_interactions"):
+        with_totals = set(
+            AccountDaily.objects.filter(account=account, metric=metric, dimension="").values_list(
+                "day", flat=True
+            )
+        )
+        assert with_totals == days, metric
+
+
+def test_the_backfill_asks_per_day_totals_only_for_days_meta_keeps(connect, sandbox, settings):
+    # An account with 100 days of history, backfilled a year back: the series shows which days
+    # Meta has, and only those get the one-operation-per-day totals.
+    settings.BACKFILL_DAYS = 365
+    settings.BACKFILL_DAILY_TOTALS_DAYS = 365
+    account, _remote = connect(followers=5000, media_count=50, history_days=100)
+    sandbox.control("POST", "stats/reset")
+    run(account)
+    insights = sandbox.control("GET", "stats").json()["by_path"][
+        "GET graph.facebook.com/{ig_user}/insights"
+    ]
+    reach_days = set(
+        AccountDaily.objects.filter(account=account, metric="reach", dimension="").values_list(
+            "day", flat=True
+        )
+    )
+    views_days = set(
+        AccountDaily.objects.filter(account=account, metric="views", dimension="").values_list(
+            "day", flat=True
+        )
+    )
+    assert 90 <= len(reach_days) <= 101 and views_days == reach_days
+    # 13 series, 12 months, a day's totals for each of the ~100 days and the last 28 days'
+    # breakdowns: well under one operation per day of the year asked.
+    assert insights["counted_calls"] < 300, insights
 
 
 def test_an_interrupted_backfill_resumes_where_it_stopped(
