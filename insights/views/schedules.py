@@ -15,6 +15,7 @@ from accounts.tenancy import agency_view
 
 from ..access import get_client_for_agency, visible_clients
 from ..delivery_forms import ScheduleForm
+from ..images import open_stored
 from ..models import ReportDelivery, ReportSchedule
 from ..reports import delivery
 
@@ -117,7 +118,7 @@ def delivery_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     found = _get_delivery(request, pk)
     if not found.pdf:
         raise Http404("No PDF stored.")
-    response = FileResponse(found.pdf.open("rb"), content_type="application/pdf")
+    response = FileResponse(open_stored(found.pdf), content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(
         False, delivery.pdf_filename(found)
     )
