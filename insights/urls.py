@@ -118,10 +118,11 @@ urlpatterns = [
     path(A + "portfolio/", portfolio.portfolio, name="portfolio"),
     path(A + "portal/", portal.client_portal, name="client_portal"),
     path(A + "portal/<int:pk>/", portal.portal_report, name="portal_report"),
-    path(A + "portal/media/<int:pk>/", portal.portal_media, name="portal_media"),
+    # Thumbnails by unguessable reference (insights/reports/thumbnails.py), not by id.
+    path(A + "portal/media/<str:ref>/", portal.portal_media, name="portal_media"),
     path("r/<str:token>/", shared.shared_report, name="shared_report"),
     path("r/<str:token>/report.pdf", shared.shared_report_pdf, name="shared_report_pdf"),
-    path("r/<str:token>/media/<int:media_pk>/", shared.shared_media, name="shared_media"),
+    path("r/<str:token>/media/<str:ref>/", shared.shared_media, name="shared_media"),
     path(
         "brand/<str:public_id>/<str:version>.css",
         branding.brand_stylesheet,

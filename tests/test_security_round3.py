@@ -682,11 +682,15 @@ def test_missing_files_answer_404(world, missing_files):
     made = sharing.create_share_link(client=world.clients["a2"], preset="last_28")
     anonymous = HttpClient()
     token = made.url.rstrip("/").rsplit("/", 1)[-1]
+    from insights.reports import thumbnails
+
+    portal_ref = thumbnails.reference(thumbnails.portal_scope(world.a.pk), media.pk)
+    shared_ref = thumbnails.reference(thumbnails.share_scope(made.link.pk), media.pk)
     for http, url in [
         (team, reverse("report_media_thumbnail", args=["alpha", media.pk])),
         (team, reverse("delivery_pdf", args=["alpha", delivery.pk])),
-        (portal, reverse("portal_media", args=["alpha", media.pk])),
-        (anonymous, reverse("shared_media", args=[token, media.pk])),
+        (portal, reverse("portal_media", args=["alpha", portal_ref])),
+        (anonymous, reverse("shared_media", args=[token, shared_ref])),
         (anonymous, reverse("brand_logo", args=[branding.public_id, branding.version])),
     ]:
         http.raise_request_exception = False
@@ -904,3 +908,75 @@ def test_the_posts_csv_neutralizes_hidden_formulas_in_captions(world):
     hidden = [c for c in captions if c.lstrip("'") in HIDDEN_FORMULAS]
     assert len(hidden) == min(len(posts), len(HIDDEN_FORMULAS))
     assert all(c.startswith("'") for c in hidden)
+
+
+# --- 10. Share links and the portal serve only the media they show, by unguessable reference ----
+
+
+@pytest.fixture
+def two_posts(world):
+    """Apex Bikes (a2) with a post inside the last 28 days and one from four months ago, both
+    with a thumbnail, and metrics enough to be its top posts."""
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from insights.models import Media
+
+    from .factories import InstagramAccountFactory
+
+    account = InstagramAccountFactory(agency=world.a, client=world.clients["a2"])
+    made = []
+    for n, age in enumerate((timedelta(days=3), timedelta(days=120))):
+        media = Media.objects.create(
+            account=account,
+            media_id=f"179000000002{n}",
+            product_type="FEED",
+            media_type="IMAGE",
+            timestamp=timezone.now() - age,
+            latest_metrics={"reach": 100, "total_interactions": 10, "likes": 9},
+        )
+        media.thumbnail.save(f"t{n}.jpg", ContentFile(b"\xff\xd8\xff\xe0 jpeg"), save=True)
+        made.append(media)
+    return made
+
+
+def _thumbnails(html: str) -> list[str]:
+    import re
+
+    return re.findall(r'<div class="post-thumb">.*?<img src="([^"]+)"', html, re.S)
+
+
+def test_a_share_link_serves_only_the_media_it_shows(world, two_posts):
+    from insights.reports import sharing
+
+    inside, outside = two_posts
+    made = sharing.create_share_link(client=world.clients["a2"], preset="last_28")
+    token = made.url.rstrip("/").rsplit("/", 1)[-1]
+    anonymous = HttpClient()
+    page = anonymous.get(f"/r/{token}/").content.decode()
+    (src,) = _thumbnails(page)
+    assert f"/media/{inside.pk}/" not in src  # not its sequential id
+    assert anonymous.get(src).status_code == 200
+    # By sequential id, the post on the page and the one outside the link's period: 404.
+    assert anonymous.get(f"/r/{token}/media/{inside.pk}/").status_code == 404
+    assert anonymous.get(f"/r/{token}/media/{outside.pk}/").status_code == 404
+    # A reference made the same way for the old post: still outside what the link shows.
+    guessed = src.replace(f"{inside.pk}.", f"{outside.pk}.")
+    assert anonymous.get(guessed).status_code == 404
+    # Another link's reference does not open this one's media.
+    other = sharing.create_share_link(client=world.clients["a2"], preset="last_28")
+    other_token = other.url.rstrip("/").rsplit("/", 1)[-1]
+    assert anonymous.get(src.replace(token, other_token)).status_code == 404
+
+
+def test_the_portal_serves_media_by_unguessable_reference(world, two_posts):
+    inside, _outside = two_posts
+    viewer = world.client_for("a_client")  # a client viewer of Apex Bikes
+    page = viewer.get(
+        reverse("portal_report", args=["alpha", world.clients["a2"].pk]), {"range": "last_28"}
+    ).content.decode()
+    (src,) = _thumbnails(page)
+    assert viewer.get(src).status_code == 200
+    assert viewer.get(f"/a/alpha/portal/media/{inside.pk}/").status_code == 404

@@ -230,9 +230,10 @@ def shared_report_context(link: ShareLink, token: str, branding) -> dict:
     with thumbnails addressed through the link itself (nothing else of the agency's is reachable
     from a share session)."""
     from .page import report_context
+    from .thumbnails import reference, share_scope
 
     def media_src(_name: str, media_pk: int) -> str:
-        return reverse("shared_media", args=[token, media_pk])
+        return reverse("shared_media", args=[token, reference(share_scope(link.pk), media_pk)])
 
     context = report_context(
         report_for_link(link), branding=branding, media_src=media_src, mode="shared"
@@ -251,12 +252,10 @@ def count_pdf(link: ShareLink) -> None:
     _bump(f"share-pdf:{link.pk}", PDF_WINDOW_SECONDS)
 
 
-def media_for_link(link: ShareLink, media_pk: int):
-    """A post or story thumbnail of the link's own client, or None."""
-    from ..models import Media
+def media_for_link(link: ShareLink, ref: str):
+    """A post or story thumbnail the link's report shows today (its client, its period), named
+    by a reference made for this link (reports.thumbnails), or None."""
+    from .request import for_share_link
+    from .thumbnails import share_scope, shown_media
 
-    return (
-        Media.objects.filter(pk=media_pk, account__client_id=link.client_id)
-        .exclude(thumbnail="")
-        .first()
-    )
+    return shown_media(for_share_link(link), share_scope(link.pk), ref)

@@ -89,14 +89,14 @@ def shared_report_pdf(request: HttpRequest, token: str) -> HttpResponse:
     return _private(exports.download_headers(response, exports.filename(report, "report", "pdf")))
 
 
-def shared_media(request: HttpRequest, token: str, media_pk: int) -> HttpResponse:
+def shared_media(request: HttpRequest, token: str, ref: str) -> HttpResponse:
     """A thumbnail in a shared report: only of the link's client, only once unlocked."""
     link, refusal = _find(request, token)
     if refusal:
         return refusal
     if not sharing.is_unlocked(link, request):
         return _gone(request)
-    media = sharing.media_for_link(link, media_pk)
+    media = sharing.media_for_link(link, ref)
     if media is None:
         return _gone(request)
     try:
