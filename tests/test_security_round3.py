@@ -980,3 +980,74 @@ def test_the_portal_serves_media_by_unguessable_reference(world, two_posts):
     (src,) = _thumbnails(page)
     assert viewer.get(src).status_code == 200
     assert viewer.get(f"/a/alpha/portal/media/{inside.pk}/").status_code == 404
+
+
+# --- 11. Share & schedule: viewers see what they need; failed deliveries are explained ----------
+
+
+@pytest.fixture
+def delivery_world(world):
+    from datetime import date
+
+    from insights.models import ReportDelivery, ReportSchedule
+
+    client = world.clients["a1"]
+    schedule = ReportSchedule.objects.create(
+        agency=world.a, client=client, recipients=["boss@acme.example", "cfo@acme.example"]
+    )
+    ReportDelivery.objects.create(
+        agency=world.a,
+        client=client,
+        schedule=schedule,
+        period_start=date(2026, 11, 2),
+        period_end=date(2026, 11, 8),
+        recipients=["boss@acme.example", "cfo@acme.example"],
+        status="failed",
+        error=(
+            "SMTPRecipientsRefused: {'cfo@acme.example': (550, b'5.1.1 unknown')} at "
+            "/srv/prism/.venv/lib/python3.11/smtplib.py line 887"
+        ),
+    )
+    viewer = MembershipFactory(
+        agency=world.a, user=UserFactory(email="reader@acme.example", name=""), role=Role.CLIENT
+    )
+    viewer.limited_to_clients = True
+    viewer.save()
+    viewer.clients.set([client])
+    return client
+
+
+def test_a_viewer_sees_no_email_addresses_on_share_and_schedule(world, delivery_world):
+    url = reverse("client_delivery", args=["alpha", delivery_world.pk])
+    page = world.client_for("a_viewer").get(url)
+    text = page.content.decode()
+    assert page.status_code == 200
+    for address in ("boss@acme.example", "cfo@acme.example", "reader@acme.example"):
+        assert address not in text
+    assert "2 recipients" in text
+    # A member, who schedules and resends, sees them.
+    member = world.client_for("a_member").get(url).content.decode()
+    assert "boss@acme.example" in member and "reader@acme.example" in member
+
+
+def test_a_failed_delivery_is_explained_without_its_exception(world, delivery_world):
+    url = reverse("client_delivery", args=["alpha", delivery_world.pk])
+    for persona in ("a_viewer", "a_owner"):
+        text = world.client_for(persona).get(url).content.decode()
+        assert "The mail server refused" in text
+        for raw in ("SMTPRecipientsRefused", "/srv/prism", "smtplib", "5.1.1"):
+            assert raw not in text, (persona, raw)
+
+
+def test_delivery_errors_are_summarized_for_people():
+    from insights.reports.delivery import error_summary
+
+    assert "refused" in error_summary("SMTPRecipientsRefused: {...}")
+    assert "sign-in" in error_summary("SMTPAuthenticationError: (535, b'bad')")
+    reach = "could not be reached"
+    for raw in ("ConnectionRefusedError: [Errno 111]", "TimeoutError: timed out",
+                "SMTPServerDisconnected: gone", "gaierror: [Errno -2] Name unknown"):  # fmt: skip
+        assert reach in error_summary(raw)
+    assert "PDF" in error_summary("PdfUnavailable: cannot load /usr/lib/libpango-1.0.so")
+    other = error_summary("KeyError: '/srv/prism/insights/reports/delivery.py'")
+    assert "/srv" not in other and other

@@ -385,5 +385,27 @@ def send_now(schedule: ReportSchedule, *, requested_by=None) -> ReportDelivery:
     )
 
 
+# What people read about a failed delivery: the kind of failure, never the exception's text
+# (addresses, server paths, library internals stay in `error`, for the admin and the logs).
+_FAILURES = [
+    (("SMTPRecipientsRefused", "SMTPSenderRefused", "SMTPDataError"),
+     "The mail server refused to deliver it (an address may be wrong)."),
+    (("SMTPAuthenticationError",), "The mail server refused Prism's sign-in."),
+    (("ConnectionRefusedError", "ConnectionResetError", "TimeoutError", "timeout",
+      "SMTPConnectError", "SMTPServerDisconnected", "gaierror", "OSError", "SSLError"),
+     "The mail server could not be reached."),
+    (("PdfUnavailable",), "The PDF could not be made."),
+]  # fmt: skip
+
+
+def error_summary(error: str) -> str:
+    """A failed delivery's stored error (`Type: message`) as a sentence for people."""
+    kind = (error or "").split(":", 1)[0].strip().rsplit(".", 1)[-1]
+    for kinds, sentence in _FAILURES:
+        if kind in kinds:
+            return sentence
+    return "Sending failed; Resend tries again."
+
+
 def deliveries_for(client: Client):
     return client.report_deliveries.select_related("resend_of").order_by("-created_at", "-pk")
