@@ -1051,3 +1051,75 @@ def test_delivery_errors_are_summarized_for_people():
     assert "PDF" in error_summary("PdfUnavailable: cannot load /usr/lib/libpango-1.0.so")
     other = error_summary("KeyError: '/srv/prism/insights/reports/delivery.py'")
     assert "/srv" not in other and other
+
+
+# --- 13. "Send now" and "Resend" are throttled --------------------------------------------------
+
+
+@pytest.fixture
+def sends(monkeypatch):
+    """The deliveries the views enqueue (not rendered or mailed here: each would be a PDF)."""
+    from insights import tasks
+
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.send_delivery, "delay", lambda pk: sent.append(pk))
+    return sent
+
+
+def test_send_now_is_throttled(world, sends, clock):
+    from datetime import timedelta
+
+    from insights.models import ReportDelivery, ReportSchedule
+    from insights.reports.delivery import HAND_SENDS_PER_HOUR
+
+    schedule = ReportSchedule.objects.create(
+        agency=world.a, client=world.clients["a1"], recipients=["target@example.com"]
+    )
+    member = world.client_for("a_member")
+    url = reverse("schedule_send_now", args=["alpha", schedule.pk])
+    for _ in range(20):
+        member.post(url)
+    assert len(sends) == HAND_SENDS_PER_HOUR < 20
+    assert ReportDelivery.objects.count() == HAND_SENDS_PER_HOUR
+    page = member.post(url, follow=True).content.decode()
+    assert "try again" in page.lower()
+    clock.shift(timedelta(hours=1, minutes=1))
+    world.client_for("a_member").post(url)  # (signed in again: the session idled out)
+    assert len(sends) == HAND_SENDS_PER_HOUR + 1
+
+
+def test_resend_is_throttled_too(world, sends):
+    from datetime import date
+
+    from insights.models import ReportDelivery, ReportSchedule
+    from insights.reports.delivery import HAND_SENDS_PER_HOUR
+
+    original = ReportDelivery.objects.create(
+        agency=world.a,
+        client=world.clients["a1"],
+        schedule=ReportSchedule.objects.create(agency=world.a, client=world.clients["a1"]),
+        period_start=date(2026, 11, 2),
+        period_end=date(2026, 11, 8),
+        recipients=["target@example.com"],
+        status="sent",
+        pdf_sha256="-",
+        pdf="deliveries/report.pdf",
+    )
+    member = world.client_for("a_member")
+    for _ in range(20):
+        member.post(reverse("delivery_resend", args=["alpha", original.pk]))
+    assert len(sends) == HAND_SENDS_PER_HOUR
+    # The limit is the client's: another client of the agency can still be sent by hand.
+    other = ReportDelivery.objects.create(
+        agency=world.a,
+        client=world.clients["a2"],
+        schedule=ReportSchedule.objects.create(agency=world.a, client=world.clients["a2"]),
+        period_start=date(2026, 11, 2),
+        period_end=date(2026, 11, 8),
+        recipients=["apex@example.com"],
+        status="sent",
+        pdf_sha256="-",
+        pdf="deliveries/report.pdf",
+    )
+    member.post(reverse("delivery_resend", args=["alpha", other.pk]))
+    assert len(sends) == HAND_SENDS_PER_HOUR + 1

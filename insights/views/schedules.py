@@ -88,6 +88,9 @@ def schedule_send_now(request: HttpRequest, pk: int) -> HttpResponse:
     from ..tasks import send_delivery
 
     schedule = _get_schedule(request, pk)
+    if not delivery.may_send_by_hand(schedule.client):
+        messages.error(request, delivery.HAND_SEND_LIMIT)
+        return redirect("client_delivery", agency_slug=request.agency.slug, pk=schedule.client_id)
     made = delivery.send_now(schedule, requested_by=request.user)
     send_delivery.delay(made.pk)
     messages.success(
@@ -105,6 +108,8 @@ def delivery_resend(request: HttpRequest, pk: int) -> HttpResponse:
     original = _get_delivery(request, pk)
     if not original.pdf:
         messages.error(request, "This delivery has no stored PDF to resend.")
+    elif not delivery.may_send_by_hand(original.client):
+        messages.error(request, delivery.HAND_SEND_LIMIT)
     else:
         made = delivery.resend(original, requested_by=request.user)
         send_delivery.delay(made.pk)
