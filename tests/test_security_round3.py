@@ -1,7 +1,5 @@
-"""Security round 3 (issue 18): each finding's test failed on the code before its fix.
-
-Findings 10, 11 and 13 (report code) live beside the report tests they extend; see the notes
-in /work/notes/security18.md for where each test is."""
+"""Security round 3 (issue 18): each finding's tests failed on the code before its fix (see
+/work/notes/security18.md for which test covers which finding)."""
 
 from __future__ import annotations
 
