@@ -25,7 +25,7 @@ migrate: install
 # A first run seeds the demo agency (its login is printed); an existing database is left alone.
 run: migrate
 	@$(BIN)/python manage.py seed_demo
-	@echo "Prism on http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and beat)"
+	@echo "Starting Prism on http://127.0.0.1:$(PORT)/: it says 'Prism is ready' when it is (Ctrl-C stops everything)"
 	@# honcho gives each process its own PORT (worker +100, beat +200): SITE_URL, the address
 	@# the worker and beat use for the sandbox and in emails, is fixed here for all three.
 	SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" PATH="$(CURDIR)/$(BIN):$$PATH" \

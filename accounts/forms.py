@@ -4,9 +4,10 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 
-from .models import ROLE_RANK, TIME_ZONE_CHOICES, Agency, Membership, Role, User
+from .models import ROLE_RANK, Agency, Membership, Role, User
 from .services import create_agency
 from .text import NameField, clean_name
+from .timezones import picker_choices
 
 
 class AgencyFieldsMixin(forms.Form):
@@ -16,10 +17,15 @@ class AgencyFieldsMixin(forms.Form):
         help_text="Your team sees this name; you can change it.",
     )
     time_zone = forms.ChoiceField(
-        choices=TIME_ZONE_CHOICES,
+        choices=picker_choices,
         initial="UTC",
         help_text="Reports default to this time zone; each client can have its own.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:  # a fresh form: static/prism/timezone.js proposes the browser's
+            self.fields["time_zone"].widget.attrs["data-browser-zone"] = "propose"
 
     def clean_agency_name(self) -> str:
         name = clean_name(self.cleaned_data["agency_name"])
@@ -57,6 +63,7 @@ class AgencyForm(forms.ModelForm):
     def __init__(self, *args, actor: User | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.actor = actor
+        self.fields["time_zone"].choices = picker_choices(self.instance.time_zone)
 
     def clean_require_mfa(self) -> bool:
         from .mfa import has_mfa

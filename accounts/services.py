@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -113,21 +114,39 @@ def email_invitation(invitation: Invitation) -> bool:
     agency, inviter = invitation.agency, invitation.invited_by
     url = settings.SITE_URL + reverse("invitation_accept", args=[raw_token])
     who = inviter.get_full_name() if inviter else "Someone"
-    _send(
-        "accounts/email/invitation",
-        to=invitation.email,
-        subject=f"{who} invited you to {agency.name} on Prism",
-        context={"invitation": invitation, "url": url, "inviter": inviter, "agency": agency},
-    )
+    context = {"invitation": invitation, "url": url, "inviter": inviter, "agency": agency}
+    if invitation.role == Role.CLIENT:
+        # Someone at a client: the agency's voice only (its name as the sender, no tool name).
+        clients = ", ".join(c.name for c in invitation.clients.all())
+        _send(
+            "accounts/email/client_invitation",
+            to=invitation.email,
+            subject=f"{agency.name} shares {clients or 'your'} reports with you",
+            context={**context, "clients": clients},
+            from_email=formataddr((" ".join(agency.name.split()), _from_address())),
+        )
+    else:
+        _send(
+            "accounts/email/invitation",
+            to=invitation.email,
+            subject=f"{who} invited you to {agency.name} on Prism",
+            context=context,
+        )
     log.info("invitation %s emailed for agency %s", invitation.pk, agency.pk)
     return True
 
 
-def _send(template: str, *, to: str, subject: str, context: dict) -> None:
+def _from_address() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "prism@localhost"
+
+
+def _send(
+    template: str, *, to: str, subject: str, context: dict, from_email: str | None = None
+) -> None:
     send_mail(
         subject=subject,
         message=render_to_string(f"{template}.txt", context),
-        from_email=None,
+        from_email=from_email,
         recipient_list=[to],
         html_message=render_to_string(f"{template}.html", context),
     )

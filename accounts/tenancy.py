@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import zoneinfo
 from collections.abc import Callable
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.shortcuts import render
+from django.utils import timezone
 
 from .mfa import has_mfa, passed_mfa
 from .models import Membership, Role
@@ -73,7 +75,10 @@ def agency_view(min_role: str = Role.VIEWER, *, write_role: str | None = None) -
             request.membership = membership
             if request.session.get(CURRENT_AGENCY_SESSION_KEY) != agency_slug:
                 request.session[CURRENT_AGENCY_SESSION_KEY] = agency_slug  # for "/" next time
-            return view(request, *args, **kwargs)
+            # Times on the agency's pages are in the agency's zone (a page about one client
+            # narrows it to the client's, and says so).
+            with timezone.override(zoneinfo.ZoneInfo(membership.agency.time_zone)):
+                return view(request, *args, **kwargs)
 
         wrapper.agency_min_role = min_role
         return wrapper

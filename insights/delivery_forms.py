@@ -42,6 +42,7 @@ class BrandingForm(forms.ModelForm):
             "sender_name",
             "reply_to",
             "footer_text",
+            "powered_by",
         ]
         widgets = {
             "primary_colour": forms.TextInput(attrs={"type": "color"}),
@@ -51,7 +52,10 @@ class BrandingForm(forms.ModelForm):
         help_texts = {
             "primary_colour": "Buttons, links and chart accents.",
             "footer_text": "At the bottom of report pages, PDFs and emails.",
+            "powered_by": "A small line naming the tool under reports, shared pages and emails. "
+            "Off by default: your clients see only your brand.",
         }
+        labels = {"powered_by": "Show “Powered by Prism”"}
 
     def clean_primary_colour(self) -> str:
         return self.cleaned_data["primary_colour"].lower()

@@ -168,7 +168,7 @@ def sandbox_reachable() -> Iterator[None]:
             pass
 
     server = ThreadedWSGIServer((host, port), QuietHandler, allow_reuse_address=True)
-    server.set_app(WSGIHandler())
+    server.set_app(sandbox_only(WSGIHandler()))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -181,6 +181,26 @@ def sandbox_reachable() -> Iterator[None]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+SANDBOX_PREFIX = "/_sandbox/"
+STARTING = b"Prism is starting: the demo is being prepared. This page answers in a minute.\n"
+
+
+def sandbox_only(app):
+    """The seeding's temporary server answers the sandbox's paths only: on the public port,
+    the app itself (sign-up, /healthz) would look ready and vanish when the seeding ends."""
+
+    def guarded(environ, start_response):
+        if environ.get("PATH_INFO", "").startswith(SANDBOX_PREFIX):
+            return app(environ, start_response)
+        start_response(
+            "503 Service Unavailable",
+            [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "30")],
+        )
+        return [STARTING]
+
+    return guarded
 
 
 def _listening(host: str, port: int) -> bool:

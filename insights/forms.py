@@ -1,8 +1,8 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from accounts.models import TIME_ZONE_CHOICES
 from accounts.text import clean_name
+from accounts.timezones import picker_choices
 
 from .images import ALLOWED_LABEL, MAX_LOGO_BYTES, reencoded_logo
 from .models import Client
@@ -22,7 +22,7 @@ class LogoField(forms.ImageField):
 
 class ClientForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
-        choices=TIME_ZONE_CHOICES, help_text="Reports for this client use its time zone."
+        choices=picker_choices, help_text="Reports for this client use its time zone."
     )
     notes = forms.CharField(
         required=False,
@@ -41,6 +41,11 @@ class ClientForm(forms.ModelForm):
         model = Client
         fields = ["name", "time_zone", "notes", "logo"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:  # a zone saved under an alias stays selectable
+            self.fields["time_zone"].choices = picker_choices(self.instance.time_zone)
 
     def clean_name(self) -> str:
         name = clean_name(self.cleaned_data["name"])

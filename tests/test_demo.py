@@ -1,5 +1,6 @@
 """`manage.py seed_demo`: the first `make run` shows a demo agency with connected accounts."""
 
+import io
 import socket
 
 import pytest
@@ -88,3 +89,40 @@ def test_seeding_serves_the_sandbox_itself_when_no_server_runs(settings, transac
     assert result.created and result.accounts == len(DEMO_CLIENTS)
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # the temporary server is gone
+
+
+def test_the_seedings_server_answers_the_sandbox_only(settings, transactional_db):
+    """While the demo is seeded, the public port must not look like a ready Prism: /healthz and
+    the sign-up page answer 503 until the real web server is up (a newcomer who signed up there
+    lost that server when the seeding ended)."""
+    from insights.demo import sandbox_reachable
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.META_HOSTS = {h: f"http://127.0.0.1:{port}/_sandbox/{h}" for h in settings.META_HOSTS}
+    base = f"http://127.0.0.1:{port}"
+    with sandbox_reachable():
+        assert requests.get(f"{base}/_sandbox/control/", timeout=10).status_code == 200
+        for path in ("/healthz", "/accounts/signup/", "/", "/a/anything/"):
+            answer = requests.get(base + path, timeout=10)
+            assert answer.status_code == 503, path
+            assert "starting" in answer.text and answer.headers["Retry-After"]
+
+
+def test_make_run_says_ready_only_once_the_web_server_answers(live_server, settings, monkeypatch):
+    """`announce_ready` (a Procfile process) says "ready" only when /healthz answers 200."""
+    from insights.management.commands import announce_ready
+
+    monkeypatch.setattr(announce_ready.Command, "_wait", lambda self: None)
+    monkeypatch.setattr(announce_ready, "WAIT_SECONDS", 2)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    settings.SITE_URL = f"http://127.0.0.1:{closed}"  # nothing listens: not ready
+    out, err = io.StringIO(), io.StringIO()
+    call_command("announce_ready", stdout=out, stderr=err)
+    assert "ready" not in out.getvalue() and "did not answer" in err.getvalue()
+    settings.SITE_URL = live_server.url
+    call_command("announce_ready", stdout=out)
+    assert f"Prism is ready on {live_server.url}/" in out.getvalue()

@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from insights.models import AccountDaily, Health, Media, ProfileSnapshot, ReportDelivery
-from insights.reports.portfolio import PACIFIC, build_portfolio
+from insights.reports.periods import PACIFIC
+from insights.reports.portfolio import build_portfolio
 
 from .factories import ClientFactory, InstagramAccountFactory
 
@@ -23,19 +24,23 @@ def today():
 
 
 def history(account, start_followers: int, daily_gain: int, views: int = 100):
+    """A follower count every day from 29 days back to today, and views, interactions and
+    reach on the 28 days up to yesterday (the report's "last 28 days"), one post two days ago."""
     t = today()
-    for back in range(28, -1, -1):
+    for back in range(29, -1, -1):
         day = t - timedelta(days=back)
         ProfileSnapshot.objects.create(
-            account=account, day=day, followers_count=start_followers + daily_gain * (28 - back)
+            account=account, day=day, followers_count=start_followers + daily_gain * (29 - back)
         )
-        if back >= 1:
+        if 1 <= back <= 28:
             for metric, value in (("views", views), ("total_interactions", 7), ("reach", 999)):
                 AccountDaily.objects.create(
                     account=account, metric=metric, day=day, value=value, end_time=timezone.now()
                 )
-    Media.objects.create(account=account, media_id=f"p{account.pk}", timestamp=timezone.now())
-    account.last_refresh_at = timezone.now() - timedelta(minutes=5)
+    Media.objects.create(
+        account=account, media_id=f"p{account.pk}", timestamp=timezone.now() - timedelta(days=2)
+    )
+    account.last_refresh_at = account.media_listed_at = timezone.now() - timedelta(minutes=5)
     account.save()
 
 
@@ -47,6 +52,8 @@ def test_rows_add_up_each_clients_accounts_and_show_no_data_as_a_dash(world, as_
     history(two, 500, -1, views=50)
     rows = {r.client.name: r for r in build_portfolio(world.a.clients.active())}
     row = rows["Acme Coffee"]
+    # The report's last 28 days: followers on its last day (yesterday), growth from the day
+    # before it starts.
     assert row.followers == 1000 + 280 + 500 - 28
     assert row.growth == 280 - 28
     assert row.views == 28 * 100 + 28 * 50  # views are additive per day
@@ -68,9 +75,9 @@ def test_a_day_missing_for_one_account_is_a_gap_not_a_smaller_total(world):
     two = InstagramAccountFactory(agency=world.a, client=acme)
     history(one, 1000, 10)
     history(two, 500, 0)
-    ProfileSnapshot.objects.filter(account=two, day=today() - timedelta(days=28)).delete()
+    ProfileSnapshot.objects.filter(account=two, day=today() - timedelta(days=29)).delete()
     row = next(r for r in build_portfolio(world.a.clients.active()) if r.client == acme)
-    assert row.growth is None  # no full reading at the window's start
+    assert row.growth is None  # no full reading the day before the window
     assert row.followers == 1280 + 500
 
 
@@ -118,3 +125,23 @@ def test_limited_members_and_the_other_agency_see_only_their_clients(world):
     assert "ZZ-TENANT-B" not in page and "zz_tenant_b" not in page
     assert world.client_for("b_owner").get(URL).status_code == 404
     assert world.client_for("a_client").get(URL).status_code == 403
+
+
+def test_a_clients_row_is_its_reports_last_28_days(world):
+    # Seen: 23,395,470 views in the portfolio against 22,624,775 on the report (the portfolio
+    # counted Pacific days up to Meta's yesterday, the report the client's own window).
+    from insights.reports.build import build_report
+    from insights.reports.request import resolve
+
+    acme = world.clients["a1"]
+    acme.time_zone = "Asia/Tokyo"  # already tomorrow: its yesterday is Meta's today
+    acme.save()
+    account = InstagramAccountFactory(agency=world.a, client=acme)
+    history(account, 1000, 10)
+    report = build_report(resolve(acme, preset="last_28"))
+    kpis = {k.key: k for k in report.sections[0].kpis}
+    row = next(r for r in build_portfolio(world.a.clients.active()) if r.client == acme)
+    assert row.period == report.period
+    assert (row.views, row.interactions) == (kpis["views"].value, kpis["interactions"].value)
+    assert (row.followers, row.growth) == (kpis["followers"].value, kpis["net_growth"].value)
+    assert row.posts == kpis["posts"].value == 1

@@ -4,9 +4,9 @@ engagement per post, follower growth from two counts. Every test runs at a named
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
-import time_machine
 
 from insights.models import AccountDaily, Media, ProfileSnapshot, ReportSettings
 from insights.reports.build import build_report
@@ -16,19 +16,12 @@ from insights.reports.request import for_days
 from .factories import InstagramAccountFactory
 from .report_world import end_time
 
-pytestmark = pytest.mark.django_db
-
 # Saturday 28 November 2026, 17:00 UTC: 09:00 in Los Angeles, 12:00 in New York.
 SATURDAY_NOON = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
+pytestmark = [pytest.mark.django_db, pytest.mark.at(SATURDAY_NOON.isoformat())]
 LAST = date(2026, 11, 27)  # the last complete day, Pacific and New York alike
 PERIOD = (LAST - timedelta(days=27), LAST)  # 31 Oct .. 27 Nov
 PREVIOUS_END = PERIOD[0] - timedelta(days=1)  # 30 Oct
-
-
-@pytest.fixture(autouse=True)
-def _saturday_noon():
-    with time_machine.travel(SATURDAY_NOON, tick=False):
-        yield
 
 
 @pytest.fixture
@@ -164,3 +157,140 @@ def test_posts_are_not_counted_before_the_media_were_read(account):
     account.save()
     posts = tiles(account)["posts"]
     assert posts.value is None and posts.note == "being read from Instagram"
+
+
+# --- Reach for the period (point 2) -------------------------------------------------------------
+
+PARIS_MORNING = "2026-11-28T07:00:00+00:00"  # 08:00 in Paris, 23:00 on 27 Nov in Los Angeles
+
+
+def window(account, kind: str, start: date, end: date, value: int) -> None:
+    from insights.models import WindowMetric
+
+    WindowMetric.objects.create(
+        account=account, metric="reach", kind=kind, start=start, end=end, value=value
+    )
+
+
+@pytest.mark.at(PARIS_MORNING)
+def test_the_default_report_ends_on_meta_s_last_complete_day_and_has_its_reach(world, account):
+    client = account.client
+    client.time_zone = "Europe/Paris"
+    client.save()
+    # Meta's 27 Nov is not over: the last complete Pacific day is 26 Nov, whose 28-day window
+    # the pipeline stored (the 28-day window ending on Paris's "yesterday" cannot exist yet).
+    end = date(2026, 11, 26)
+    window(account, "28d", end - timedelta(days=27), end, 41_000)
+    window(account, "28d", end - timedelta(days=55), end - timedelta(days=28), 40_000)
+    daily(account, "reach", days_back(end, 56), 3000)
+    page = world.client_for("a_viewer").get(f"/a/alpha/clients/{client.pk}/report/")
+    report = page.context["report"]
+    assert (report.period.start, report.period.end) == (end - timedelta(days=27), end)
+    reach = {k.key: k for k in report.sections[0].kpis}["reach"]
+    assert reach.value == 41_000 and reach.previous == 40_000
+    assert reach.note == "de-duplicated, 28 days" and reach.delta == 1000
+    assert "41,000" in page.content.decode()
+
+
+def test_a_long_range_shows_average_daily_reach_and_the_months_never_a_sum(account):
+    start, end = date(2026, 8, 30), LAST  # 90 days
+    daily(account, "reach", [start + timedelta(days=i) for i in range(90)], 2000)
+    window(account, "month", date(2026, 9, 1), date(2026, 9, 30), 31_000)
+    window(account, "month", date(2026, 10, 1), date(2026, 10, 30), 29_500)  # Meta's 30 days
+    window(account, "month", date(2026, 11, 1), date(2026, 11, 27), 26_000)  # so far
+    window(account, "month", date(2026, 8, 1), date(2026, 8, 31), 30_000)  # begins before
+    report = build_report(for_days(account.client, start, end, "none"))
+    section = report.sections[0]
+    kpis = {k.key: k for k in section.kpis}
+    assert "reach" not in kpis
+    assert kpis["reach_daily"].label == "Average daily reach"
+    assert kpis["reach_daily"].value == 2000  # an average per day, not 180,000
+    assert section.reach_months == [
+        (date(2026, 9, 1), date(2026, 9, 30), 31_000),
+        (date(2026, 10, 1), date(2026, 10, 30), 29_500),
+        (date(2026, 11, 1), date(2026, 11, 27), 26_000),
+    ]
+    from insights.reports.page import report_context
+
+    html_months = report_context(report)["sections"][0].reach_months
+    assert html_months == [
+        ("Sep 2026", "31,000"),
+        ("1–30 Oct 2026", "29,500"),
+        ("1–27 Nov 2026", "26,000"),
+    ]
+
+
+# --- Honest while history fills in (point 3) ----------------------------------------------------
+
+
+def test_mid_backfill_the_report_share_page_and_pdf_say_so_and_claim_nothing(world, account):
+    from insights.models import BackfillWindow
+    from insights.reports import sharing
+    from insights.reports.pdf import render_html
+    from insights.reports.sharing import report_for_link
+
+    account.backfilled_at = account.media_listed_at = None
+    account.connected_at = SATURDAY_NOON - timedelta(hours=2)
+    account.save()
+    for i, (state, steps) in enumerate((("done", 40), ("started", 100), ("pending", 97))):
+        BackfillWindow.objects.create(
+            account=account,
+            start=date(2026, 10, 1) - timedelta(days=30 * i),
+            end=date(2026, 10, 30) - timedelta(days=30 * i),
+            state=state,
+            steps=steps,
+        )
+    daily(account, "views", days_back(LAST, 28), 1000)
+    daily(account, "views", days_back(PREVIOUS_END, 2), 900)  # the backfill's first days in
+    claim = "History is still being filled in</strong> for @acme.coffee: 40 of 237 steps"
+
+    page = world.client_for("a_viewer").get(f"/a/alpha/clients/{account.client.pk}/report/")
+    html = page.content.decode()
+    assert claim in html
+    report = page.context["report"]
+    kpis = {k.key: k for k in report.sections[0].kpis}
+    assert kpis["views"].delta is None  # not "+1,455 %" against two days
+    assert kpis["posts"].value is None  # not "0 posts": the media were not read yet
+    assert "No stories were published" not in html
+    assert "Stories are recorded from 28 Nov 2026, when the account was connected" in html
+    assert "online-follower" not in html and "Best posting hours" not in html
+    gap_labels = {g.label for g in report.sections[0].gaps}
+    assert gap_labels <= {"History still being filled in", "Not in from Instagram yet"}
+
+    made = sharing.create_share_link(client=account.client, preset="last_28")
+    shared = world.client_for(None).get(urlsplit(made.url).path)
+    assert claim in shared.content.decode()
+    assert claim in render_html(report_for_link(made.link))
+
+
+# --- Calendar ranges that mean what they say (point 5) ------------------------------------------
+
+
+def test_last_month_compares_with_the_previous_calendar_month(account):
+    from insights.reports.request import resolve
+
+    asked = resolve(account.client, preset="last_month", compare="previous")
+    assert (asked.period.start, asked.period.end) == (date(2026, 10, 1), date(2026, 10, 31))
+    assert (asked.comparison.start, asked.comparison.end) == (date(2026, 9, 1), date(2026, 9, 30))
+    # Not "2 Oct – 31 Oct" for November, as before: 30 days just before a 30-day month.
+    november = resolve(account.client, start=date(2026, 11, 1), end=date(2026, 11, 30))
+    assert november.comparison.label == "1 Oct – 31 Oct 2026"
+    so_far = resolve(account.client, preset="this_month", compare="previous")
+    assert (so_far.period.start, so_far.period.end) == (date(2026, 11, 1), LAST)
+    assert (so_far.comparison.start, so_far.comparison.end) == (
+        date(2026, 10, 1),
+        date(2026, 10, 27),
+    )
+    march = resolve(account.client, start=date(2026, 3, 1), end=date(2026, 3, 30))
+    assert march.comparison.end == date(2026, 2, 28)  # February has no 30th
+
+
+def test_data_as_of_is_the_same_day_on_the_client_page_and_the_report(world, account):
+    account.data_as_of = end_time(date(2026, 11, 26))
+    account.save()
+    http = world.client_for("a_viewer")
+    client_page = http.get(f"/a/alpha/clients/{account.client.pk}/").content.decode()
+    report_page = http.get(f"/a/alpha/clients/{account.client.pk}/report/").content.decode()
+    assert "Data as of 26 Nov 2026" in client_page
+    assert "<dt>Data as of</dt><dd>26 Nov 2026</dd>" in report_page
+    assert "Data as of 26 Nov 2026" in report_page  # the account's own line

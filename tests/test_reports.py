@@ -104,7 +104,7 @@ def test_sums_cover_only_days_with_data_and_say_so(world, account):
     )
     assert kpis["views"].value == sum(views.values_list("value", flat=True))
     assert kpis["views"].coverage == "27 of 28 days"  # one skipped day in the fixture
-    assert [g.label for g in report.sections[0].gaps] == ["No data from Meta"]
+    assert [g.label for g in report.sections[0].gaps] == ["No data from Instagram"]
 
 
 def test_no_data_is_a_dash_never_a_zero(world):
@@ -247,7 +247,7 @@ def test_pdf_renders_the_report_with_the_vendored_font(world, account):
         for font in (page["/Resources"].get("/Font") or {}).values():
             fonts.add(str(font.get_object()["/BaseFont"]))
     # Only the vendored font, by its @font-face name: nothing fell back to a system font.
-    assert fonts and all("Prism-Sans" in f for f in fonts), fonts
+    assert fonts and all("Report-Sans" in f for f in fonts), fonts
 
 
 def _jpeg(size: int) -> bytes:

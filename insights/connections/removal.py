@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -49,13 +50,20 @@ def email_reconnect_link(account: InstagramAccount, email: str, *, created_by_id
         "url": url,
         "days": RECONNECT_LINK_LIFETIME.days,
         "sender": created_by,
+        "login_label": "Facebook" if account.login_path == "facebook" else "Instagram",
     }
     send_mail(
         render_to_string("insights/email/reconnect_link_subject.txt", context).strip(),
         render_to_string("insights/email/reconnect_link.txt", context),
-        None,
+        agency_sender(account.agency.name),  # the client reads it: the agency's name, not ours
         [email],
     )
+
+
+def agency_sender(name: str) -> str:
+    """The agency's name on Prism's own address (an agency's domain would fail SPF)."""
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "prism@localhost"
+    return formataddr((" ".join(name.split()), address))
 
 
 def usable_link(raw: str) -> ReconnectLink | None:

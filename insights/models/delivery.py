@@ -50,6 +50,8 @@ class AgencyBranding(models.Model):
     )
     reply_to = models.EmailField(blank=True, help_text="Where replies to report emails go.")
     footer_text = models.CharField(max_length=300, blank=True)
+    # A small "Powered by Prism" under what clients see: the agency's choice, off by default.
+    powered_by = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

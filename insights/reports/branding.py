@@ -33,6 +33,7 @@ class Branding:
     sender_name: str = ""
     reply_to: str = ""
     footer: str = ""
+    powered_by: bool = False  # the agency chose to show "Powered by Prism"
     # The logo as a stored file (the default storage: MEDIA_ROOT or a bucket), read for the PDF
     # and emails, and as a Prism-relative URL for pages; None without a logo.
     logo_name: str | None = None
@@ -100,6 +101,7 @@ def from_row(agency: Agency, row: AgencyBranding | None) -> Branding:
         sender_name=clean_name(row.sender_name),
         reply_to=row.reply_to,
         footer=clean_text(row.footer_text),
+        powered_by=row.powered_by,
         logo_name=logo_name,
         logo_url=logo_url,
         stylesheet_url=reverse("brand_stylesheet", args=[row.public_id, row.version]),

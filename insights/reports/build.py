@@ -121,7 +121,7 @@ def _account_section(
         demographics={k: v[:10] for k, v in demo["buckets"].items()},
         demographics_as_of=demo["as_of"],
         markers=timeline.markers(account, notes, period, numbers, zone),
-        gaps=timeline.gaps(account, numbers, period, zone),
+        gaps=timeline.gaps(account, numbers, period, zone, backfilling=backfilling),
         data_as_of=account.data_as_of.astimezone(zone) if account.data_as_of else None,
         followers_empty=followers.empty_chart,
         follower_history=followers.history,

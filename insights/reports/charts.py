@@ -11,7 +11,7 @@ with `<style>` or `style=` render black, and WeasyPrint logs hundreds of warning
 - namespaces every id under the caller's `chart_id` (a page can hold dozens of charts, e.g. the
   portfolio's sparklines) and contains nothing random or dated, so output is deterministic;
 - uses `gradientUnits="userSpaceOnUse"` (WeasyPrint draws objectBoundingBox gradients blank);
-- names the vendored font (static/prism/fonts/, DejaVu Sans as "Prism Sans") and measures label
+- names the vendored font (static/prism/fonts/, DejaVu Sans as "Report Sans") and measures label
   widths against that font's own advance widths, so what fits here fits in Chromium and WeasyPrint.
 
 Values are floats or None. None means "no data" and is drawn as a break in the line or an empty
@@ -32,7 +32,7 @@ from xml.sax.saxutils import escape
 from django.utils.safestring import SafeString, mark_safe
 
 FONT_DIR = Path(__file__).resolve().parent.parent.parent / "static" / "prism" / "fonts"
-FONT_FAMILY = "Prism Sans, DejaVu Sans, sans-serif"
+FONT_FAMILY = "Report Sans, DejaVu Sans, sans-serif"
 
 # The chart palette: distinguishable, print-safe on white, and still readable in greyscale order.
 PALETTE = ("#6d28d9", "#db2777", "#0891b2", "#ea580c", "#16a34a", "#ca8a04", "#64748b")
@@ -412,7 +412,7 @@ def _runs(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:
     return runs
 
 
-MARKER_COLORS = {"note": "#6d28d9", "prism": "#b45309", "meta": "#0891b2"}
+MARKER_COLORS = {"note": "#6d28d9", "account": "#b45309", "meta": "#0891b2"}
 
 
 def _marker(svg: _Svg, x: float, top: float, bottom: float, marker: Marker) -> None:

@@ -114,7 +114,7 @@ class StoryRow:
 class Marker:
     day: date
     text: str
-    kind: str  # note | prism | meta
+    kind: str  # note | account (its connection history) | meta (Instagram's changes)
     number: int = 0
 
 

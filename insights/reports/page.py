@@ -9,9 +9,10 @@ a `prism-media:` reference the PDF's URL fetcher resolves inside MEDIA_ROOT.
 from __future__ import annotations
 
 import base64
+import calendar
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils.html import escape
@@ -21,6 +22,7 @@ from . import charts
 from .branding import Branding
 from .glossary import glossary
 from .model import Kpi, PostRow, Report, Section, StoryRow
+from .periods import PACIFIC
 from .places import demographic_label
 
 MediaSrc = Callable[[str, int], str | None]  # (stored thumbnail name, media pk) -> src or None
@@ -120,6 +122,20 @@ class SectionView:
     data_as_of: str
     health: str
     gaps: list
+    reach_months: list[tuple[str, str]]  # (month, de-duplicated reach) for long periods
+
+
+def _month_label(start: date, end: date) -> str:
+    """Nov 2026, or 1–24 Nov 2026 for a window that stops before the month's end."""
+    last = calendar.monthrange(start.year, start.month)[1]
+    head = "" if start.day == 1 and end.day == last else f"{start.day}–{end.day} "
+    return f"{head}{start.strftime('%b')} {start.year}"
+
+
+def as_of_label(moment) -> str:
+    """ "Data as of" a Pacific day: `data_as_of` is the end of Meta's last day with data
+    (midnight Pacific), and that day is what the client page and the report both name."""
+    return _day((moment.astimezone(PACIFIC) - timedelta(days=1)).date())
 
 
 def _when(moment) -> str:
@@ -223,21 +239,24 @@ def section_view(
     for metric in ("reach", "views", "total_interactions"):  # follower_count: after followers
         if metric in section.daily:
             chart_list.append(_line(report, section, metric, section.daily[metric], palette))
-    chart_list.append(
-        _line(
-            report,
-            section,
-            "followers",
-            section.followers,
-            palette,
-            zero_based=False,
-            empty=section.followers_empty,
+    # A followers chart needs two counts to draw a line: with fewer it would only ever be empty
+    # (the tiles and the glossary say when the follower history starts).
+    if sum(v is not None for v in section.followers.values) >= 2:
+        chart_list.append(
+            _line(
+                report,
+                section,
+                "followers",
+                section.followers,
+                palette,
+                zero_based=False,
+                empty=section.followers_empty,
+            )
         )
-    )
     new_follows = section.daily.get("follower_count")
     if new_follows and any(v is not None for v in new_follows.values):
         view = _line(report, section, "follower_count", new_follows, palette)
-        view.caption = "Meta's daily new follows (it keeps 30 days)."
+        view.caption = "Instagram keeps new follows for 30 days."
         chart_list.append(view)
     if section.content_split:
         svg = charts.stacked_bars(
@@ -253,31 +272,22 @@ def section_view(
         step = "week" if report.period.length > 14 else "day"
         caption = f"Each bar is one {step}."
         if section.content_split_from and section.content_split_from > report.period.start:
-            caption += f" Meta's split by type is stored from {_day(section.content_split_from)}."
+            caption += f" The split by type starts on {_day(section.content_split_from)}."
         chart_list.append(ChartView("Views by content type", svg, "bars", caption))
     heat = None
-    if section.account is not None:
-        if section.online_followers:
-            svg = charts.heatmap(
-                f"{section.slug}-hours",
-                title="When followers are online",
-                grid=section.online_followers,
-                color=palette[0],
-            )
-            heat = ChartView(
-                "Best posting hours",
-                svg,
-                "heatmap",
-                f"Average online followers per hour, in {report.time_zone} time.",
-            )
-        else:
-            heat = ChartView(
-                "Best posting hours",
-                "",
-                "heatmap",
-                "Meta gives no online-follower figures for this account (it stopped answering "
-                "them for most accounts in 2025, and never does under 100 followers).",
-            )
+    if section.account is not None and section.online_followers:  # left out when none
+        svg = charts.heatmap(
+            f"{section.slug}-hours",
+            title="When followers are online",
+            grid=section.online_followers,
+            color=palette[0],
+        )
+        heat = ChartView(
+            "Best posting hours",
+            svg,
+            "heatmap",
+            f"Average online followers per hour, in {report.time_zone} time.",
+        )
     audience = []
     for key, title in DEMOGRAPHIC_TITLES:
         buckets = section.demographics.get(key)
@@ -306,9 +316,10 @@ def section_view(
         posts=[_post_view(p, media_src) for p in section.top_posts],
         reels=[_post_view(p, media_src) for p in section.top_reels],
         stories=[_story_view(s, media_src) for s in section.stories],
-        data_as_of=_when(section.data_as_of) if section.data_as_of else "",
+        data_as_of=as_of_label(section.data_as_of) if section.data_as_of else "",
         health=account.get_health_display() if account else "",
         gaps=section.gaps,
+        reach_months=[(_month_label(a, b), number(v)) for a, b, v in section.reach_months],
     )
 
 
@@ -344,8 +355,9 @@ def report_context(
         "mode": mode,
         "period_label": report.period.label,
         "comparison_label": report.comparison.label if report.comparison else "",
-        "data_as_of": _when(report.data_as_of) if report.data_as_of else "",
+        "data_as_of": as_of_label(report.data_as_of) if report.data_as_of else "",
         "generated": _when(report.generated_at.astimezone(ZoneInfo(report.time_zone))),
         "sections": sections,
         "glossary": glossary(report),
+        "history_filling": [(s.title, *s.backfill) for s in report.sections if s.backfill],
     }

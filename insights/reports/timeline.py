@@ -16,10 +16,10 @@ from .read import BREAKDOWN_PREFIX, Numbers
 
 # Meta's metric changes, shown as annotations on the charts (graph-api.md §4.2, §5.2).
 META_CHANGES = (
-    (date(2025, 1, 8), "Meta removes profile visits and video_views from its API"),
-    (date(2025, 1, 21), "Meta introduces views: plays and displays of every kind of content"),
-    (date(2025, 4, 21), "Meta removes impressions for every API version; views replaces it"),
-    (date(2025, 12, 3), "Meta adds reposts to interactions"),
+    (date(2025, 1, 8), "Instagram stops reporting profile visits and video views"),
+    (date(2025, 1, 21), "Instagram introduces views: plays and displays of every kind of content"),
+    (date(2025, 4, 21), "Instagram retires impressions; views replaces them"),
+    (date(2025, 12, 3), "Instagram adds reposts to interactions"),
 )
 
 
@@ -82,16 +82,16 @@ def online_followers(daily, period: Period, zone: ZoneInfo) -> list[list[float |
 
 
 OFFLINE_LABELS = {
-    Health.DISCONNECTED: "Disconnected from Prism",
-    Health.NEEDS_RECONNECT: "Disconnected: Meta needed a reconnect",
+    Health.DISCONNECTED: "Disconnected",
+    Health.NEEDS_RECONNECT: "Disconnected: Instagram asked for a reconnection",
     Health.MISSING_PERMISSION: "Disconnected: a permission was withdrawn",
     Health.NOT_PROFESSIONAL: "Disconnected: not a professional account",
 }
 
 
 OFFLINE_MARKERS = {
-    Health.DISCONNECTED: "disconnected from Prism by the agency",
-    Health.NEEDS_RECONNECT: "lost access: Meta needed a reconnect",
+    Health.DISCONNECTED: "disconnected",
+    Health.NEEDS_RECONNECT: "lost access: Instagram asked for a reconnection",
     Health.MISSING_PERMISSION: "lost access: a permission was withdrawn",
     Health.NOT_PROFESSIONAL: "lost access: no longer a professional account",
 }
@@ -122,11 +122,19 @@ def _offline_spans(history: list[tuple[date, str]], period: Period) -> list[Gap]
     return spans
 
 
-def gaps(account: InstagramAccount, numbers: Numbers, period: Period, zone) -> list[Gap]:
-    """Runs of days inside the period with no daily data at all, labelled with what Prism knows:
-    the account was disconnected (from its connection history), Meta's data not in yet, before
-    the history Meta gave, or simply nothing from Meta. Days of a disconnection that the
-    backfill filled in afterwards have data, so they are no gap (the markers still say when)."""
+def gaps(
+    account: InstagramAccount,
+    numbers: Numbers,
+    period: Period,
+    zone,
+    *,
+    backfilling: bool = False,
+) -> list[Gap]:
+    """Runs of days inside the period with no daily data at all, labelled with what is known:
+    the account was disconnected (from its connection history), Instagram's data not in yet,
+    history still being filled in (`backfilling`), before the history Instagram gave, or simply
+    nothing from Instagram. Days of a disconnection that the backfill filled in afterwards have
+    data, so they are no gap (the markers still say when)."""
     covered = set()
     for (metric, dimension), values in numbers.daily.items():
         if not dimension and metric in ("reach", "views", "total_interactions"):
@@ -134,7 +142,7 @@ def gaps(account: InstagramAccount, numbers: Numbers, period: Period, zone) -> l
     offline = _offline_spans(_history(account, numbers), period)
     if not covered and not offline:
         return []
-    as_of_day = account.data_as_of.astimezone(PACIFIC).date() if account.data_as_of else None
+    as_of_day = account.data_as_of_day
     first_covered = min(covered) if covered else None
 
     def label(day: date) -> str:
@@ -142,10 +150,12 @@ def gaps(account: InstagramAccount, numbers: Numbers, period: Period, zone) -> l
             if span.start <= day <= span.end:
                 return span.label
         if as_of_day and day > as_of_day:
-            return "Not in from Meta yet"
+            return "Not in from Instagram yet"
+        if backfilling:
+            return "History still being filled in"
         if first_covered and day < first_covered:
-            return "Before Prism's history"
-        return "No data from Meta"
+            return "Before the account's history"
+        return "No data from Instagram"
 
     found: list[Gap] = []
     for day in period.days:
@@ -167,8 +177,8 @@ def markers(
     numbers: Numbers | None,
     zone,
 ) -> list[Marker]:
-    """The agency's notes, Meta's metric changes and, per account, Prism's own: when it was
-    connected, lost access and was reconnected (its recorded connection history)."""
+    """The agency's notes, Instagram's metric changes and, per account, its connection history:
+    when it was connected, lost access and was reconnected."""
     found = [
         Marker(n.day, n.text, "note")
         for n in notes
@@ -184,13 +194,13 @@ def markers(
             if health in NO_ACCESS:
                 text = f"{name} {OFFLINE_MARKERS.get(health, 'lost access')}"
             elif i == 0:
-                text = f"{name} connected to Prism"
+                text = f"{name} connected"
             else:
                 text = f"{name} reconnected"
-            found.append(Marker(day, text, "prism"))
+            found.append(Marker(day, text, "account"))
         connected = account.connected_at.astimezone(zone).date() if account.connected_at else None
         if not numbers.changes and connected in period:  # history from before it was recorded
-            found.append(Marker(connected, f"{name} connected to Prism", "prism"))
+            found.append(Marker(connected, f"{name} connected", "account"))
     found.sort(key=lambda m: (m.day, m.kind))
     for number, marker in enumerate(found, 1):
         marker.number = number

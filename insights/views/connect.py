@@ -19,6 +19,7 @@ from ..access import get_client_for_agency, get_ig_account_for_agency, visible_c
 from ..connections import health, oauth, removal
 from ..connections.oauth import ConnectError
 from ..models import Client, InstagramAccount, OAuthState, PendingConnection
+from ..reports.branding import branding_for
 from ..tasks import send_reconnect_link
 
 RECONNECTED_SESSION_KEY = "reconnected_account"
@@ -402,6 +403,7 @@ def reconnect_link(request: HttpRequest, value: str) -> HttpResponse:
         {
             "account": account,
             "agency": account.agency,
+            "branding": branding_for(account.agency),  # the client's page: the agency's brand
             "login_label": "Facebook" if account.login_path == "facebook" else "Instagram",
         },
     )
@@ -414,7 +416,11 @@ def reconnect_done(request: HttpRequest) -> HttpResponse:
     account = InstagramAccount.objects.select_related("agency").filter(pk=pk).first()
     if account is None:
         return redirect("home")
-    return render(request, "insights/reconnect_done.html", {"account": account})
+    return render(
+        request,
+        "insights/reconnect_done.html",
+        {"account": account, "branding": branding_for(account.agency)},
+    )
 
 
 @agency_view(Role.VIEWER)

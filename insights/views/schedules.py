@@ -65,11 +65,12 @@ def _schedule_form(request: HttpRequest, client, schedule: ReportSchedule) -> Ht
             f"Scheduled. The next email goes out {when:%a %-d %b %Y, %H:%M} ({client.time_zone}).",
         )
         return redirect("client_delivery", agency_slug=request.agency.slug, pk=client.pk)
-    return render(
-        request,
-        "reports/schedule_form.html",
-        {"form": form, "client": client, "schedule": schedule},
-    )
+    with timezone.override(delivery.zone_of(client)):  # "Times are in <the client's zone>"
+        return render(
+            request,
+            "reports/schedule_form.html",
+            {"form": form, "client": client, "schedule": schedule},
+        )
 
 
 @agency_view(Role.MEMBER)

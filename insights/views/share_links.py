@@ -16,7 +16,7 @@ from accounts.tenancy import agency_view
 
 from ..access import get_client_for_agency, visible_clients
 from ..delivery_forms import ClientViewerForm, ShareLinkForm
-from ..models import ReportSchedule, ShareLink
+from ..models import ShareLink
 from ..reports import branding as brand
 from ..reports import delivery, sharing, viewers
 
@@ -34,14 +34,6 @@ def _links_for(client):
     )
 
 
-def _schedules(client) -> list[ReportSchedule]:
-    zone = delivery.zone_of(client)
-    schedules = list(client.report_schedules.order_by("pk"))
-    for s in schedules:
-        s.local_next = timezone.localtime(s.next_send_at, zone) if s.next_send_at else None
-    return schedules
-
-
 def delivery_page(request: HttpRequest, client, **extra) -> HttpResponse:
     """The Share & schedule page; `extra` carries a form with its errors, or a new link."""
     deliveries = list(delivery.deliveries_for(client)[:30])
@@ -55,7 +47,7 @@ def delivery_page(request: HttpRequest, client, **extra) -> HttpResponse:
         "branding": brand.branding_for(request.agency),
         "links": _links_for(client)[:50],
         "link_form": extra.pop("link_form", None) or ShareLinkForm(),
-        "schedules": _schedules(client),
+        "schedules": client.report_schedules.order_by("pk"),
         "deliveries": deliveries,
         "viewers": viewers.client_viewers(request.agency, client),
         "viewer_invitations": viewers.pending_invitations(request.agency, client),
@@ -63,7 +55,10 @@ def delivery_page(request: HttpRequest, client, **extra) -> HttpResponse:
         "now": timezone.now(),
         **extra,
     }
-    return render(request, "reports/client_delivery.html", context)
+    # The page says "dates in <the client's zone>": every time on it is in that zone (schedules'
+    # next send, the delivery log, links' last views).
+    with timezone.override(delivery.zone_of(client)):
+        return render(request, "reports/client_delivery.html", context)
 
 
 @agency_view(Role.VIEWER, write_role=Role.MEMBER)
