@@ -82,6 +82,22 @@ class AgencyForm(forms.ModelForm):
         return name
 
 
+class ClientsField(forms.ModelMultipleChoiceField):
+    """The clients a person is limited to. An id no database column can hold is refused like
+    any unknown one (SQLite raised OverflowError for 2**63: a 500 page)."""
+
+    def _check_values(self, value):
+        for pk in value or []:
+            text = str(pk).strip()
+            if not text.isdigit() or not 0 < int(text) < 2**63:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
+
+
 class ClientRestrictionMixin(forms.Form):
     """Role plus an optional restriction to some of the agency's clients."""
 
@@ -116,9 +132,7 @@ class InvitationForm(ClientRestrictionMixin):
     limited_to_clients = forms.BooleanField(
         required=False, label="Limit to some clients", help_text="Members and viewers only."
     )
-    clients = forms.ModelMultipleChoiceField(
-        queryset=None, required=False, widget=forms.CheckboxSelectMultiple
-    )
+    clients = ClientsField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple)
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
@@ -136,6 +150,7 @@ class MembershipForm(ClientRestrictionMixin, forms.ModelForm):
         model = Membership
         fields = ["role", "limited_to_clients", "clients"]
         widgets = {"clients": forms.CheckboxSelectMultiple}
+        field_classes = {"clients": ClientsField}
         labels = {"limited_to_clients": "Limit to some clients"}
 
     def clean_role(self) -> str:

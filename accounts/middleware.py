@@ -2,6 +2,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.utils.cache import add_never_cache_headers
 
 _STARTED = "_auth_started_at"
 _SEEN = "_auth_last_seen"
@@ -30,6 +31,23 @@ class SessionTimeoutMiddleware:
                 # Written at most every 30 s, so a page of requests costs one session save.
                 request.session[_SEEN] = now
         return self.get_response(request)
+
+
+class PrivatePagesMiddleware:
+    """Pages shown to a signed-in person, and everything under an agency's URLs, are never
+    stored by browsers or proxies (a shared computer's back button, a caching proxy). A
+    response that set its own Cache-Control (thumbnails, the brand stylesheet) keeps it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control") and (
+            request.path.startswith("/a/") or request.user.is_authenticated
+        ):
+            add_never_cache_headers(response)
+        return response
 
 
 class RequestSizeLimitMiddleware:

@@ -2,6 +2,7 @@ import hashlib
 import logging
 import time
 
+from allauth.mfa.signals import authenticator_added
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
@@ -9,7 +10,9 @@ log = logging.getLogger("prism.auth")
 
 
 def _ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "-") if request is not None else "-"
+    from config.clientip import client_ip
+
+    return (client_ip(request) or "-") if request is not None else "-"
 
 
 @receiver(user_logged_in)
@@ -30,3 +33,13 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
     who = str(credentials.get("email") or credentials.get("username") or "").lower()
     digest = hashlib.sha256(who.encode()).hexdigest()[:12]
     log.warning("login failed account=%s ip=%s", digest, _ip(request))
+
+
+@receiver(authenticator_added)
+def on_authenticator_added(sender, request=None, user=None, authenticator=None, **kwargs):
+    from allauth.mfa.models import Authenticator
+
+    from .mfa import record_setup
+
+    if request is not None and getattr(authenticator, "type", None) == Authenticator.Type.TOTP:
+        record_setup(request, user, authenticator)

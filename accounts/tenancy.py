@@ -20,7 +20,7 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import render
 from django.utils import timezone
 
-from .mfa import has_mfa
+from .mfa import has_mfa, passed_mfa
 from .models import Membership, Role
 
 log = logging.getLogger("prism.access")
@@ -62,12 +62,13 @@ def agency_view(min_role: str = Role.VIEWER, *, write_role: str | None = None) -
                     request.path,
                 )
                 raise PermissionDenied("Your role in this agency does not allow this.")
-            if membership.agency.require_mfa and not has_mfa(request.user):
-                # The owners require a second factor: set one up before anything else here.
+            if membership.agency.require_mfa and not passed_mfa(request):
+                # The owners require a second factor, used by this very session: set one up,
+                # or confirm it, before anything else here.
                 return render(
                     request,
                     "accounts/mfa_required.html",
-                    {"required_by": membership.agency},
+                    {"required_by": membership.agency, "has_mfa": has_mfa(request.user)},
                     status=403,
                 )
             request.agency = membership.agency

@@ -12,8 +12,16 @@ _CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\x00-\x1f\x
 
 
 def clean_name(value: str) -> str:
-    """The name without bidi or control characters, runs of whitespace made one space."""
-    return " ".join(_CONTROLS.sub("", value or "").split())
+    """The name without bidi or control characters, runs of whitespace (line breaks and tabs
+    included) made one space."""
+    return " ".join(_CONTROLS.sub("", " ".join((value or "").split())).split())
+
+
+def clean_text(value: str) -> str:
+    """Text of several lines (a footer): bidi and control characters removed, line breaks kept
+    (as "\n"), each line's runs of whitespace made one space, empty lines at the ends dropped."""
+    lines = (value or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(clean_name(line) for line in lines).strip("\n")
 
 
 class NameField(forms.CharField):

@@ -3,11 +3,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from . import audit
@@ -49,6 +51,22 @@ def home(request: HttpRequest) -> HttpResponse:
     if chosen is None:
         return redirect("agency_create")
     return redirect("agency_dashboard", agency_slug=chosen.agency.slug)
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The admin's login page, in place of Django's own password form: everyone signs in through
+    allauth's, where the second factor and the failed-login throttles apply. `next` is kept."""
+    target = request.GET.get("next") or request.POST.get("next") or reverse("admin:index")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("admin:index")
+    if request.user.is_authenticated:
+        if request.user.is_active and request.user.is_staff:
+            return redirect(target)
+        # Signed in, not staff: sending them to the login page again would loop.
+        raise PermissionDenied("The admin is for staff only.")
+    return redirect(f"{reverse('account_login')}?{urlencode({'next': target})}")
 
 
 @login_required

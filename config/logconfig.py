@@ -38,12 +38,18 @@ def logging_config(log_format: str = "plain", level: str = "INFO") -> dict:
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
+            # Django's own config gives "django" a console handler of its own when DEBUG is on
+            # (no redaction: `make run` printed share tokens in 404 paths) and mails errors to
+            # ADMINS with the request: only this handler.
+            "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
             # runserver's access log prints query strings (OAuth codes): through this handler.
             "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
             "django.db.backends": {"level": "INFO"},
             "urllib3": {"level": "WARNING"},
             # gunicorn's own loggers, through the same handler (JSON, redaction).
             "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
-            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            # gunicorn writes an access log whenever a logging config is given (even with
+            # accesslog = None), with query strings. prism.request logs each request instead.
+            "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
         },
     }

@@ -104,7 +104,11 @@ def _redact_value(value: Any) -> Any:
         return {k: _redact_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_redact_value(v) for v in value]
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Anything else (a request, a socket, an exception) would be written as its str(): redact
+    # that text, not the object the encoder would print as it is.
+    return redact(str(value))
 
 
 class RedactingPlainFormatter(logging.Formatter):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 import secrets
 
@@ -12,14 +11,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import validate_email
 
 from accounts.models import Membership
+from accounts.text import clean_name, clean_text
 
+from .images import reencoded_logo
 from .models import WEEKDAYS, AgencyBranding, Frequency, ReportSchedule
 from .reports.delivery import MAX_SETTLE_HOURS
 from .reports.sharing import DEFAULT_LIFETIME_DAYS, LIFETIME_CHOICES, PRESETS
 
-MAX_LOGO_BYTES = 1024 * 1024
-MAX_LOGO_PIXELS = 4096
-LOGO_BOX = (800, 400)  # stored size: sharp in a PDF header, small in an email
 MAX_RECIPIENTS = 20
 NO_SVG = (
     "Upload a PNG, JPEG or WebP image. SVG is not accepted (it can carry scripts and links to "
@@ -76,8 +74,11 @@ class BrandingForm(forms.ModelForm):
         return self.cleaned_data["accent_colour"].lower()
 
     def clean_sender_name(self) -> str:
-        # Becomes an email header: one line only.
-        return " ".join(self.cleaned_data["sender_name"].split())
+        # Becomes an email header's display name: one line, no bidi or control characters.
+        return clean_name(self.cleaned_data["sender_name"])
+
+    def clean_footer_text(self) -> str:
+        return clean_text(self.cleaned_data["footer_text"])
 
     def clean_logo(self):
         logo = self.cleaned_data.get("logo")
@@ -95,34 +96,8 @@ class BrandingForm(forms.ModelForm):
 
 
 def normalised_logo(upload) -> SimpleUploadedFile:
-    """Check an uploaded logo and store a re-encoded PNG of it.
-
-    Re-encoding through Pillow keeps only pixels: no metadata, no trailing bytes, nothing that
-    would make the file a polyglot. SVG never gets here (Pillow cannot read it, so the field
-    rejects it): sanitising SVG safely is hard, and WeasyPrint would fetch whatever it links to.
-    """
-    from PIL import Image
-
-    if upload.size > MAX_LOGO_BYTES:
-        raise ValidationError("The logo is larger than 1 MB; please upload a smaller file.")
-    if upload.image.format not in ("PNG", "JPEG", "WEBP"):
-        raise ValidationError(NO_SVG)
-    width, height = upload.image.size
-    if width > MAX_LOGO_PIXELS or height > MAX_LOGO_PIXELS:
-        raise ValidationError(
-            f"The logo is larger than {MAX_LOGO_PIXELS}×{MAX_LOGO_PIXELS} pixels."
-        )
-    upload.seek(0)
-    try:
-        with Image.open(upload) as image:
-            image.load()
-            image = image.convert("RGBA")
-            image.thumbnail(LOGO_BOX)
-            out = io.BytesIO()
-            image.save(out, format="PNG", optimize=True)
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
-        raise ValidationError("This image could not be read; try another file.") from error
-    return SimpleUploadedFile("logo.png", out.getvalue(), content_type="image/png")
+    """Check an uploaded logo and store a re-encoded PNG of it (images.reencoded_logo)."""
+    return reencoded_logo(upload, refused=NO_SVG)
 
 
 RANGE_CHOICES = [*PRESETS.items(), ("custom", "Fixed dates")]
@@ -157,6 +132,9 @@ class ShareLinkForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial["form_key"] = new_form_key()
+
+    def clean_label(self) -> str:
+        return clean_name(self.cleaned_data["label"])
 
     def clean_form_key(self) -> str:
         # Anything but a key this form could have made counts as none (no repeat protection).

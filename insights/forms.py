@@ -4,10 +4,9 @@ from django.core.exceptions import ValidationError
 from accounts.text import clean_name
 from accounts.timezones import picker_choices
 
-from .images import ALLOWED_LABEL, FORMATS
+from .images import ALLOWED_LABEL, MAX_LOGO_BYTES, reencoded_logo
 from .models import Client
 
-MAX_LOGO_BYTES = 1024 * 1024
 MAX_NOTES_CHARS = 5000
 
 
@@ -58,10 +57,7 @@ class ClientForm(forms.ModelForm):
         logo = self.cleaned_data.get("logo")
         if logo and hasattr(logo, "size") and logo.size > MAX_LOGO_BYTES:
             raise ValidationError("The logo is larger than 1 MB; please upload a smaller file.")
-        image = getattr(logo, "image", None)
-        if image is not None:  # a new upload (an unchanged logo has no .image)
-            if image.format not in FORMATS:
-                raise ValidationError(f"Upload a {ALLOWED_LABEL} image.")
-            # Stored under the format Pillow detected, whatever the uploader called it.
-            logo.name = f"logo.{FORMATS[image.format]}"
-        return logo
+        if getattr(logo, "image", None) is None:
+            return logo  # none, or unchanged (an unchanged logo has no .image)
+        # Stored as a re-encoded PNG, whatever the uploader sent or called it: only pixels.
+        return reencoded_logo(logo, refused=f"Upload a {ALLOWED_LABEL} image.")

@@ -119,10 +119,11 @@ urlpatterns = [
     path(A + "portal/", portal.client_portal, name="client_portal"),
     path(A + "portal/<int:pk>/", portal.portal_report, name="portal_report"),
     path(A + "portal/<int:pk>/report.pdf", portal.portal_report_pdf, name="portal_report_pdf"),
-    path(A + "portal/media/<int:pk>/", portal.portal_media, name="portal_media"),
+    # Thumbnails by unguessable reference (insights/reports/thumbnails.py), not by id.
+    path(A + "portal/media/<str:ref>/", portal.portal_media, name="portal_media"),
     path("r/<str:token>/", shared.shared_report, name="shared_report"),
     path("r/<str:token>/report.pdf", shared.shared_report_pdf, name="shared_report_pdf"),
-    path("r/<str:token>/media/<int:media_pk>/", shared.shared_media, name="shared_media"),
+    path("r/<str:token>/media/<str:ref>/", shared.shared_media, name="shared_media"),
     path(
         "brand/<str:public_id>/<str:version>.css",
         branding.brand_stylesheet,
@@ -136,6 +137,7 @@ urlpatterns = [
     ),
     path(A + "accounts/<int:pk>/refresh/", refresh.account_refresh_now, name="account_refresh_now"),
     path("oauth/<str:login_path>/callback/", connect.oauth_callback, name="oauth_callback"),
+    path("oauth/failed/", connect.connect_failed, name="connect_failed"),
     path("reconnect/done/", connect.reconnect_done, name="reconnect_done"),
     path("reconnect/<str:value>/", connect.reconnect_link, name="reconnect_link"),
     path("meta/<str:app>/deauthorize/", callbacks.deauthorize, name="meta_deauthorize"),

@@ -105,7 +105,8 @@ TENANT_URLS = {
     # A client viewer's own pages; the team may open them too (to see what the client sees).
     "client_portal": dict(obj=None, role=Role.CLIENT, methods=("GET",), client_redirect=True),
     "portal_report": dict(obj="client", role=Role.CLIENT, methods=("GET",)),
-    "portal_media": dict(obj="media", role=Role.CLIENT, methods=("GET",)),
+    # By an unguessable reference, not the id (insights/reports/thumbnails.py).
+    "portal_media": dict(obj="media", role=Role.CLIENT, methods=("GET",), by_ref=True),
     "portal_report_pdf": dict(obj="client", role=Role.CLIENT, methods=("GET",)),
 }
 
@@ -119,6 +120,8 @@ PUBLIC_URLS = {
     "favicon": "a redirect to a static file",
     "oauth_callback": "Meta's redirect; authorised by the single-use, session-bound state "
     "(tests/test_connect)",
+    "connect_failed": "shows the failure this browser session's own callback stored; names a "
+    "client only to a member who may see it (tests/test_security_round3)",
     "reconnect_link": "authorised by a single-use, expiring 256-bit link for one account "
     "(tests/test_connect)",
     "reconnect_done": "names only the account this browser session just reconnected",
@@ -129,7 +132,8 @@ PUBLIC_URLS = {
     "X-Hub-Signature-256 over the raw body (tests/test_story_webhook)",
     "shared_report": "authorised by a 256-bit share token naming one client's report; unknown, "
     "revoked and expired tokens all answer 404 (tests/test_sharing)",
-    "shared_media": "a thumbnail of the share link's own client only (tests/test_sharing)",
+    "shared_media": "a thumbnail the share link's report shows (its client, its period), by a "
+    "reference signed for that link (tests/test_sharing, tests/test_security_round3)",
     "shared_report_pdf": "the share link's own report as PDF, same token check and 404 as the "
     "page, locked links send to the password page (tests/test_sharing)",
     "brand_stylesheet": "two colours of an agency's white label, named by a random id",
@@ -208,7 +212,11 @@ def build_url(name: str, spec: dict, world, objects: dict, agency_slug: str = "a
     from django.urls import reverse
 
     kwargs = {"agency_slug": agency_slug, **spec.get("extra", {})}
-    if spec["obj"]:
+    if spec["obj"] and spec.get("by_ref"):
+        from insights.reports.thumbnails import portal_scope, reference
+
+        kwargs["ref"] = reference(portal_scope(world.a.pk), objects[spec["obj"]].pk)
+    elif spec["obj"]:
         kwargs["pk"] = objects[spec["obj"]].pk
     for kwarg, obj in spec.get("extra_obj", {}).items():
         kwargs[kwarg] = objects[obj].pk

@@ -29,6 +29,19 @@ def test_client_form(world, name, notes, time_zone):
     assert Client.objects.filter(agency=world.b).count() == before
 
 
+@pytest.mark.parametrize("pk", ["9223372036854775808", "-1", "1e3", "１"])
+def test_client_ids_no_column_holds_are_refused_with_the_form(world, pk):
+    """Found by test_invitation_form: 2**63 as a client id was a 500 (OverflowError)."""
+    data = {"email": "x@example.com", "role": "member", "limited_to_clients": "on"}
+    response = world.client_for("a_admin").post("/a/alpha/members/", {**data, "clients": [pk]})
+    assert response.status_code == 200 and b"error" in response.content
+    membership = world.memberships["a_member"]
+    response = world.client_for("a_owner").post(
+        f"/a/alpha/members/{membership.pk}/", {**data, "clients": [pk]}
+    )
+    assert response.status_code == 200
+
+
 @FUZZ
 @given(
     email=text,
@@ -52,7 +65,7 @@ def test_oauth_callback_with_anything(world, state, code, error):
     params = {"state": state, "code": code}
     if error is not None:
         params["error"] = error
-    response = http.get("/oauth/instagram/callback/", params)
+    response = http.get("/oauth/instagram/callback/", params, follow=True)
     assert response.status_code == 400
     assert b"Traceback" not in response.content
 

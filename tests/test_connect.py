@@ -66,6 +66,14 @@ class Browser:
         url = url if url.startswith("http") else self.base + url
         return self.http.get(url, allow_redirects=False, timeout=30, **kwargs)
 
+    def callback(self, url: str) -> requests.Response:
+        """Open Meta's redirect back to Prism; a failure ends on a clean URL (issue 18), which
+        is followed here: the page the person reads."""
+        response = self.get(url)
+        if response.is_redirect and response.headers["Location"] == "/oauth/failed/":
+            return self.get(response.headers["Location"])
+        return response
+
     def connect_instagram(self, client, username: str) -> requests.Response:
         """The whole round trip: Connect, the Instagram dialog, Prism's callback."""
         return self.get(
@@ -167,7 +175,7 @@ def test_without_pages_manage_metadata_the_page_is_not_subscribed(site, world):
 
 
 def _callback_error(browser, callback) -> requests.Response:
-    response = browser.get(callback)
+    response = browser.callback(callback)
     assert not InstagramAccount.objects.exists()
     return response
 
@@ -320,7 +328,7 @@ def test_account_connects_once_per_agency(site, world):
     ig_account(username="popular")
     browser = Browser(site, world.users["a_member"])
     browser.connect_instagram(world.clients["a1"], "popular")
-    response = browser.get(
+    response = browser.callback(
         click_through(
             browser.http, browser.start(world.clients["a2"], "instagram"), username="popular"
         )
@@ -418,7 +426,7 @@ def test_disconnect_outranks_an_earlier_reconnect_link(site, world):
     stranger = Browser(site)
     dialog = stranger.post(urlsplit(url).path).headers["Location"]  # opened before...
     browser.post(f"/a/alpha/accounts/{account.pk}/disconnect/", {"history": "keep"})  # ...this
-    response = stranger.get(click_through(stranger.http, dialog, username="gone_brand"))
+    response = stranger.callback(click_through(stranger.http, dialog, username="gone_brand"))
     assert response.status_code == 400 and "can no longer be used" in response.text
     account.refresh_from_db()
     assert account.disconnected_at and not account.has_token
@@ -435,7 +443,7 @@ def test_reconnect_link_refuses_another_account(site, world):
     url = _link_for(account)
     stranger = Browser(site)
     dialog = stranger.post(urlsplit(url).path).headers["Location"]
-    response = stranger.get(click_through(stranger.http, dialog, username="wrong_one"))
+    response = stranger.callback(click_through(stranger.http, dialog, username="wrong_one"))
     assert response.status_code == 400 and "different Instagram account" in response.text
     assert InstagramAccount.objects.get().username == "right_one"
     # A failed attempt gives the link back: the right person can still use it.
@@ -604,7 +612,7 @@ def test_facebook_reconnect_with_a_login_that_no_longer_reaches_the_account(site
     browser.post(pick, {"ig_user_id": [first["ig_user_id"]]})
     account = InstagramAccount.objects.get()
     reconnect = browser.post(f"/a/alpha/accounts/{account.pk}/reconnect/").headers["Location"]
-    response = browser.get(click_through(browser.http, reconnect, login=other.login))
+    response = browser.callback(click_through(browser.http, reconnect, login=other.login))
     assert response.status_code == 400 and "different Instagram account" in response.text
     assert InstagramAccount.objects.get().ig_user_id == first["ig_user_id"]
     # The right person reconnects it in place (a Page token again).

@@ -137,7 +137,14 @@ def test_owners_can_require_two_factor_for_their_agency(world):
     assert blocked.status_code == 403 and "requires two-factor sign-in" in blocked.content.decode()
     assert "Acme Coffee" not in blocked.content.decode()
     assert "/accounts/2fa/totp/activate/" in blocked.content.decode()
-    _totp_for(world.users["a_member"])
+    # Having an authenticator is not enough: this session must have used it (issue 18).
+    secret = _totp_for(world.users["a_member"])
+    blocked = member.get(f"/a/alpha/clients/{world.clients['a1'].pk}/")
+    assert (
+        blocked.status_code == 403 and "/accounts/2fa/reauthenticate/" in blocked.content.decode()
+    )
+    member.get("/accounts/2fa/reauthenticate/")
+    assert member.post("/accounts/2fa/reauthenticate/", {"code": _code(secret)}).status_code == 302
     assert member.get(f"/a/alpha/clients/{world.clients['a1'].pk}/").status_code == 200
     # Other agencies are not affected.
     assert world.client_for("b_member").get("/a/bravo/").status_code == 200

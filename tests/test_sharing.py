@@ -255,27 +255,33 @@ def test_shared_thumbnails_are_only_those_of_the_links_client(world):
     from django.core.files.base import ContentFile
 
     from insights.models import Media
+    from insights.reports.thumbnails import reference, share_scope
 
     from .factories import InstagramAccountFactory
 
     pictures = {}
     for key in ("a1", "a2"):
         account = InstagramAccountFactory(agency=world.a, client=world.clients[key])
-        media = Media.objects.create(account=account, media_id=f"m-{key}", timestamp=timezone.now())
+        media = Media.objects.create(
+            account=account, media_id=f"m-{key}", timestamp=timezone.now() - timedelta(days=3)
+        )
         media.thumbnail.save("t.jpg", ContentFile(b"\xff\xd8\xff" + key.encode()), save=True)
         pictures[key] = media
+
+    def url(made, key):  # addressed as the shared page addresses it (issue 18)
+        ref = reference(share_scope(made.link.pk), pictures[key].pk)
+        return reverse("shared_media", args=[token_of(made.url), ref])
+
     made = new_link(world, "a1")
-    token = token_of(made.url)
-    own = HttpClient().get(reverse("shared_media", args=[token, pictures["a1"].pk]))
+    own = HttpClient().get(url(made, "a1"))
     assert own.status_code == 200 and b"".join(own.streaming_content).endswith(b"a1")
     assert own["Referrer-Policy"] == "same-origin"
-    other = HttpClient().get(reverse("shared_media", args=[token, pictures["a2"].pk]))
+    other = HttpClient().get(url(made, "a2"))
     assert other.status_code == 404
     locked = new_link(world, "a1", password="open sesame 42")
-    url = reverse("shared_media", args=[token_of(locked.url), pictures["a1"].pk])
-    assert HttpClient().get(url).status_code == 404  # not before the password
+    assert HttpClient().get(url(locked, "a1")).status_code == 404  # not before the password
     sharing.revoke(made.link)
-    gone = HttpClient().get(reverse("shared_media", args=[token, pictures["a1"].pk]))
+    gone = HttpClient().get(url(made, "a1"))
     assert gone.status_code == 404
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from accounts import audit
+from accounts.text import clean_name
 
 from .. import crypto
 from ..cdn import download
@@ -91,8 +92,10 @@ def start(
 def consume_state(
     login_path: str, raw_state: str | None, *, session_key: str | None, user_id: int | None
 ) -> OAuthState:
-    """The state this callback answers, used up. Missing, unknown, expired, replayed or foreign
-    states are refused before anything else happens."""
+    """The state this callback answers, used up. Missing, unknown, foreign, replayed or expired
+    states are refused before anything else happens. Nothing about the attempt (its client least
+    of all) is told before the browser session and the person are known to be the ones who
+    started it: a callback URL opened elsewhere learns only that it is not theirs."""
     if not raw_state:
         raise ConnectError("state_missing")
     state = (
@@ -102,20 +105,34 @@ def consume_state(
     )
     if state is None:
         raise ConnectError("state_invalid")
-    if state.used_at is not None:
-        raise ConnectError("state_replayed", client=state.client)
-    if state.expires_at <= timezone.now():
-        raise ConnectError("state_expired", client=state.client)
     if not session_key or state.session_hash != session_hash(session_key):
         raise ConnectError("state_foreign")
-    # Conditional UPDATE: of two concurrent callbacks with one state, only one goes on.
-    if not OAuthState.objects.filter(pk=state.pk, used_at=None).update(used_at=timezone.now()):
-        raise ConnectError("state_replayed", client=state.client)
     if state.purpose == OAuthState.Purpose.CONNECT and (
         state.user_id is None or state.user_id != user_id
     ):
         raise ConnectError("state_foreign")
+    if state.used_at is not None:
+        raise ConnectError("state_replayed", client=state.client)
+    if state.expires_at <= timezone.now():
+        raise ConnectError("state_expired", client=state.client)
+    # Conditional UPDATE: of two concurrent callbacks with one state, only one goes on.
+    if not OAuthState.objects.filter(pk=state.pk, used_at=None).update(used_at=timezone.now()):
+        raise ConnectError("state_replayed", client=state.client)
+    if state.purpose == OAuthState.Purpose.CONNECT and not may_still_connect(state):
+        raise ConnectError("not_allowed")
     return state
+
+
+def may_still_connect(state: OAuthState) -> bool:
+    """The person who started a connect is, now, a member of the agency with a role that
+    connects accounts, and may work on the client: removed, demoted or limited to other clients
+    within the state's lifetime, they cannot finish it."""
+    from accounts.models import Membership, Role
+
+    membership = Membership.objects.filter(agency_id=state.agency_id, user_id=state.user_id).first()
+    if membership is None or not membership.has_role(Role.MEMBER):
+        return False
+    return not membership.is_limited or membership.clients.filter(pk=state.client_id).exists()
 
 
 def callback_error(params) -> ConnectError | None:
@@ -205,11 +222,13 @@ def _finish_facebook(state: OAuthState, code: str, *, session_key: str):
             "permission_missing", ", ".join(missing), client=state.client, login_path="facebook"
         )
     accounts, bare_pages = oauth.facebook_pages(grant.token)
+    bare_pages = [{**p, "page_name": clean_name(p.get("page_name", ""))} for p in bare_pages]
     if not accounts:
         raise ConnectError("no_professional_account", pages=bare_pages)
     candidates = [
         {
             **{k: v for k, v in a.items() if k != "page_token"},
+            **{k: clean_name(a[k]) for k in ("name", "username", "page_name") if a.get(k)},
             "page_token_ciphertext": crypto.encrypt(a["page_token"]),
         }
         for a in accounts
@@ -354,8 +373,9 @@ def upsert_account(
             account = InstagramAccount(
                 agency=client.agency, client=client, ig_user_id=ig_user_id, connected_at=now
             )
-        account.username = username or account.username
-        account.name = name or account.name
+        # Names from Meta are shown to people: no bidi or control characters.
+        account.username = clean_name(username) or account.username
+        account.name = clean_name(name) or account.name
         account.account_type = account_type or account.account_type
         account.login_path = login_path
         account.page_id = page_id

@@ -10,10 +10,12 @@ import re
 from django.views.debug import SafeExceptionReporterFilter
 
 _PATTERNS = [
-    # access_token=..., client_secret=..., code=..., fb_exchange_token=..., signed_request=...
+    # access_token=..., client_secret=..., code=..., fb_exchange_token=..., signed_request=...,
+    # and the OAuth round trip's state and the webhook's verify token (a request's repr in a
+    # log record carries its query string).
     re.compile(
-        r"(?i)((?:access_token|input_token|client_secret|fb_exchange_token|code|signed_request"
-        r"|appsecret_proof)=)[^&\s'\"]+"
+        r"(?i)(?<![A-Za-z0-9_])((?:access_token|input_token|client_secret|fb_exchange_token|code|signed_request"
+        r"|appsecret_proof|state|verify_token)=)[^&\s'\"]+"
     ),
     re.compile(r"(?i)((?:bearer|oauth)\s+)[^\s'\"&,}]+"),
     re.compile(r"(?i)(['\"](?:access_token|client_secret|token)['\"]\s*:\s*['\"])[^'\"]+"),
@@ -37,6 +39,12 @@ class RedactSecretsFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        # Django logs 4xx and 5xx with the request itself (`extra={"request": ...}`), and JSON
+        # lines print every extra: its repr carries the path and query string (share tokens,
+        # OAuth codes). Keep only the method and the redacted path.
+        request = getattr(record, "request", None)
+        if request is not None and hasattr(request, "get_full_path"):
+            record.request = redact(f"{request.method} {request.get_full_path()}")
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
             text = str(exc)

@@ -17,6 +17,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from accounts.models import Agency
+from accounts.text import clean_name, clean_text
 
 from ..models.delivery import DEFAULT_ACCENT, DEFAULT_PRIMARY, AgencyBranding
 
@@ -96,9 +97,10 @@ def from_row(agency: Agency, row: AgencyBranding | None) -> Branding:
         agency_name=agency.name,
         primary=_safe(row.primary_colour, DEFAULT_PRIMARY),
         accent=_safe(row.accent_colour, DEFAULT_ACCENT),
-        sender_name=row.sender_name,
+        # Cleaned again here: rows saved before the form removed bidi controls.
+        sender_name=clean_name(row.sender_name),
         reply_to=row.reply_to,
-        footer=row.footer_text,
+        footer=clean_text(row.footer_text),
         powered_by=row.powered_by,
         logo_name=logo_name,
         logo_url=logo_url,

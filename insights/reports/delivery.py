@@ -376,6 +376,23 @@ def sender(branding: Branding) -> str:
 # --- Resend and "send now" ------------------------------------------------------------------
 
 
+# Emails sent by hand ("Send latest now", "Resend") per client and hour: each one mails the
+# schedule's recipients with a new share link, so a held-down button must not become a flood.
+HAND_SENDS_PER_HOUR = 5
+HAND_SEND_LIMIT = (
+    f"This client's report was already sent by hand {HAND_SENDS_PER_HOUR} times in the last "
+    "hour. Try again later; scheduled emails go out as planned."
+)
+
+
+def may_send_by_hand(client: Client) -> bool:
+    """Fewer than HAND_SENDS_PER_HOUR deliveries sent by hand (no schedule) for this client in
+    the last hour. The log is the counter: every delivery made stays in it."""
+    since = timezone.now() - timedelta(hours=1)
+    recent = ReportDelivery.objects.filter(client=client, schedule=None, created_at__gte=since)
+    return recent.count() < HAND_SENDS_PER_HOUR
+
+
 def resend(delivery: ReportDelivery, *, requested_by=None) -> ReportDelivery:
     """A new delivery of the same stored PDF to the same recipients."""
     original = delivery.resend_of or delivery
@@ -409,6 +426,28 @@ def send_now(schedule: ReportSchedule, *, requested_by=None) -> ReportDelivery:
         compare=schedule.compare,
         requested_by=requested_by,
     )
+
+
+# What people read about a failed delivery: the kind of failure, never the exception's text
+# (addresses, server paths, library internals stay in `error`, for the admin and the logs).
+_FAILURES = [
+    (("SMTPRecipientsRefused", "SMTPSenderRefused", "SMTPDataError"),
+     "The mail server refused to deliver it (an address may be wrong)."),
+    (("SMTPAuthenticationError",), "The mail server refused Prism's sign-in."),
+    (("ConnectionRefusedError", "ConnectionResetError", "TimeoutError", "timeout",
+      "SMTPConnectError", "SMTPServerDisconnected", "gaierror", "OSError", "SSLError"),
+     "The mail server could not be reached."),
+    (("PdfUnavailable",), "The PDF could not be made."),
+]  # fmt: skip
+
+
+def error_summary(error: str) -> str:
+    """A failed delivery's stored error (`Type: message`) as a sentence for people."""
+    kind = (error or "").split(":", 1)[0].strip().rsplit(".", 1)[-1]
+    for kinds, sentence in _FAILURES:
+        if kind in kinds:
+            return sentence
+    return "Sending failed; Resend tries again."
 
 
 def deliveries_for(client: Client):

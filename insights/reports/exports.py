@@ -8,7 +8,9 @@ writes each row to its temporary file at once.
 from __future__ import annotations
 
 import csv
+import re
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime
 from urllib.parse import quote
@@ -30,10 +32,22 @@ METRIC_NAMES = {
 }
 
 
+# Characters spreadsheets skip before a formula: spaces of every kind, a byte-order mark,
+# zero-width and bidi marks.
+_IGNORED_FIRST = re.compile(r"^[\s\ufeff\u200b-\u200f\u2060\u202a-\u202e\u2066-\u2069]+")
+
+
 def safe_cell(value):
     """Text a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is prefixed with a
-    quote (OWASP's CSV-injection advice). Numbers are written as numbers and left alone."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    quote (OWASP's CSV-injection advice), also when spaces, a byte-order mark or zero-width
+    characters come first, or the sign is a full-width or small form ("＝", "﹦": NFKC makes
+    them "="). Numbers are written as numbers and left alone."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_START):
+        return "'" + value
+    rest = _IGNORED_FIRST.sub("", value)
+    if rest and unicodedata.normalize("NFKC", rest[0]).startswith(FORMULA_START):
         return "'" + value
     return value
 

@@ -7,6 +7,8 @@ from datetime import date, timedelta
 from django import forms
 from django.core.exceptions import ValidationError
 
+from accounts.text import clean_name
+
 from ..models import Compare, RangePreset, ReportNote, ReportSettings
 from .periods import MAX_DAYS
 
@@ -67,7 +69,7 @@ class NoteForm(forms.ModelForm):
         }
 
     def clean_text(self) -> str:
-        text = " ".join(self.cleaned_data["text"].split())
+        text = clean_name(self.cleaned_data["text"])  # one line, no bidi or control characters
         if not text:
             raise ValidationError("Write the note.")
         return text

@@ -167,9 +167,12 @@ def revoke(link: ShareLink) -> None:
 
 
 def visitor_hash(request: HttpRequest) -> str:
-    """The visitor's IP as a keyed hash (HMAC under SECRET_KEY): IPv4 is small enough that a
-    plain hash could be reversed by trying every address."""
-    ip = request.META.get("REMOTE_ADDR", "")
+    """The visitor's IP (behind the proxies: config/clientip.py) as a keyed hash (HMAC under
+    SECRET_KEY): IPv4 is small enough that a plain hash could be reversed by trying every
+    address."""
+    from config.clientip import client_ip
+
+    ip = client_ip(request)
     return salted_hmac("prism.share.visitor", ip, algorithm="sha256").hexdigest()
 
 
@@ -236,9 +239,10 @@ def shared_report_context(link: ShareLink, token: str, branding) -> dict:
     with thumbnails addressed through the link itself (nothing else of the agency's is reachable
     from a share session)."""
     from .page import report_context
+    from .thumbnails import reference, share_scope
 
     def media_src(_name: str, media_pk: int) -> str:
-        return reverse("shared_media", args=[token, media_pk])
+        return reverse("shared_media", args=[token, reference(share_scope(link.pk), media_pk)])
 
     context = report_context(
         report_for_link(link), branding=branding, media_src=media_src, mode="shared"
@@ -257,12 +261,10 @@ def count_pdf(link: ShareLink) -> None:
     _bump(f"share-pdf:{link.pk}", PDF_WINDOW_SECONDS)
 
 
-def media_for_link(link: ShareLink, media_pk: int):
-    """A post or story thumbnail of the link's own client, or None."""
-    from ..models import Media
+def media_for_link(link: ShareLink, ref: str):
+    """A post or story thumbnail the link's report shows today (its client, its period), named
+    by a reference made for this link (reports.thumbnails), or None."""
+    from .request import for_share_link
+    from .thumbnails import share_scope, shown_media
 
-    return (
-        Media.objects.filter(pk=media_pk, account__client_id=link.client_id)
-        .exclude(thumbnail="")
-        .first()
-    )
+    return shown_media(for_share_link(link), share_scope(link.pk), ref)

@@ -11,6 +11,7 @@ from accounts.models import Role
 from accounts.tenancy import agency_view
 
 from ..delivery_forms import BrandingForm
+from ..images import open_stored
 from ..models import AgencyBranding
 from ..reports import branding as brand
 
@@ -52,6 +53,6 @@ def brand_logo(request: HttpRequest, public_id: str, version: str) -> HttpRespon
     row = AgencyBranding.objects.filter(public_id=public_id).exclude(logo="").first()
     if row is None:
         raise Http404("No logo.")
-    response = FileResponse(row.logo.open("rb"), content_type="image/png")
+    response = FileResponse(open_stored(row.logo), content_type="image/png")
     response["Cache-Control"] = "public, max-age=86400"
     return response

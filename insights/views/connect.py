@@ -12,17 +12,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
+from accounts.models import Membership, Role
 from accounts.tenancy import agency_view
 
 from ..access import get_client_for_agency, get_ig_account_for_agency, visible_clients
 from ..connections import health, oauth, removal
 from ..connections.oauth import ConnectError
-from ..models import InstagramAccount, OAuthState, PendingConnection
+from ..models import Client, InstagramAccount, OAuthState, PendingConnection
 from ..reports.branding import branding_for
 from ..tasks import send_reconnect_link
 
 RECONNECTED_SESSION_KEY = "reconnected_account"
+FAILURE_SESSION_KEY = "connect_failure"
 
 FAILURES = {
     "denied": (
@@ -89,6 +90,11 @@ FAILURES = {
         "This connection attempt can no longer be read",
         "Nothing was connected and nothing was kept. Start the connection again.",
     ),
+    "not_allowed": (
+        "You can no longer connect accounts here",
+        "Your place in the agency, or the clients you work on, changed after this connection "
+        "was started. Nothing was connected; ask an owner of the agency if this is a mistake.",
+    ),
     "nothing_picked": ("Nothing was picked", "Choose at least one account to connect."),
     "path_disabled": (
         "This login method is not configured",
@@ -105,6 +111,8 @@ FAILURES = {
 def _failed(request, error: ConnectError, *, client=None, status: int = 400) -> HttpResponse:
     title, text = FAILURES.get(error.reason, FAILURES["meta_error"])
     client = client or error.context.get("client")
+    if client is not None and not _may_see(request, client):
+        client = None  # a reconnect link's visitor signed in to Prism as someone else
     return render(
         request,
         "insights/connect_failed.html",
@@ -120,6 +128,49 @@ def _failed(request, error: ConnectError, *, client=None, status: int = 400) -> 
         },
         status=status,
     )
+
+
+def _may_see(request: HttpRequest, client) -> bool:
+    if not request.user.is_authenticated:
+        return True  # the page offers nothing to go back to (a reconnect link's visitor)
+    membership = Membership.objects.filter(agency_id=client.agency_id, user=request.user).first()
+    if membership is None:
+        return False
+    return not membership.is_limited or membership.clients.filter(pk=client.pk).exists()
+
+
+def _failed_callback(request: HttpRequest, error: ConnectError, *, client=None) -> HttpResponse:
+    """A callback that failed ends on a clean URL: Meta's code and the state leave the address
+    bar and the history. The failure waits in this browser's session for connect_failed."""
+    client = client or error.context.get("client")
+    request.session[FAILURE_SESSION_KEY] = {
+        "reason": error.reason,
+        "detail": error.detail,
+        "client": client.pk if client is not None else None,
+        "pages": [{"page_name": p.get("page_name", "")} for p in error.context.get("pages", [])],
+        "login_path": error.context.get("login_path"),
+    }
+    return redirect("connect_failed")
+
+
+@never_cache
+def connect_failed(request: HttpRequest) -> HttpResponse:
+    """Where a failed callback ends: the failure this browser's own callback stored."""
+    failure = request.session.get(FAILURE_SESSION_KEY)
+    if not isinstance(failure, dict):
+        return redirect("home")
+    client = (
+        Client.objects.select_related("agency").filter(pk=failure.get("client")).first()
+        if failure.get("client")
+        else None
+    )
+    error = ConnectError(
+        str(failure.get("reason", "")),
+        str(failure.get("detail", "")),
+        pages=failure.get("pages") or [],
+        login_path=failure.get("login_path"),
+    )
+    return _failed(request, error, client=client)
 
 
 def _session_key(request: HttpRequest) -> str:
@@ -177,15 +228,14 @@ def oauth_callback(request: HttpRequest, login_path: str) -> HttpResponse:
             user_id=request.user.pk,
         )
     except ConnectError as error:
-        return _failed(request, error)
+        return _failed_callback(request, error)
     if error := oauth.callback_error(request.GET):
-        error.context.setdefault("client", state.client)
-        return _failed(request, error, client=state.client)
+        return _failed_callback(request, error, client=state.client)
     code = request.GET["code"]
     try:
         result = oauth.finish(state, code, session_key=_session_key(request))
     except ConnectError as error:
-        return _failed(request, error, client=state.client if state.user_id else None)
+        return _failed_callback(request, error, client=state.client if state.user_id else None)
     # Every success ends on a clean URL: the used code and state leave the address bar and
     # the browser's history.
     if state.purpose == OAuthState.Purpose.RECONNECT_LINK:

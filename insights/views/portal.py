@@ -19,9 +19,10 @@ from accounts.models import Role
 from accounts.tenancy import agency_view
 
 from ..access import get_client_for_agency, visible_clients
+from ..images import open_stored
 from ..models import Media
 from ..reports import branding as brand
-from ..reports import exports, pdf
+from ..reports import exports, pdf, thumbnails
 from ..reports.build import build_report
 from ..reports.page import report_context
 from ..reports.request import from_query
@@ -50,7 +51,8 @@ def portal_report(request: HttpRequest, pk: int) -> HttpResponse:
     report = build_report(asked)
 
     def media_src(_name: str, media_pk: int) -> str:
-        return reverse("portal_media", args=[request.agency.slug, media_pk])
+        ref = thumbnails.reference(thumbnails.portal_scope(request.agency.pk), media_pk)
+        return reverse("portal_media", args=[request.agency.slug, ref])
 
     branding = brand.branding_for(request.agency)
     context = report_context(report, branding=branding, media_src=media_src, mode="shared")
@@ -84,15 +86,20 @@ def portal_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @agency_view(Role.CLIENT)
-def portal_media(request: HttpRequest, pk: int) -> HttpResponse:
+def portal_media(request: HttpRequest, ref: str) -> HttpResponse:
+    """A thumbnail on a portal page, by the reference that page made (reports.thumbnails): a
+    client the person may see, never a media id walked."""
+    pk = thumbnails.media_pk(thumbnails.portal_scope(request.agency.pk), ref)
     media = (
         Media.objects.filter(pk=pk, account__client__in=visible_clients(request))
         .exclude(thumbnail="")
         .first()
+        if pk is not None
+        else None
     )
     if media is None:
         raise Http404("No such picture.")
     content_type = mimetypes.guess_type(media.thumbnail.name)[0] or "image/jpeg"
-    response = FileResponse(media.thumbnail.open("rb"), content_type=content_type)
+    response = FileResponse(open_stored(media.thumbnail), content_type=content_type)
     response["Cache-Control"] = "private, max-age=600"
     return response

@@ -27,6 +27,7 @@ from accounts.models import Role
 from accounts.tenancy import agency_view
 
 from ..access import get_client_for_agency, visible_clients
+from ..images import open_stored
 from ..models import Client, Media, ReportNote, ReportSettings
 from ..reports import exports, notes, pdf
 from ..reports.branding import branding_for
@@ -204,7 +205,7 @@ def report_media_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         raise _ReadOnly
     content_type = mimetypes.guess_type(media.thumbnail.name)[0] or "image/jpeg"
-    response = FileResponse(media.thumbnail.open("rb"), content_type=content_type)
+    response = FileResponse(open_stored(media.thumbnail), content_type=content_type)
     response["Cache-Control"] = "private, max-age=86400"
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -15,6 +15,7 @@ from accounts.tenancy import agency_view
 
 from ..access import get_client_for_agency, visible_clients
 from ..delivery_forms import ScheduleForm
+from ..images import open_stored
 from ..models import ReportDelivery, ReportSchedule
 from ..reports import delivery
 
@@ -88,6 +89,9 @@ def schedule_send_now(request: HttpRequest, pk: int) -> HttpResponse:
     from ..tasks import send_delivery
 
     schedule = _get_schedule(request, pk)
+    if not delivery.may_send_by_hand(schedule.client):
+        messages.error(request, delivery.HAND_SEND_LIMIT)
+        return redirect("client_delivery", agency_slug=request.agency.slug, pk=schedule.client_id)
     made = delivery.send_now(schedule, requested_by=request.user)
     send_delivery.delay(made.pk)
     messages.success(
@@ -105,6 +109,8 @@ def delivery_resend(request: HttpRequest, pk: int) -> HttpResponse:
     original = _get_delivery(request, pk)
     if not original.pdf:
         messages.error(request, "This delivery has no stored PDF to resend.")
+    elif not delivery.may_send_by_hand(original.client):
+        messages.error(request, delivery.HAND_SEND_LIMIT)
     else:
         made = delivery.resend(original, requested_by=request.user)
         send_delivery.delay(made.pk)
@@ -118,7 +124,7 @@ def delivery_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     found = _get_delivery(request, pk)
     if not found.pdf:
         raise Http404("No PDF stored.")
-    response = FileResponse(found.pdf.open("rb"), content_type="application/pdf")
+    response = FileResponse(open_stored(found.pdf), content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(
         False, delivery.pdf_filename(found)
     )

@@ -36,13 +36,19 @@ def _links_for(client):
 
 def delivery_page(request: HttpRequest, client, **extra) -> HttpResponse:
     """The Share & schedule page; `extra` carries a form with its errors, or a new link."""
+    deliveries = list(delivery.deliveries_for(client)[:30])
+    for sent in deliveries:
+        sent.error_summary = delivery.error_summary(sent.error) if sent.error else ""
     context = {
         "client": client,
+        # Viewers read the page; the addresses of recipients and client logins are for those
+        # who send and invite (members and up).
+        "show_addresses": request.membership.has_role(Role.MEMBER),
         "branding": brand.branding_for(request.agency),
         "links": _links_for(client)[:50],
         "link_form": extra.pop("link_form", None) or ShareLinkForm(),
         "schedules": client.report_schedules.order_by("pk"),
-        "deliveries": delivery.deliveries_for(client)[:30],
+        "deliveries": deliveries,
         "viewers": viewers.client_viewers(request.agency, client),
         "viewer_invitations": viewers.pending_invitations(request.agency, client),
         "viewer_form": extra.pop("viewer_form", None) or ClientViewerForm(agency=request.agency),

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import mimetypes
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from ..delivery_forms import SharePasswordForm
+from ..images import open_stored
 from ..reports import branding as brand
 from ..reports import exports, pdf, sharing
 
@@ -89,18 +90,22 @@ def shared_report_pdf(request: HttpRequest, token: str) -> HttpResponse:
     return _private(exports.download_headers(response, exports.filename(report, "report", "pdf")))
 
 
-def shared_media(request: HttpRequest, token: str, media_pk: int) -> HttpResponse:
+def shared_media(request: HttpRequest, token: str, ref: str) -> HttpResponse:
     """A thumbnail in a shared report: only of the link's client, only once unlocked."""
     link, refusal = _find(request, token)
     if refusal:
         return refusal
     if not sharing.is_unlocked(link, request):
         return _gone(request)
-    media = sharing.media_for_link(link, media_pk)
+    media = sharing.media_for_link(link, ref)
     if media is None:
         return _gone(request)
+    try:
+        handle = open_stored(media.thumbnail)
+    except Http404:
+        return _gone(request)
     content_type = mimetypes.guess_type(media.thumbnail.name)[0] or "image/jpeg"
-    response = _private(FileResponse(media.thumbnail.open("rb"), content_type=content_type))
+    response = _private(FileResponse(handle, content_type=content_type))
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 import re
 from datetime import UTC, datetime
 
@@ -52,13 +53,20 @@ def instagram_webhook(request: HttpRequest) -> HttpResponse:
         log.warning("refused a webhook: bad or missing X-Hub-Signature-256")
         return _error("invalid signature", 403)
     try:
-        payload = json.loads(raw)
+        payload = json.loads(raw, parse_constant=_no_constants)
+    except OutOfRange as error:
+        return _error(str(error), 400)
     except (ValueError, RecursionError):
         return _error("the body is not JSON", 400)
     if not isinstance(payload, dict) or not isinstance(payload.get("entry", []), list):
         return _error("the body is not a webhook notification", 400)
     try:
-        stored = _store(payload)
+        _check_numbers(payload)
+        sent_times = [_sent_at(entry) for entry in payload.get("entry") or []]
+    except OutOfRange as error:
+        return _error(str(error), 400)  # nothing stored: Meta never sends these
+    try:
+        stored = _store(payload, sent_times)
     except DatabaseError:
         # Not stored: a 5xx makes Meta deliver it again (the writes are idempotent).
         log.exception("a webhook could not be stored")
@@ -98,16 +106,55 @@ def _body(request: HttpRequest) -> bytes | None:
     return None if len(raw) > MAX_BODY else raw
 
 
-def _store(payload: dict) -> int:
+class OutOfRange(ValueError):
+    pass
+
+
+# Larger than any count or timestamp Meta sends, and than the database's integers.
+LARGEST = 2**63 - 1
+
+
+def _no_constants(name: str):
+    raise OutOfRange(f"{name} is not a number Meta sends")
+
+
+def _check_numbers(value, depth: int = 0) -> None:
+    """Every number in the payload is finite and fits the database (json.loads reads 1e300 and
+    10**30; round() or a timestamp of them raised OverflowError, a 500 page)."""
+    if depth > 50:
+        raise OutOfRange("the body is nested too deeply")
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_numbers(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_numbers(item, depth + 1)
+    elif isinstance(value, int | float) and not isinstance(value, bool) and _out_of_range(value):
+        raise OutOfRange("a number is out of range")
+
+
+def _out_of_range(number: int | float) -> bool:
+    return (isinstance(number, float) and not math.isfinite(number)) or abs(number) > LARGEST
+
+
+def _sent_at(entry) -> datetime | None:
+    """The entry's `time` as a moment (seconds, or milliseconds as some events send), or None;
+    a time no calendar holds is refused."""
+    sent = entry.get("time") if isinstance(entry, dict) else None
+    if not (parse.is_number(sent) and sent > 0):
+        return None
+    seconds = sent / 1000 if sent > 10**11 else sent
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise OutOfRange("an entry's time is out of range") from None
+
+
+def _store(payload: dict, sent_times: list[datetime | None]) -> int:
     found = []
-    for entry in payload.get("entry") or []:
+    for entry, sent_at in zip(payload.get("entry") or [], sent_times, strict=True):
         if not isinstance(entry, dict) or not entry.get("id"):
             continue
-        sent = entry.get("time")
-        sent_at = None
-        if parse.is_number(sent) and sent > 0:
-            seconds = sent / 1000 if sent > 10**11 else sent  # some events send milliseconds
-            sent_at = datetime.fromtimestamp(seconds, tz=UTC)
         # Facebook Login: entry.changes[]; Instagram-Login examples put field/value in the entry.
         changes = entry.get("changes") if isinstance(entry.get("changes"), list) else [entry]
         for change in changes[:MAX_CHANGES]:
