@@ -1286,6 +1286,11 @@ def media_metrics(item: MediaItem, at: datetime) -> dict:
         values["facebook_views"] = v[K_FACEBOOK]
     if item.is_story:
         values["replies"] = v[K_REPLIES]
+        # link_clicks (22 Jun 2026): taps on a link sticker; one story in three carries one.
+        sticker = _h("link_sticker", item.id) % 3 == 0
+        values["link_clicks"] = (
+            int(v[K_REACH] * (0.02 + 0.06 * _u("link", item.id))) if sticker else 0
+        )
         values["total_interactions"] = v[K_REPLIES] + v[K_SHARES]
         values["navigation"] = v[K_NAVIGATION]
         values["breakdowns"]["navigation"] = allocate(
