@@ -419,7 +419,10 @@ def test_engaged_audience_timeframes(sandbox, make_account):
     )
     assert still_listed.status_code == 200
     without = dict(
-        metric="follower_demographics", period="lifetime", metric_type="total_value", breakdown="age"
+        metric="follower_demographics",
+        period="lifetime",
+        metric_type="total_value",
+        breakdown="age",
     )
     # Airbyte's maintained manifest sends no timeframe and Meta answers it (docs/graph-api.md
     # §4): by default the sandbox does too; the reference's rule is a world setting.
