@@ -257,7 +257,10 @@ def _queue_total(ctx, read, dimension, metrics, since, until, day) -> None:
             ):
                 _queue_total(ctx, read, dimension, part, since, until, day)
             return
-        for metric, total in parse.totals(body).items():
+        totals = parse.totals(body)
+        # A refusal being asked again (MetricRejection.retry_at) is over once Meta answers.
+        ctx.accepted(list(totals), f"breakdown:{dimension}" if dimension else "")
+        for metric, total in totals.items():
             if total.value is not None:
                 _daily(ctx, read, metric, "", day, total.value, until)
             for dim, value in total.parts.items():
