@@ -41,6 +41,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/lint-imports --no-cache
 
 # The demo on its own (idempotent): `make demo` after `make clean` gives a fresh one.
 demo: migrate

@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from config import enqueue
+
 from . import audit
 from .models import Agency, Invitation, Membership, Role, User
 
@@ -87,9 +89,7 @@ def invite(
 def send_invitation_later(invitation: Invitation) -> None:
     """The email goes from a task on the `user` queue, after the transaction commits. The task
     makes the link itself: a bearer token never travels through the broker."""
-    from .tasks import send_invitation
-
-    transaction.on_commit(lambda: send_invitation.delay(invitation.pk))
+    enqueue.on_commit("accounts.tasks.send_invitation", invitation.pk)
 
 
 def resend_invitation(invitation: Invitation, *, actor: User | None = None) -> bool:

@@ -55,7 +55,9 @@ def base_env(**extra: str) -> dict[str, str]:
         and k not in ("DATABASE_URL", "DEBUG")
     }
     env.update(
-        PYTHONPATH=str(ROOT),
+        # The project first; then what the caller's own path holds (the test suite's clock hook,
+        # tests/clockhook, which makes every child follow the test's pinned clock).
+        PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
         DEBUG="0",
         SECRET_KEY="processes-" + "x" * 40,
         TOKEN_ENCRYPTION_KEYS=os.environ.get("TOKEN_ENCRYPTION_KEYS", TOKEN_KEY),

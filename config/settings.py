@@ -15,8 +15,11 @@ from config.logconfig import FORMATS as LOG_FORMATS
 from config.logconfig import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
-VAR_DIR.mkdir(exist_ok=True)  # SQLite, the local broker and uploads live here
+# SQLite, the local broker, beat's schedule, mail files and uploads live here. The test suite
+# gives each run (and each xdist worker) a folder of its own, so `make test` beside `make run`
+# never shares a database, broker or media folder with it.
+VAR_DIR = Path(os.environ.get("PRISM_VAR_DIR") or BASE_DIR / "var")
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)

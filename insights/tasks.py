@@ -7,6 +7,8 @@ from accounts.services import purge_old_invitations
 
 from .connections import health, oauth, removal
 from .models import DeletionRequest, InstagramAccount, ReportDelivery
+from .refresh import account as refresh
+from .refresh import schedule
 from .reports import delivery
 
 
@@ -20,8 +22,6 @@ def dispatch_due_work() -> dict:
     checks = health.claim_checks()
     for pk in checks:
         check_account_health.delay(pk)
-    from .refresh import schedule
-
     claimed = schedule.claim_due(limit=settings.REFRESH_DISPATCH_LIMIT)
     for pk, token in claimed:
         # After commit: the worker must find the lease the claim wrote.
@@ -52,9 +52,7 @@ def dispatch_due_work() -> dict:
 )
 def refresh_account(account_id: int, lease_token: str) -> dict:
     """One account's refresh. The lease token is a fence, not a secret (no Meta token here)."""
-    from .refresh.account import refresh_account as run
-
-    return run(account_id, lease_token)
+    return refresh.refresh_account(account_id, lease_token)
 
 
 @shared_task

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 
-from . import cdn, core, world, world_settings
+from . import cdn, core, faults, world, world_settings
 from .core import GRAPH_HOSTS, GraphError, SandboxRequest, node, resolver, route
 from .graph_insights import IG_HOST, Ctx, media_insights, parse_time, user_insights
 from .models import InstagramAccount, Page, Token
@@ -692,8 +692,8 @@ def run_operation(req: SandboxRequest, op: Any, default_token: str | None) -> di
 def execute(sub: SandboxRequest) -> tuple[int | None, Any, dict]:
     """Dispatch one operation as the view would, faults included: (status, body, the
     headers the answer sets itself, e.g. a rate limit's usage). (None, None, {}) = timed out."""
-    fault = core.matching_fault(sub)
-    response = core.fault_response_before(fault, sub) if fault else None
+    fault = faults.matching_fault(sub)
+    response = faults.fault_response_before(fault, sub) if fault else None
     if response is not None:
         if response.status_code == 504:
             return None, None, {}
@@ -706,7 +706,7 @@ def execute(sub: SandboxRequest) -> tuple[int | None, Any, dict]:
         return error.status, error.body, {}
     if isinstance(result, HttpResponse):
         if fault:
-            result = core.fault_response_after(fault, result)
+            result = faults.fault_response_after(fault, result)
         return result.status_code, result.content.decode(), _usage_of(result)
     return 200, result, {}
 

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 # Handler modules register their routes on import.
-from . import core, graph, oauth, world_settings  # noqa: F401,E402
+from . import core, faults, graph, oauth, world_settings  # noqa: F401,E402
 
 
 def graph_json(data, status: int = 200) -> HttpResponse:
@@ -41,8 +41,8 @@ def answer(request: HttpRequest, host: str, path: str) -> HttpResponse:
     latency = world_settings.get("latency_ms") if api else 0
     if latency:
         time.sleep(latency / 1000)
-    fault = core.matching_fault(req) if api else None
-    response = core.fault_response_before(fault, req) if fault else None
+    fault = faults.matching_fault(req) if api else None
+    response = faults.fault_response_before(fault, req) if fault else None
     if response is None:
         try:
             result = core.dispatch(req)
@@ -60,6 +60,6 @@ def answer(request: HttpRequest, host: str, path: str) -> HttpResponse:
         with contextlib.suppress(core.GraphError):
             response.setdefault("facebook-api-version", req.served_version)
     if fault:
-        response = core.fault_response_after(fault, response)
+        response = faults.fault_response_after(fault, response)
     core.log_call(req, response.status_code)
     return response

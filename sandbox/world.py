@@ -45,7 +45,7 @@ from itertools import product
 from django.conf import settings
 
 from . import world_settings
-from .core import PACIFIC
+from .core import PACIFIC, register_impressions
 from .core import now as sandbox_now
 from .models import InstagramAccount, Media
 
@@ -2020,3 +2020,14 @@ def demographics(
     counts.pop(("__rest__",), None)
     ranked = sorted((kv for kv in counts.items() if kv[1] > 0), key=lambda kv: (-kv[1], kv[0]))
     return dict(ranked[:TOP_BUCKETS])
+
+
+def last_day_views(account: InstagramAccount) -> int:
+    """The account's views of the last complete Pacific day: the sandbox's "impressions of the
+    last 24 hours", the base of its Business Use Case budget (core.buc_budget)."""
+    at = sandbox_now()
+    metrics = day_metrics(account, pacific_day(at) - timedelta(days=1), at=at)
+    return int(metrics.values.get("views", 0)) if metrics else 0
+
+
+register_impressions(last_day_views)

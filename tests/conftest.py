@@ -1,13 +1,44 @@
 """The shared two-agency world and helpers every test can use."""
 
+import os
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
+import time_machine
 from django.test import Client as HttpClient
 
 from accounts.models import Role
 
 from .factories import AgencyFactory, ClientFactory, MembershipFactory, UserFactory
+from .instants import instant
+
+CLOCK_HOOK = Path(__file__).parent / "clockhook"
+# PRISM_TEST_INSTANT=<name> runs the whole suite at another of tests/instants.py's instants
+# (.ci/run runs the time-sensitive tiers at traps this way).
+DEFAULT_INSTANT = os.environ.get("PRISM_TEST_INSTANT") or "default"
+
+
+@pytest.fixture(autouse=True)
+def clock(request, monkeypatch):
+    """Prism's clock, the sandbox's (unless a test moves it) and every process the test starts
+    stand at a named instant (tests/instants.py) and tick from there: the world under test is
+    the same whatever the day and hour. `@pytest.mark.at(name)` picks another instant (and
+    PRISM_TEST_INSTANT another default),
+    `@pytest.mark.real_clock` keeps the real one. Yields the time_machine traveller."""
+    if request.node.get_closest_marker("real_clock"):
+        yield None
+        return
+    marker = request.node.get_closest_marker("at")
+    name = getattr(request, "param", None) or (marker.args[0] if marker else DEFAULT_INSTANT)
+    moment = instant(name)
+    epoch = time.time()
+    monkeypatch.setenv("PRISM_TEST_CLOCK", f"{moment.isoformat()}@{epoch!r}")
+    paths = [str(CLOCK_HOOK), *filter(None, [os.environ.get("PYTHONPATH")])]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+    with time_machine.travel(moment, tick=True) as traveller:
+        yield traveller
 
 
 @dataclass

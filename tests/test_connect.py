@@ -302,7 +302,7 @@ def test_reconnecting_updates_in_place_and_keeps_history(site, world):
     browser.get(click_through(browser.http, browser.start(client, "instagram"), username="loyal"))
     account = InstagramAccount.objects.get()
     old_cipher, old_pk = account.token_ciphertext, account.pk
-    health.set_health(account, Health.NEEDS_RECONNECT, "revoked")
+    account.set_health(Health.NEEDS_RECONNECT, "revoked")
     browser.get(click_through(browser.http, browser.start(client, "instagram"), username="loyal"))
     account = InstagramAccount.objects.get()
     assert account.pk == old_pk and account.token_ciphertext != old_cipher

@@ -236,7 +236,7 @@ def test_emails_leave_requests_and_the_dispatcher_as_user_queue_tasks(
         owner.post(f"/a/alpha/invitations/{invitation.pk}/resend/")
     account = InstagramAccountFactory(agency=world.a, client=world.clients["a1"])
     with django_capture_on_commit_callbacks(execute=True):
-        health.set_health(account, Health.NEEDS_RECONNECT, "revoked")
+        account.set_health(Health.NEEDS_RECONNECT, "revoked")
     expiring = InstagramAccountFactory(
         agency=world.a, client=world.clients["a2"], login_path="facebook"
     )

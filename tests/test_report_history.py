@@ -139,7 +139,6 @@ def flaky(world):
     """Connected 60 days ago; Meta refused its token 20 days ago (a password change), the
     client reconnected it 12 days ago; a passing Meta error in between is no disconnection.
     Meta's data is stored for every day except the days it was cut off."""
-    from insights.connections.health import set_health
     from insights.models import Health
 
     client = world.clients["a1"]
@@ -148,10 +147,10 @@ def flaky(world):
     at = lambda n: datetime.combine(day(n), time(10), PACIFIC)  # noqa: E731
     account = _connect(client, at(60))
     with time_machine.travel(at(30), tick=False):
-        set_health(account, Health.ERROR, "Meta answered 500")
-        set_health(account, Health.CONNECTED)
+        account.set_health(Health.ERROR, "Meta answered 500")
+        account.set_health(Health.CONNECTED)
     with time_machine.travel(at(20), tick=False):
-        set_health(account, Health.NEEDS_RECONNECT, "Error validating access token (190)")
+        account.set_health(Health.NEEDS_RECONNECT, "Error validating access token (190)")
     _connect(client, at(12))
     missing = {day(n) for n in range(13, 20)}  # 19..13 days ago: no refresh could run
     rows = [

@@ -1,6 +1,8 @@
-"""Connection health: the state of each connected account, its periodic check, token refresh
-and the account's Meta client. The refresh pipeline uses `client_for`, `set_health` and
-`health_from_error`; nothing here depends on the OAuth round trip (`connections.oauth`).
+"""Connection health: each connected account's periodic check, token refresh, expiry warnings
+and the notice emails. The state itself and the account's Meta client belong to the account
+(`InstagramAccount.set_health`, `.meta_client()`, `models.health_from_error`), so the refresh
+pipeline records health without importing this module; nothing here depends on the OAuth round
+trip (`connections.oauth`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -22,7 +23,7 @@ from accounts.models import Membership, Role
 from .. import crypto
 from ..meta import oauth as meta_oauth
 from ..meta.client import ErrorKind, MetaClient, MetaError
-from ..models import ConnectionChange, Health, InstagramAccount, LoginPath
+from ..models import Health, InstagramAccount, LoginPath, health_from_error
 
 log = logging.getLogger(__name__)
 
@@ -37,45 +38,6 @@ def check_interval() -> timedelta:
     return timedelta(minutes=settings.ACCOUNT_CHECK_MINUTES)
 
 
-NOTIFY_ON = {Health.NEEDS_RECONNECT, Health.MISSING_PERMISSION, Health.NOT_PROFESSIONAL}
-
-
-def set_health(account: InstagramAccount, health: str, error: str = "") -> None:
-    """Record a connection state; tell the agency's admins when it needs a person."""
-    previous = account.health
-    now = timezone.now()
-    account.health = health
-    if health != previous:
-        account.health_changed_at = now
-    if error:
-        account.last_error, account.last_error_at = error[:1000], now
-    account.save(update_fields=["health", "health_changed_at", "last_error", "last_error_at"])
-    if health != previous:
-        ConnectionChange.record(account, previous, health, now)
-    if health != previous and health in NOTIFY_ON:
-        notify_admins(account, "insights/email/needs_attention")
-
-
-def health_from_error(error: MetaError) -> str | None:
-    """The connection state a failed call implies (None: the connection itself is fine).
-    Rejected metrics and unavailable media never mark an account as disconnected."""
-    if error.kind == ErrorKind.TOKEN_INVALID:
-        return Health.NEEDS_RECONNECT
-    if error.kind == ErrorKind.PERMISSION:
-        return Health.MISSING_PERMISSION
-    if error.kind in (ErrorKind.UNKNOWN, ErrorKind.INVALID_REQUEST):
-        return Health.ERROR
-    return None
-
-
-def client_for(account: InstagramAccount) -> MetaClient:
-    try:
-        return MetaClient(account.host, account.reveal_token())
-    except crypto.TokenDecryptError:
-        set_health(account, Health.NEEDS_RECONNECT, "The stored token could not be decrypted.")
-        raise
-
-
 def check_account(account: InstagramAccount) -> str:
     """Ask Meta about the account with its token; record and return the resulting health."""
     account.last_checked_at = timezone.now()
@@ -84,20 +46,19 @@ def check_account(account: InstagramAccount) -> str:
     if not account.has_token:
         return account.health
     try:
-        profile = _professional_profile(account, client_for(account))
+        profile = _professional_profile(account, account.meta_client())
     except crypto.TokenDecryptError:
         return Health.NEEDS_RECONNECT
     except MetaError as error:
         health = health_from_error(error)
         if health:
-            set_health(account, health, str(error))
+            account.set_health(health, str(error))
         else:  # transient or rate-limited: keep the current state, note the error
             account.last_error, account.last_error_at = str(error), timezone.now()
             account.save(update_fields=["last_error", "last_error_at"])
         return account.health
     if profile is None:
-        set_health(
-            account,
+        account.set_health(
             Health.NOT_PROFESSIONAL,
             "Meta no longer shows this as a Business or "
             "Creator account (switched to personal, or unlinked from its Page).",
@@ -109,7 +70,7 @@ def check_account(account: InstagramAccount) -> str:
     expiry = account.unavoidable_expiry
     soon = expiry and expiry - timezone.now() < EXPIRY_WARNING
     health = Health.EXPIRING_SOON if soon else Health.CONNECTED
-    set_health(account, health)
+    account.set_health(health)
     return health
 
 
@@ -144,12 +105,12 @@ def refresh_token(account: InstagramAccount) -> bool:
     try:
         token, expires_at = meta_oauth.refresh_instagram_token(account.reveal_token())
     except crypto.TokenDecryptError:
-        set_health(account, Health.NEEDS_RECONNECT, "The stored token could not be decrypted.")
+        account.set_health(Health.NEEDS_RECONNECT, "The stored token could not be decrypted.")
         return False
     except MetaError as error:
         health = health_from_error(error)
         if health:
-            set_health(account, health, str(error))
+            account.set_health(health, str(error))
         log.warning("token refresh failed for %r: %s", account, error)
         return False
     account.store_token(token)
@@ -167,7 +128,7 @@ def refresh_token(account: InstagramAccount) -> bool:
         ]
     )
     if account.health == Health.EXPIRING_SOON:
-        set_health(account, Health.CONNECTED)
+        account.set_health(Health.CONNECTED)
     log.info("refreshed the token of %r", account)
     return True
 
@@ -237,22 +198,13 @@ def warn_about_expiries(now=None) -> int:
             expiry_warned_at=now
         ):
             if account.health == Health.CONNECTED:
-                set_health(account, Health.EXPIRING_SOON)
-            notify_admins(account, "insights/email/expiring")
+                account.set_health(Health.EXPIRING_SOON)
+            account.notify_admins("insights/email/expiring")
             warned += 1
     return warned
 
 
 NOTICE_TEMPLATES = {"insights/email/needs_attention", "insights/email/expiring"}
-
-
-def notify_admins(account: InstagramAccount, template: str) -> None:
-    """Tell the agency's owners and admins, by email from a task on the `user` queue (the
-    dispatcher and requests never wait on SMTP)."""
-    from ..tasks import send_account_notice
-
-    pk = account.pk
-    transaction.on_commit(lambda: send_account_notice.delay(pk, template))
 
 
 def email_admins(account: InstagramAccount, template: str) -> None:

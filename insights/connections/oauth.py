@@ -16,6 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts import audit
 
 from .. import crypto
+from ..cdn import download
 from ..meta import oauth
 from ..meta.client import ErrorKind, MetaError
 from ..models import (
@@ -28,8 +29,8 @@ from ..models import (
     PendingConnection,
     ReconnectLink,
 )
-from ..refresh.thumbnails import download
-from .health import check_interval, client_for
+from .health import check_interval
+from .removal import claim_reconnect_link, release_reconnect_link
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +138,6 @@ def finish(state: OAuthState, code: str, *, session_key: str):
     if state.purpose == OAuthState.Purpose.RECONNECT_LINK:
         # Claimed before the exchange, so one link restores one connection even when opened
         # twice at once; given back if the attempt fails, so the client can try again.
-        from .removal import claim_reconnect_link
-
         link_claimed_at = claim_reconnect_link(state.reconnect_link_id)
         if link_claimed_at is None:
             raise ConnectError("link_invalid")
@@ -151,8 +150,6 @@ def finish(state: OAuthState, code: str, *, session_key: str):
         return result
     except ConnectError:
         if link_claimed_at is not None:
-            from .removal import release_reconnect_link
-
             release_reconnect_link(state.reconnect_link_id, link_claimed_at)
         raise
 
@@ -305,7 +302,7 @@ def subscribe_page_webhooks(account: InstagramAccount) -> bool:
     §8.3), so Meta sends story_insights when a story expires. Best effort: polling captures
     stories anyway, so a refusal is logged and never fails the connect."""
     try:
-        client_for(account).post(
+        account.meta_client().post(
             f"{account.page_id}/subscribed_apps",
             data={"subscribed_fields": ",".join(WEBHOOK_FIELDS)},
         )

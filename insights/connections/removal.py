@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import audit
+from accounts.models import User
 
 from ..models import DeletionRequest, Health, InstagramAccount, ReconnectLink
-from .health import set_health
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,6 @@ def issue_reconnect_link(
 
 
 def email_reconnect_link(account: InstagramAccount, email: str, *, created_by_id=None) -> None:
-    from accounts.models import User
-
     created_by = User.objects.filter(pk=created_by_id).first() if created_by_id else None
     _link, url = issue_reconnect_link(account, created_by=created_by, emailed_to=email)
     context = {
@@ -129,7 +127,7 @@ def drop_token(
     account.token_ciphertext = ""
     account.token_expires_at = None
     account.save(update_fields=["token_ciphertext", "token_expires_at", *extra_fields])
-    set_health(account, health, error)
+    account.set_health(health, error)
 
 
 def accounts_of_meta_user(app: str, meta_user_id: str):

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -43,8 +43,10 @@ def today_pacific(now: datetime) -> date:
 
 
 def day_start(day: date) -> datetime:
-    """Midnight Pacific at the start of `day`, as an aware datetime."""
-    return datetime(day.year, day.month, day.day, tzinfo=PACIFIC)
+    """Midnight Pacific at the start of `day`, as an aware UTC datetime. UTC, not Pacific:
+    Python adds a timedelta to a zoned datetime in wall-clock time, so "48 hours after a
+    Pacific midnight" would come an hour early (or late) across a daylight-saving change."""
+    return datetime(day.year, day.month, day.day, tzinfo=PACIFIC).astimezone(UTC)
 
 
 def day_end(day: date) -> datetime:

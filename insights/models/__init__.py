@@ -13,6 +13,7 @@ from .accounts import (
     InstagramAccountQuerySet,
     LoginPath,
     WaitingReason,
+    health_from_error,
 )
 from .clients import Client, ClientQuerySet, _logo_path
 from .delivery import (
@@ -95,4 +96,5 @@ __all__ = [
     "PendingConnection",
     "ReconnectLink",
     "_logo_path",
+    "health_from_error",
 ]

@@ -1,4 +1,5 @@
-"""Connected Instagram accounts: login path, encrypted token and connection health."""
+"""Connected Instagram accounts: login path, encrypted token, connection health and the
+account's Meta client."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import Agency
+from config import enqueue
 
+from .. import crypto
+from ..meta.client import ErrorKind, MetaClient, MetaError
 from .clients import Client
 
 
@@ -202,15 +206,56 @@ class InstagramAccount(models.Model):
 
     @sensitive_variables()
     def reveal_token(self) -> str:
-        from ..crypto import decrypt
-
-        return decrypt(self.token_ciphertext)
+        return crypto.decrypt(self.token_ciphertext)
 
     @sensitive_variables()
     def store_token(self, plaintext: str) -> None:
-        from ..crypto import encrypt
+        self.token_ciphertext = crypto.encrypt(plaintext)
 
-        self.token_ciphertext = encrypt(plaintext)
+    def meta_client(self) -> MetaClient:
+        """Meta's client with this account's token (a token that cannot be decrypted means the
+        account needs a reconnect: recorded, and the error raised)."""
+        try:
+            return MetaClient(self.host, self.reveal_token())
+        except crypto.TokenDecryptError:
+            self.set_health(Health.NEEDS_RECONNECT, "The stored token could not be decrypted.")
+            raise
+
+    def set_health(self, health: str, error: str = "") -> None:
+        """Record a connection state; tell the agency's admins when it needs a person."""
+        previous = self.health
+        now = timezone.now()
+        self.health = health
+        if health != previous:
+            self.health_changed_at = now
+        if error:
+            self.last_error, self.last_error_at = error[:1000], now
+        self.save(update_fields=["health", "health_changed_at", "last_error", "last_error_at"])
+        if health != previous:
+            ConnectionChange.record(self, previous, health, now)
+        if health != previous and health in NOTIFY_ON:
+            self.notify_admins("insights/email/needs_attention")
+
+    def notify_admins(self, template: str) -> None:
+        """Tell the agency's owners and admins, by email from a task on the `user` queue (the
+        dispatcher and requests never wait on SMTP; connections.health.email_admins renders)."""
+        enqueue.on_commit("insights.tasks.send_account_notice", self.pk, template)
+
+
+def health_from_error(error: MetaError) -> str | None:
+    """The connection state a failed call implies (None: the connection itself is fine).
+    Rejected metrics and unavailable media never mark an account as disconnected."""
+    if error.kind == ErrorKind.TOKEN_INVALID:
+        return Health.NEEDS_RECONNECT
+    if error.kind == ErrorKind.PERMISSION:
+        return Health.MISSING_PERMISSION
+    if error.kind in (ErrorKind.UNKNOWN, ErrorKind.INVALID_REQUEST):
+        return Health.ERROR
+    return None
+
+
+# Health states that need a person: the agency's owners and admins are emailed on entering one.
+NOTIFY_ON = {Health.NEEDS_RECONNECT, Health.MISSING_PERMISSION, Health.NOT_PROFESSIONAL}
 
 
 # Health states in which Prism gets no data from Meta until someone reconnects the account.

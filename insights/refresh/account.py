@@ -28,7 +28,7 @@ from django.utils import timezone
 from ..meta import parse
 from ..meta.client import MetaClient, MetaError, OutOfTime
 from ..models import InstagramAccount, LoginPath, Media, WaitingReason
-from . import region, schedule, store
+from . import backfill, daily, demographics, media, region, schedule, store, stories
 from .plan import ACCOUNT_WIDE, RequestPlan
 
 log = logging.getLogger(__name__)
@@ -143,11 +143,9 @@ def refresh_account(account_id: int, lease_token: str) -> dict:
 
 def run(account_id: int, token: str) -> dict:
     """The refresh itself, under a lease this run already owns."""
-    from ..connections import health
-
     account = InstagramAccount.objects.select_related("client").get(pk=account_id)
     try:
-        meta = health.client_for(account)
+        meta = account.meta_client()
     except Exception as error:
         schedule.fail(account_id, token, error)
         return {"error": "the stored token cannot be used"}
@@ -195,17 +193,14 @@ def run(account_id: int, token: str) -> dict:
 
 
 def steps(ctx: RefreshContext) -> None:
-    from . import backfill, daily, demographics
-
     if ctx.account.backfilled_at is None:
         ctx.stats["backfill"] = backfill.run(ctx)
     # The steps' reads first: on graph.instagram.com (one GET each, in this order) the
     # stories' final captures go out before the account reads, and an account-wide error
     # (a rate limit) met later in the flush leaves them answered.
-    for name in STEPS:
-        queue = _optional_step(name, "queue")
-        if queue is not None:  # rides along in the account reads' batch: no request of its own
-            ctx.queued[name] = queue(ctx)
+    for name, queue, _refresh in step_functions():
+        # Rides along in the account reads' batch: no request of its own.
+        ctx.queued[name] = queue(ctx)
     read = daily.AccountRead()
     daily.plan(ctx, read)
     demo = demographics.plan(ctx)
@@ -227,10 +222,8 @@ def steps(ctx: RefreshContext) -> None:
         ctx.stats["account"] = {**read.stats(), "demographics": demo.saved}
         if read.failures or demo.failures:
             ctx.stats["account"]["failures"] = (read.failures + demo.failures)[:10]
-    for name in STEPS:
-        step = _optional_step(name)
-        if step is not None:
-            ctx.stats[name] = step(ctx)
+    for name, _queue, refresh in step_functions():
+        ctx.stats[name] = refresh(ctx)
 
 
 def _keep_stories(ctx: RefreshContext) -> None:
@@ -238,8 +231,6 @@ def _keep_stories(ctx: RefreshContext) -> None:
     answers it did get are written before the run stops (a final capture cannot wait for the
     next run), the unanswered ones are retried as failed. The account reads are not written
     half: the next run reads them whole."""
-    from . import stories
-
     if "stories" in ctx.queued:
         try:
             ctx.stats["stories"] = stories.refresh_stories(ctx)
@@ -249,21 +240,16 @@ def _keep_stories(ctx: RefreshContext) -> None:
             log.exception("account %s: keeping the stories read failed", ctx.account.pk)
 
 
-# Stories first: their reads came back with the first flush, they are due within the hour, and
-# the media step is the long one (a failure there must not lose a story's final capture).
-STEPS = ("stories", "media")
-
-
-def _optional_step(name: str, prefix: str = "refresh"):
-    """The media and stories steps (insights.refresh.media / .stories), when installed:
-    `refresh_<name>(ctx)`, and optionally `queue_<name>(ctx)` run before the first flush."""
-    import importlib
-
-    try:
-        module = importlib.import_module(f"insights.refresh.{name}")
-    except ModuleNotFoundError:
-        return None
-    return getattr(module, f"{prefix}_{name}", None)
+def step_functions() -> tuple:
+    """The steps after the account reads, each `(name, queue_<name>, refresh_<name>)`: the queue
+    function runs before the first flush, the refresh function writes what came back (looked up
+    at each run, so a test can replace one).
+    Stories first: their reads came back with the first flush, they are due within the hour, and
+    the media step is the long one (a failure there must not lose a story's final capture)."""
+    return (
+        ("stories", stories.queue_stories, stories.refresh_stories),
+        ("media", media.queue_media, media.refresh_media),
+    )
 
 
 def next_due(ctx: RefreshContext, *, backfilling: bool = False) -> datetime:
@@ -272,9 +258,7 @@ def next_due(ctx: RefreshContext, *, backfilling: bool = False) -> datetime:
     except while a backfill is still going."""
     now = timezone.now()
     if backfilling:
-        from .backfill import RETRY_AFTER
-
-        return now + RETRY_AFTER if ctx.stats["backfill"].get("failed_windows") else now
+        return now + backfill.RETRY_AFTER if ctx.stats["backfill"].get("failed_windows") else now
     candidates = [now + schedule.jittered(schedule.refresh_interval())]
     midnight = parse.day_start(parse.today_pacific(now) + timedelta(days=1))
     candidates.append(midnight + schedule.jittered(timedelta(minutes=45), 0.5))

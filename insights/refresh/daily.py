@@ -272,9 +272,7 @@ def _queue_total(ctx, read, dimension, metrics, since, until, day) -> None:
 def longest_until(since: datetime) -> datetime:
     """Meta's cap is 2,592,000 seconds, not 30 calendar days: across the autumn DST change 30
     Pacific days last 30 days and an hour, which Meta refuses."""
-    return (since.astimezone(UTC) + timedelta(days=catalogue.MAX_WINDOW_DAYS)).astimezone(
-        parse.PACIFIC
-    )
+    return since.astimezone(UTC) + timedelta(days=catalogue.MAX_WINDOW_DAYS)
 
 
 def month_window(month_start: date, last_day: date) -> tuple[date, date, bool]:

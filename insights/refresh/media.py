@@ -55,7 +55,7 @@ from django.db.models import Q
 from ..meta import catalogue, parse
 from ..meta.client import ErrorKind, MetaError
 from ..models import InsightsStatus, InstagramAccount, Media, MediaSample
-from . import daily, store
+from . import daily, store, thumbnails
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +186,6 @@ def queue_media(ctx) -> MediaRun:
         newest = feed.order_by("-timestamp").values_list("timestamp", flat=True).first()
         _queue_listing(ctx, run, newest - RECENT_MARGIN if newest else None, None)
     _queue_due(ctx, run, feed)
-    from . import thumbnails
-
     thumbnails.queue_backlog(ctx, run)
     ctx.plan.after_round(lambda: _queue_backlog(ctx, run))
     return run
@@ -533,7 +531,7 @@ def _save_page(ctx, run: MediaRun, items: list[dict]) -> None:
         row = _media_row(ctx, item)
         if row is not None:
             rows[row.media_id] = row
-            urls[row.media_id] = _image_url(item)
+            urls[row.media_id] = thumbnails.image_url(item)
     if not rows:
         return
     run.listed += len(rows)
@@ -581,8 +579,6 @@ def _save_page(ctx, run: MediaRun, items: list[dict]) -> None:
         if pk is None:
             continue
         if media_id in missing_thumbs and urls.get(media_id):
-            from . import thumbnails
-
             thumbnails.offer(run, row.timestamp, pk, urls[media_id])
         if media_id in known:
             continue
@@ -590,13 +586,6 @@ def _save_page(ctx, run: MediaRun, items: list[dict]) -> None:
         if row.next_sample_at is not None and row.next_sample_at <= ctx.now:
             kind = catalogue.media_kind(row.media_type, row.product_type)
             run.backlog.append(Due(pk, media_id, kind, row.timestamp, None, new=True))
-
-
-def _image_url(item: dict) -> str:
-    """An image to keep: a video's thumbnail, else the media itself (never a video file)."""
-    if item.get("media_type") == "VIDEO":
-        return str(item.get("thumbnail_url") or "")
-    return str(item.get("media_url") or "")
 
 
 # --- Writing ------------------------------------------------------------------------------------
@@ -618,8 +607,6 @@ def refresh_media(ctx) -> dict:
         else:
             gone = 0
         ctx.save_rejections()
-    from . import thumbnails
-
     stats = run.stats()
     stats["gone"] = gone
     stats["thumbnails"] = thumbnails.fetch(ctx, run)

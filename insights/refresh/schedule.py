@@ -1,10 +1,15 @@
 """The refresh schedule: claims, leases and fencing (DESIGN.md "The refresh pipeline";
 pipeline-anchors.md "What this means for Prism" 1, 2, 10).
 
-- The database owns the schedule. `claim_due` takes due accounts with one conditional UPDATE
-  evaluated against the database clock (`Now()`): it sets a fresh `lease_token` and `lease_until`
-  only where the account is still due and has no live lease, then reads back the rows carrying
-  its tokens. Two dispatchers never claim one account; no worker clock is trusted for leases.
+- The database owns the schedule. `claim_due` takes due accounts with one conditional UPDATE:
+  it sets a fresh `lease_token` and `lease_until` only where the account is still due and has no
+  live lease, then reads back the rows carrying its tokens. Two dispatchers never claim one
+  account.
+- Two clocks, each for what it is good at. Leases (`lease_until`) are written and judged by the
+  database clock (`Now()`) only: no worker clock is trusted for them. The schedule's columns
+  (`next_refresh_at`, `throttled_until`, `last_refresh_at`, ...) are moments in the product's
+  time, written by workers and views from their clock, so they are judged by the same clock
+  (the dispatcher's): comparing them with the database's would mix two clocks.
 - A message may be delivered twice (Redis redelivers after its visibility timeout, and a copy
   carries the same token), so the task first swaps the dispatched token for its own (`begin`):
   only one delivery wins the swap and runs.
@@ -37,7 +42,7 @@ from django.db.models.functions import Cast, Concat, Now
 from django.utils import timezone
 
 from ..meta.client import APP_USAGE_FIELDS, ErrorKind, MetaClient, MetaError, OutOfTime
-from ..models import ApiThrottle, Health, InstagramAccount, WaitingReason
+from ..models import ApiThrottle, Health, InstagramAccount, WaitingReason, health_from_error
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +75,10 @@ def jittered(delay: timedelta, spread: float = 0.1) -> timedelta:
 
 
 def due_accounts(now: datetime | None = None):
-    """Connected accounts whose refresh is due by `now` (default: the database clock), with no
-    live lease, not throttled and not waiting for a reconnect (health outside REFRESHABLE).
+    """Connected accounts whose refresh is due by `now` (default: this process's clock), with
+    no live lease, not throttled and not waiting for a reconnect (health outside REFRESHABLE).
     Leases are always judged by the database clock."""
-    at = now or Now()
+    at = now or timezone.now()
     return (
         InstagramAccount.objects.filter(
             disconnected_at=None,
@@ -91,7 +96,9 @@ def due_accounts(now: datetime | None = None):
 def dispatch_limit(limit: int, now: datetime | None = None) -> int:
     """Fewer claims while the app-wide usage is high; none at the limit."""
     busiest = (
-        ApiThrottle.objects.filter(Q(throttled_until=None) | Q(throttled_until__gt=now or Now()))
+        ApiThrottle.objects.filter(
+            Q(throttled_until=None) | Q(throttled_until__gt=now or timezone.now())
+        )
         .order_by("-percent")
         .values_list("percent", "throttled_until")
         .first()
@@ -107,9 +114,8 @@ def dispatch_limit(limit: int, now: datetime | None = None) -> int:
 
 
 def claim_due(limit: int = 100, *, now: datetime | None = None) -> list[tuple[int, str]]:
-    """Claim up to `limit` due accounts: [(account_id, lease_token)]. Due means due by `now`,
-    the database clock unless given (tests that simulate days pass their moment; the leases
-    are the database clock's either way).
+    """Claim up to `limit` due accounts: [(account_id, lease_token)]. Due means due by `now`
+    (this process's clock unless given); the leases are the database clock's either way.
 
     One UPDATE claims the whole batch: the candidate ids come from a subquery, and the outer
     WHERE repeats the due/lease conditions, so a row another dispatcher claimed in between (after
@@ -155,7 +161,7 @@ def begin(account_id: int, dispatched_token: str) -> str | None:
     ).update(
         lease_token=token,
         lease_until=Now() + lease_length(),
-        refresh_started_at=Now(),
+        refresh_started_at=timezone.now(),
     )
     return token if started else None
 
@@ -192,12 +198,12 @@ def finish(
 ) -> bool:
     """A successful run: record it, schedule the next one, release the lease (fenced)."""
     fields = {
-        "last_refresh_at": Now(),
+        "last_refresh_at": timezone.now(),
         "last_refresh_error": "",
         "last_refresh_error_at": None,
         "refresh_failures": 0,
         "waiting_reason": waiting,
-        "next_refresh_at": next_at or (Now() + jittered(refresh_interval())),
+        "next_refresh_at": next_at or (timezone.now() + jittered(refresh_interval())),
         "last_refresh_stats": stats or {},
     }
     if data_as_of is not None:
@@ -258,12 +264,10 @@ def fail(account_id: int, token: str, error: BaseException) -> None:
         log.info("account %s: failure after the lease was lost; nothing recorded", account_id)
         return
     if kind in (ErrorKind.TOKEN_INVALID, ErrorKind.PERMISSION):
-        from ..connections import health
-
-        state = health.health_from_error(error)
+        state = health_from_error(error)
         if state:
             account.refresh_from_db()
-            health.set_health(account, state, message)
+            account.set_health(state, message)
 
 
 def note_usage(account: InstagramAccount, meta: MetaClient) -> datetime | None:
@@ -308,5 +312,5 @@ def request_refresh(account: InstagramAccount) -> bool:
     return bool(
         InstagramAccount.objects.filter(pk=account.pk, health__in=REFRESHABLE)
         .filter(Q(refresh_requested_at=None) | Q(refresh_requested_at__lt=floor))
-        .update(refresh_requested_at=timezone.now(), next_refresh_at=Now())
+        .update(refresh_requested_at=timezone.now(), next_refresh_at=timezone.now())
     )

@@ -44,7 +44,6 @@ from ..meta.client import ErrorKind, MetaError
 from ..models import InsightsStatus, InstagramAccount, Media, MediaSample
 from ..models import StoryState as State
 from . import daily, region, schedule, store, thumbnails
-from .media import _image_url as image_url
 
 log = logging.getLogger(__name__)
 
@@ -315,7 +314,7 @@ def _offer_thumbnails(ctx, read: StoriesRead) -> None:
         thumbnail_fetched_at=None,
     ).values_list("pk", "media_id", "timestamp")
     for pk, media_id, published in missing:
-        url = image_url(read.listed[media_id])
+        url = thumbnails.image_url(read.listed[media_id])
         if url:
             thumbnails.offer(read, published, pk, url)
 

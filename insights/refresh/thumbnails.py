@@ -6,45 +6,35 @@ now needs Prism's own copy.
   operation of the time slice they span, queued with the run's other reads (`queue_backlog`);
   at most THUMBNAILS_PER_RUN per run, newest first, so a first backfill spreads its thousand
   pictures over a day of runs.
-- Only Meta's image CDNs (`*.cdninstagram.com`, `*.fbcdn.net` over https) or the sandbox's CDN
-  under the configured Meta hosts are fetched: a URL in an answer can never make Prism fetch
-  an arbitrary host. No redirects, a size cap, a short timeout.
-- The bytes must be an image (by their magic numbers, `insights.images.sniff`); they are decoded
-  with a pixel cap and re-encoded as a small JPEG, so what Prism stores and later serves is a
-  picture it made itself, never the bytes it was sent.
+- Pictures are fetched by `insights.cdn.download` (Meta's image CDNs only, size-capped,
+  re-encoded as a small JPEG), like the profile pictures of connected accounts.
 - A failed fetch never fails the refresh: the media is tried again a week later.
 """
 
 from __future__ import annotations
 
 import heapq
-import io
-import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from urllib.parse import urlsplit
 
-import requests
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db.models import Q
 
-from ..images import sniff
+from ..cdn import download
 from ..meta import parse
-from ..meta.client import MetaError, _shared_session
+from ..meta.client import MetaError
 from ..models import Media
 
-log = logging.getLogger(__name__)
-
 THUMBNAILS_PER_RUN = 50  # one `?ids=` operation's worth
-MAX_BYTES = 4 * 1024 * 1024  # Meta's full-size images are well under this
-MAX_PIXELS = 30_000_000  # a decompression bomb is refused before it is decoded
-SIZE = 640  # longest side kept
-TIMEOUT = (3.05, 10)
 PARALLEL = 8  # downloads at once (the shared HTTP session keeps 32 connections per host)
 RETRY_AFTER = timedelta(days=7)
-CDN_HOST = "scontent.cdninstagram.com"
-CDN_SUFFIXES = (".cdninstagram.com", ".fbcdn.net")
+
+
+def image_url(item: dict) -> str:
+    """An image to keep: a video's thumbnail, else the media itself (never a video file)."""
+    if item.get("media_type") == "VIDEO":
+        return str(item.get("thumbnail_url") or "")
+    return str(item.get("media_url") or "")
 
 
 def offer(run, published, pk: int, url: str) -> None:
@@ -71,8 +61,6 @@ def queue_backlog(ctx, run) -> None:
     )
     if not rows:
         return
-    from .media import _image_url
-
     wanted = {media_id: (pk, published) for pk, media_id, published in rows}
 
     def on_result(body):
@@ -82,7 +70,7 @@ def queue_backlog(ctx, run) -> None:
         items = [i for i in body.get("data") or [] if isinstance(i, dict) and i.get("id")]
         for item in items:
             pk, published = wanted.get(str(item["id"]), (None, None))
-            url = _image_url(item) if pk else ""
+            url = image_url(item) if pk else ""
             if url:
                 offer(run, published, pk, url)
         # Media the page covered but did not list (deleted; the next complete listing marks
@@ -91,7 +79,7 @@ def queue_backlog(ctx, run) -> None:
         reached = min((t for t in stamps if t is not None), default=None)
         if not (body.get("paging") or {}).get("next"):
             reached = rows[-1][2]
-        listed = {str(i["id"]) for i in items if _image_url(i)}
+        listed = {str(i["id"]) for i in items if image_url(i)}
         run.thumbnails_tried.extend(
             pk
             for media_id, (pk, published) in wanted.items()
@@ -138,69 +126,3 @@ def fetch(ctx, run) -> int:
     with ctx.fenced():
         Media.objects.bulk_update(list(media.values()), ["thumbnail", "thumbnail_fetched_at"])
     return len(saved)
-
-
-def allowed(url: str) -> bool:
-    """Meta's image CDNs over https, or the sandbox's CDN beside a configured Meta host."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    if parts.username or parts.password or ".." in parts.path or "\\" in url:
-        return False
-    host = (parts.hostname or "").lower()
-    if parts.scheme == "https" and host.endswith(CDN_SUFFIXES):
-        return True
-    for base in settings.META_HOSTS.values():
-        ours = urlsplit(base)
-        if ours.path.rstrip("/").endswith(("/graph.facebook.com", "/graph.instagram.com")):
-            prefix = f"{base.rstrip('/').rsplit('/', 1)[0]}/{CDN_HOST}/"
-            if url.startswith(prefix) and (parts.scheme, parts.netloc) == (
-                ours.scheme,
-                ours.netloc,
-            ):
-                return True
-    return False
-
-
-def download(url: str) -> bytes | None:
-    """The picture at `url` as a small JPEG, or None (not allowed, too big, not an image,
-    unreachable). Never raises."""
-    if not allowed(url):
-        log.info("thumbnail not fetched: host not allowed")
-        return None
-    try:
-        response = _shared_session().get(url, timeout=TIMEOUT, allow_redirects=False, stream=True)
-    except requests.RequestException as error:
-        log.info("thumbnail not fetched: %s", type(error).__name__)
-        return None
-    try:
-        length = response.headers.get("Content-Length", "")
-        if response.status_code != 200 or (length.isdigit() and int(length) > MAX_BYTES):
-            return None
-        body = response.raw.read(MAX_BYTES + 1, decode_content=True)
-    except Exception as error:  # a broken stream is a missing picture, nothing more
-        log.info("thumbnail not fetched: %s", type(error).__name__)
-        return None
-    finally:
-        response.close()
-    if len(body) > MAX_BYTES or sniff(body[:16]) is None:
-        return None
-    return shrink(body)
-
-
-def shrink(body: bytes) -> bytes | None:
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(body)) as image:
-            if image.width * image.height > MAX_PIXELS:
-                return None
-            image.draft("RGB", (SIZE, SIZE))  # JPEG: decode at a reduced scale
-            image = image.convert("RGB")
-            image.thumbnail((SIZE, SIZE))
-            out = io.BytesIO()
-            image.save(out, "JPEG", quality=85, optimize=True)
-            return out.getvalue()
-    except Exception:  # Pillow raises many kinds for a damaged or hostile file
-        return None

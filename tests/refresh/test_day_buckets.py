@@ -68,6 +68,13 @@ def test_raw_end_times_are_kept_and_days_bucketed_in_pacific_time_across_dst(
     # The day the clocks changed lasted 25 hours (same-zone datetime arithmetic would say 24).
     dst_day = date(2026, 11, 1)
     assert parse.day_end(dst_day).timestamp() - parse.day_start(dst_day).timestamp() == 25 * 3600
+    # And the moments Prism computes from a Pacific midnight are real hours after it, whatever
+    # the clocks do meanwhile (48 hours after the end of 6 March 2026 is 2 days minus 1 hour
+    # of Los Angeles wall time, 8 March lasting 23 hours).
+    assert parse.day_end(dst_day) - parse.day_start(dst_day) == timedelta(hours=25)
+    settles = parse.day_end(date(2026, 3, 6)) + timedelta(hours=48)
+    assert settles.timestamp() - parse.day_end(date(2026, 3, 6)).timestamp() == 48 * 3600
+    assert settles.astimezone(parse.PACIFIC).hour == 1
     # Per-day totals (Meta gives them no end_time) are filed under the same Pacific days, their
     # end_time the end of the Pacific day that was asked; every day has them, including the
     # one just past the backfill's newest window (the backfill's 30-day operation reaches it).

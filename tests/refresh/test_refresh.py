@@ -21,8 +21,10 @@ from insights.models import (
     WindowMetric,
 )
 from insights.refresh import backfill, schedule
+from tests.instants import at_each
 
 from .helpers import claim_and_run as run
+from .helpers import parse_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -267,18 +269,22 @@ def test_a_backfill_never_gives_history_up_because_meta_was_busy(connected, sand
     assert len(days) == (max(days) - min(days)).days + 1
 
 
+# 96 hours from just before the Pacific midnight that starts the 23-hour day of 8 March cross
+# five Pacific midnights: five new days, not four.
+@at_each("default", "us_spring_forward_eve")
 def test_moving_the_sandbox_clock_fills_the_gap(connected, sandbox):
     account, remote = connected
     run(account)
     before = AccountDaily.objects.filter(account=account, metric="reach", dimension="").count()
-    sandbox.control("POST", "clock", json={"advance_days": 4})
+    start = parse_now(sandbox.control("GET", "clock").json())
+    moved = parse_now(sandbox.control("POST", "clock", json={"advance_days": 4}).json())
     run(account)
     rows = dict(
         AccountDaily.objects.filter(account=account, metric="reach", dimension="").values_list(
             "day", "value"
         )
     )
-    assert len(rows) == before + 4
+    assert len(rows) == before + (parse.today_pacific(moved) - parse.today_pacific(start)).days
     assert len(rows) == (max(rows) - min(rows)).days + 1
     newest = max(rows)
     expected = meta_series(sandbox, remote, "reach", "day", newest - timedelta(days=6), newest)

@@ -6,13 +6,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.models.functions import Now
 
 from insights.meta.client import ErrorKind, MetaError
 from insights.models import AccountDaily, ApiThrottle, Health, InstagramAccount, WaitingReason
 from insights.refresh import schedule, store
 from tests.factories import InstagramAccountFactory
+from tests.instants import INSTANTS
 
-NOW = datetime.now(UTC)
+NOW = INSTANTS["default"]  # the pinned clock starts here (tests/instants.py)
 
 
 def due(n: int, **fields) -> list[InstagramAccount]:
@@ -57,8 +59,10 @@ def test_a_claim_can_judge_due_at_a_given_moment_but_leases_by_the_database_cloc
     assert schedule.claim_due() == []
     [(pk, token)] = schedule.claim_due(now=later)  # the app's wait is over by then too
     assert pk == soon.pk
-    row = InstagramAccount.objects.get(pk=pk)
-    assert row.lease_token == token and row.lease_until < later  # leased from the real now
+    # The lease runs from the database's clock, not from the moment the claim judged by.
+    row = InstagramAccount.objects.annotate(db_now=Now()).get(pk=pk)
+    assert row.lease_token == token
+    assert abs(row.lease_until - (row.db_now + schedule.lease_length())) < timedelta(seconds=30)
 
 
 @pytest.mark.django_db

@@ -11,6 +11,7 @@ import pytest
 
 from insights.meta import parse
 from insights.models import AccountDaily, DemographicSnapshot, WindowKind, WindowMetric
+from tests.instants import at_each
 from tests.refresh.test_media import meta
 
 from .helpers import run_ok as run
@@ -49,6 +50,11 @@ def backfilled(connect, settings, tmp_path, *, seed: int):
     return account, remote
 
 
+# From just before the Pacific midnight that starts the 23-hour day of 8 March, the second read
+# comes 47 h 59 min after the day's end: not settled yet (it was marked settled an hour early,
+# "48 hours" having been added to a Pacific midnight in wall-clock time, and kept one less
+# than Meta's final number).
+@at_each("default", "us_spring_forward_eve")
 def test_a_day_is_read_again_until_it_settles_then_left_and_demographics_come_weekly(
     connect, sandbox, clocks, settings, tmp_path
 ):

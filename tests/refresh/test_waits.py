@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db.models.functions import Now
+from django.utils import timezone
 
 from insights import tasks
 from insights.connections import oauth
@@ -67,7 +67,7 @@ def dispatcher(monkeypatch):
 
 def make_due(*accounts) -> None:
     InstagramAccount.objects.filter(pk__in=[a.pk for a in accounts]).update(
-        next_refresh_at=Now() - timedelta(minutes=1)
+        next_refresh_at=timezone.now() - timedelta(minutes=1)
     )
 
 
@@ -136,8 +136,8 @@ def everything_due(account) -> None:
     """As if half an hour had passed: the refresh, the connection check and (Instagram Login,
     its token a day old with under 30 days left) the token refresh are all due."""
     InstagramAccount.objects.filter(pk=account.pk).update(
-        next_refresh_at=Now() - timedelta(minutes=1),
-        next_check_at=Now() - timedelta(minutes=1),
+        next_refresh_at=timezone.now() - timedelta(minutes=1),
+        next_check_at=timezone.now() - timedelta(minutes=1),
         token_refresh_lease_until=None,
     )
 

@@ -207,8 +207,9 @@ def procs(sandbox_server, transactional_db, settings, tmp_path):
     box.control("POST", "stats/reset")
     box.control("POST", "clock/reset", json={})
     box.control("POST", "settings", json={"latency_ms": 0, "settle_hours": 48})
-    # Numbers compared with the reference must be read at one sandbox moment.
-    box.control("POST", "clock", json={"freeze": True})
+    # Numbers compared with the reference must be read at one sandbox moment: the test's own
+    # (pinned) moment, whatever the clock of the sandbox's processes, which outlive the test.
+    box.control("POST", "clock", json={"to": timezone.now().isoformat(), "freeze": True})
     settings.META_HOSTS = {h: f"{box.url}/_sandbox/{h}" for h in settings.META_HOSTS}
     settings.META_READ_TIMEOUT = 10
     for name, value in HISTORY.items():

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connection
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from insights.models import InstagramAccount
 from insights.refresh import schedule
@@ -42,7 +43,7 @@ def test_two_workers_never_refresh_one_account_at_once(procs):
     claims = Counter(pk for pk, _ in procs.dispatch(copies=3))
     assert set(claims) == ids
     for _ in range(6):
-        InstagramAccount.objects.filter(pk__in=ids).update(next_refresh_at=Now())
+        InstagramAccount.objects.filter(pk__in=ids).update(next_refresh_at=timezone.now())
         claims.update(_dispatch_from_threads(procs, dispatchers=3, copies=2))
         time.sleep(0.4)
     sent = 3 * len(ids) + 2 * (sum(claims.values()) - len(ids))

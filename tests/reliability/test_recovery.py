@@ -1,7 +1,7 @@
 """Recovery under real processes: the sandbox's fault mix, and its clock moved by days
 (issue 9, "Reliability tests")."""
 
-from django.db.models.functions import Now
+from django.utils import timezone
 
 from insights.models import AccountDaily, ApiThrottle, BackfillWindow, InstagramAccount
 
@@ -21,7 +21,7 @@ def _next_scheduled_refresh(ids) -> None:
     """What an hour of the schedule would bring, at once: the accounts are due again, and the
     waits Meta asked for (a rate limit: a minute on the account, ten on the app) have passed."""
     InstagramAccount.objects.filter(pk__in=ids, lease_token="").update(
-        next_refresh_at=Now(), throttled_until=None
+        next_refresh_at=timezone.now(), throttled_until=None
     )
     ApiThrottle.objects.update(throttled_until=None, percent=0)
 
@@ -119,14 +119,14 @@ def test_moving_the_sandbox_clock_by_days_fills_the_gap_once(procs):
         procs.dispatch()
         return False
 
-    start = InstagramAccount.objects.values_list(Now(), flat=True).first()
+    start = timezone.now()
     procs.wait(lambda: refreshed_since(start), 60, "the first refresh")
     before = stored(account)
     assert account.backfilled_at is not None
 
     procs.sandbox.control("POST", "clock", json={"advance_days": 3, "freeze": True})
-    mark = InstagramAccount.objects.values_list(Now(), flat=True).first()
-    InstagramAccount.objects.filter(pk=account.pk).update(next_refresh_at=Now())
+    mark = timezone.now()
+    InstagramAccount.objects.filter(pk=account.pk).update(next_refresh_at=timezone.now())
     procs.wait(lambda: refreshed_since(mark), 60, "the refresh after the jump")
     after = stored(account)
 

@@ -207,15 +207,15 @@ def test_unknown_breakdown_status_is_a_world_setting(sandbox, make_account, at):
 def test_story_link_clicks_on_facebook_login_only(sandbox, make_account, at):
     """22 Jun 2026, "New Story Insights Metrics": link_clicks for story media, Facebook Login
     only (not part of graph.instagram.com's metric list)."""
-    fb = make_account(followers=20000, active_stories=3)
-    ig = make_account(followers=20000, active_stories=3, login="instagram")
+    fb = make_account(followers=20000, active_stories=0)
+    ig = make_account(followers=20000, active_stories=0, login="instagram")
     for acct, ok in ((fb, True), (ig, False)):
-        stories = sandbox.get(
-            acct["host"], f"{acct['ig_user_id']}/stories", acct["access_token"]
-        ).json()["data"]
+        story = control(
+            sandbox, "POST", f"accounts/{acct['ig_user_id']}/stories", viewers=400, hours_ago=5
+        )
         response = sandbox.get(
             acct["host"],
-            f"{stories[0]['id']}/insights",
+            f"{story['media_id']}/insights",
             acct["access_token"],
             metric="reach,link_clicks",
         )

@@ -1,0 +1,20 @@
+"""Imported at start-up by every Python process a test starts (the test's `clock` fixture puts
+this folder on PYTHONPATH): the process's clock follows the test's pinned clock.
+
+PRISM_TEST_CLOCK is "<instant>@<epoch>": the test's clock stood at <instant> when the real
+clock read <epoch>. Both clocks tick from there, so the child's now is the test's now. A
+child's own time_machine travels (tests/reliability/clock.py) nest on top of this one.
+"""
+
+import os
+
+_spec = os.environ.get("PRISM_TEST_CLOCK")
+if _spec:
+    import time
+    from datetime import datetime, timedelta
+
+    import time_machine
+
+    _instant, _epoch = _spec.rsplit("@", 1)
+    _now = datetime.fromisoformat(_instant) + timedelta(seconds=time.time() - float(_epoch))
+    time_machine.travel(_now, tick=True).start()

@@ -1,0 +1,21 @@
+"""Loaded before Django's settings (`-p tests.plugin` in pyproject's addopts): each test run,
+and each pytest-xdist worker of it, keeps its state in a folder of its own.
+
+Settings put SQLite, kombu's filesystem broker, beat's schedule file, mail files and uploads
+under `PRISM_VAR_DIR` (the checkout's `var/` by default, which `make run` uses). A test run
+beside a running Prism must neither read nor purge that Prism's broker messages, so the suite
+points the folder elsewhere before settings are read; the processes tests start (Celery
+workers, gunicorn, manage.py) inherit it through the environment.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+
+_folder = tempfile.mkdtemp(prefix=f"prism-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+os.environ["PRISM_VAR_DIR"] = _folder
+os.environ.pop("PRISM_TEST_DB", None)  # settings name the SQLite test database inside it
+atexit.register(shutil.rmtree, _folder, ignore_errors=True)
