@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 # --- Account (IG user) insights ---------------------------------------------------------------
 
-# Time series with period=day: one value per Pacific day. reach's week / days_28 periods are
-# Meta's own de-duplicated trailing 7 / 28-day reach, one value per end day (graph-api.md §4.2
-# [OBS]); they are the 7d / 28d window snapshots.
+# Time series with period=day: one value per Pacific day (the only period the current `reach`
+# reference lists; docs/graph-api.md §4).
 SERIES_DAY = ("reach",)
-SERIES_WINDOW_PERIODS = {"week": "7d", "days_28": "28d"}
+# Meta's de-duplicated reach over a trailing window: `metric_type=total_value` over
+# `since`/`until` (≤ 30 days), one request per window. Kind -> days.
+REACH_WINDOWS = {"7d": 7, "28d": 28}
 # follower_count: new followers per day; only the last 30 days, excluding today; needs ≥ 100
 # followers. Asked on its own (it takes no other period).
 FOLLOWER_COUNT = "follower_count"
