@@ -26,7 +26,8 @@ Requests. Everything rides on the run's `RequestPlan`, queued before the account
   Media first seen in a run and already due are sampled in the next round of the same flush.
 
 Schedule. Samples follow the media's age (`SAMPLE_AGES`: 1 h, 6 h, 1, 3, 7, 14, 30, 60, 90 days,
-then every 30 days) up to Meta's two-year retention; then `next_sample_at` is NULL. A run takes
+then every 30 days; on Instagram Login every 90 days by cohort after two weeks,
+`INSTAGRAM_SAMPLE_AGES`) up to Meta's two-year retention; then `next_sample_at` is NULL. A run takes
 the samples falling due within the next `min(1 h, a quarter of the step)`, so samples ride along
 the hourly refreshes instead of each asking for a run of its own. A thousand-media account that
 posts daily has about 40 samples due a day.
@@ -87,29 +88,63 @@ SAMPLE_AGES: tuple[timedelta, ...] = (
 # --- The schedule -------------------------------------------------------------------------------
 
 
-def _lookahead(index: int) -> timedelta:
-    previous = SAMPLE_AGES[index - 1] if index else timedelta(0)
-    return min(LOOKAHEAD, (SAMPLE_AGES[index] - previous) / 4)
+# On Instagram Login (no batch: each time slice of due media is a request of its own) a media is
+# sampled on the usual points for its first two weeks; after that, every COHORT_CYCLE days on
+# its cohort's day: media published within the same COHORT_WIDTH days share a day, so the old
+# media due on a day are one time slice (one request) and most days have none. Their numbers
+# hardly move by then; it keeps a day's refresh of a 1,000-media account within its budget.
+INSTAGRAM_SAMPLE_AGES: tuple[timedelta, ...] = tuple(
+    age for age in SAMPLE_AGES if age <= timedelta(days=14)
+)
+COHORT_CYCLE = 90  # days
+COHORT_WIDTH = 60  # days of publication per cohort (about 80 media of a daily poster)
 
 
-def next_sample_at(published: datetime, now: datetime) -> datetime | None:
+def cohort_sample_at(published: datetime, now: datetime) -> datetime | None:
+    """The next day (after today, UTC) of this media's cohort; None past Meta's retention."""
+    cohort = (published.date().toordinal() // COHORT_WIDTH) % COHORT_CYCLE
+    today = now.date().toordinal()
+    day = today + 1 + (cohort - (today + 1)) % COHORT_CYCLE
+    at = datetime.fromordinal(day).replace(tzinfo=now.tzinfo)
+    return at if at - published < RETENTION else None
+
+
+def _lookahead(index: int, ages: tuple[timedelta, ...] = SAMPLE_AGES) -> timedelta:
+    previous = ages[index - 1] if index else timedelta(0)
+    return min(LOOKAHEAD, (ages[index] - previous) / 4)
+
+
+def next_sample_at(
+    published: datetime, now: datetime, ages: tuple[timedelta, ...] = SAMPLE_AGES
+) -> datetime | None:
     """The next point of the schedule not already due at `now` (a sample taken now stands in
     for a point due within its lookahead); None past Meta's retention."""
-    for index, age in enumerate(SAMPLE_AGES):
+    for index, age in enumerate(ages):
         point = published + age
-        if point - _lookahead(index) > now:
+        if point - _lookahead(index, ages) > now:
             return point
+    if ages is INSTAGRAM_SAMPLE_AGES:
+        return cohort_sample_at(published, now)
     return None
 
 
-def is_due(published: datetime, scheduled: datetime | None, now: datetime) -> bool:
+def is_due(
+    published: datetime,
+    scheduled: datetime | None,
+    now: datetime,
+    ages: tuple[timedelta, ...] = SAMPLE_AGES,
+) -> bool:
     if scheduled is None:
         return False
     age = scheduled - published
-    for index, point in enumerate(SAMPLE_AGES):
+    for index, point in enumerate(ages):
         if point == age:
-            return scheduled - _lookahead(index) <= now
+            return scheduled - _lookahead(index, ages) <= now
     return scheduled <= now
+
+
+def schedule_of(ctx) -> tuple[timedelta, ...]:
+    return SAMPLE_AGES if ctx.plan.use_batch else INSTAGRAM_SAMPLE_AGES
 
 
 def first_sample_at(published: datetime, now: datetime) -> datetime | None:
@@ -252,7 +287,7 @@ def _queue_due(ctx, run: MediaRun, feed) -> None:
     for pk, media_id, media_type, product, published, scheduled, refused in rows[: MAX_DUE * 2]:
         if len(due) >= MAX_DUE:
             break
-        if not is_due(published, scheduled, ctx.now):
+        if not is_due(published, scheduled, ctx.now, schedule_of(ctx)):
             continue
         kind = catalogue.media_kind(media_type, product)
         held = frozenset(m for m, r in (refused or {}).items() if _held(r, ctx.now))
@@ -306,7 +341,7 @@ def queue_samples(ctx, run: MediaRun, due: list[Due]) -> None:
 # feed product type has, are asked while a media is young: its values still move, and they
 # cost an operation per media (the reports show neither breakdown). Older media's samples carry
 # what one request per page can (docs/graph-api.md §1, the request targets of issue 17).
-EXTRAS_MAX_AGE = timedelta(days=15)
+EXTRAS_MAX_AGE = timedelta(days=8)  # the 7-day sample is the last with them
 
 
 def _queue_breakdown(ctx, run: MediaRun, d: Due) -> None:
@@ -647,7 +682,7 @@ def _save_sample_rows(ctx, run: MediaRun, pks: list[int]) -> None:
     samples, changed = [], []
     for media in rows:
         values = run.values.pop(media.pk, None) or {}
-        media.next_sample_at = next_sample_at(media.timestamp, ctx.now)
+        media.next_sample_at = next_sample_at(media.timestamp, ctx.now, schedule_of(ctx))
         media.refused_metrics = _refusals(
             media.refused_metrics, run.refused.get(media.pk), values, ctx.now
         )

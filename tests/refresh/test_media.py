@@ -532,3 +532,25 @@ def test_a_sample_meta_fails_to_answer_is_asked_again_later_not_in_minutes(small
     run(account)
     post.refresh_from_db()
     assert post.sample_count == 1 and post.insights_status == InsightsStatus.OK
+
+
+def test_instagram_login_samples_older_media_by_cohort():
+    """Instagram Login has no batch: after two weeks a media is sampled every 90 days on its
+    cohort's day, and media published close together share that day (one time slice, one
+    request), so most days ask nothing for older media."""
+    now = datetime(2026, 12, 5, 18, tzinfo=UTC)
+    ages = media_step.INSTAGRAM_SAMPLE_AGES
+    cohort = [now - timedelta(days=d) for d in range(300, 320)]
+    firsts = {
+        media_step.next_sample_at(p, now, ages)
+        for p in cohort
+        if (p.toordinal() // 60) == (cohort[0].toordinal() // 60)
+    }
+    assert len(firsts) == 1
+    (first,) = firsts
+    assert now < first <= now + timedelta(days=90)
+    again = media_step.next_sample_at(cohort[0], first + timedelta(hours=1), ages)
+    assert again - first == timedelta(days=90)
+    young = now - timedelta(days=2)
+    assert media_step.next_sample_at(young, now, ages) == young + timedelta(days=3)
+    assert media_step.next_sample_at(now - timedelta(days=729), now, ages) is None
