@@ -342,6 +342,14 @@ def test_a_metric_meta_refuses_for_a_media_is_held_on_it_and_asked_again_later(
     run(account)
     for video in videos.all():  # sampled again, views held: not asked, not refused again
         assert video.sample_count == 2 and video.refused_metrics["views"]["times"] == 1
+    # What the agency's pages and the reports can say: Meta refuses views for N media, since.
+    (refusal,) = account.meta_refusals()
+    assert (refusal["metric"], refusal["scope"], refusal["media"]) == (
+        "views",
+        "media",
+        videos.count(),
+    )
+    assert refusal["since"] <= clocks.now
     # A week on, Meta answers views for feed videos again: the next sample asks and keeps it.
     assert sandbox.control("POST", "settings", json={"views_refused_for": []}).ok
     clocks.advance(days=5)
@@ -349,6 +357,7 @@ def test_a_metric_meta_refuses_for_a_media_is_held_on_it_and_asked_again_later(
     run(account)
     for video in videos.all():
         assert "views" in video.latest_metrics and video.refused_metrics == {}
+    assert account.meta_refusals() == []
 
 
 def test_media_from_before_the_business_conversion_are_unavailable(connect, sandbox, clocks):
