@@ -209,8 +209,6 @@ class InstagramAccount(models.Model):
         (docs/graph-api.md §3): one dict per metric and scope, `{"metric", "scope" ("account",
         a breakdown or a media kind), "since", "retry_at", "media" (how many media it concerns,
         for a media's own refusals), "error"}`, oldest first. Two queries."""
-        from .media import Media
-
         found = [
             {
                 "metric": r.metric,
