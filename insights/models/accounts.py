@@ -221,10 +221,8 @@ class InstagramAccount(models.Model):
             for r in self.metric_rejections.order_by("first_seen_at")
         ]
         by_metric: dict[str, dict] = {}
-        for refused in (
-            Media.objects.filter(account=self)
-            .exclude(refused_metrics={})
-            .values_list("refused_metrics", flat=True)
+        for refused in self.media.exclude(refused_metrics={}).values_list(
+            "refused_metrics", flat=True
         ):
             for metric, hold in (refused or {}).items():
                 entry = by_metric.setdefault(
