@@ -203,7 +203,8 @@ class SandboxServer(Process):
     """The sandbox alone (SANDBOX_STANDALONE=1) under gunicorn, on its own database."""
 
     def __init__(self, db_url: str, log_dir: Path, *, workers: int = 3, threads: int = 8):
-        self.port = free_port()
+        # BENCH_SANDBOX_PORT: a fixed port (a shared machine hands each engineer its own).
+        self.port = int(os.environ.get("BENCH_SANDBOX_PORT") or 0) or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = base_env(
             DATABASE_URL=db_url,

@@ -338,7 +338,10 @@ META_HOSTS = {
         ("api.instagram.com", "META_API_INSTAGRAM_URL"),
     ]
 }
-META_API_VERSION = env.str("META_API_VERSION", default="v25.0")
+# v27.0: the latest Graph API version (2026-11-04), the one a new Meta app defaults to, and the
+# longest-lived (at least two years); v26.0 and v27.0 change nothing Prism calls
+# (docs/graph-api.md §2).
+META_API_VERSION = env.str("META_API_VERSION", default="v27.0")
 # The sandbox's two apps (what Meta's App Dashboard would hold). The sandbox checks client ids
 # and secrets against these, and signs webhooks and signed_requests with the secrets.
 SANDBOX_FACEBOOK_APP_ID = env.str("SANDBOX_FACEBOOK_APP_ID", default="100000000000001")

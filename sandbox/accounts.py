@@ -47,7 +47,7 @@ def create_account(
     person: Person | None = None,
     converted_days_ago: int | None = None,
     active_stories: int = 3,
-    call_budget: int = 20000,
+    call_budget: int | None = None,
     seed: int | None = None,
     with_page: bool | None = None,
     token_age_days: float = 0,
@@ -182,7 +182,7 @@ def create_accounts(count: int, *, follows: int | None = None, **template) -> li
             seed=base_seed + k if base_seed is not None else secrets.randbelow(2**31),
             converted_at=current - timedelta(days=converted) if converted is not None else None,
             active_stories=template.get("active_stories", 3),
-            call_budget=template.get("call_budget", 20000),
+            call_budget=template.get("call_budget"),
             online_followers=template.get("online_followers", False),
             anchor_at=current,
         )

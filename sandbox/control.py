@@ -286,7 +286,7 @@ def create_from_body(body: Body) -> dict:
         "name": body.str("name"),
         "converted_days_ago": body.int("converted_days_ago", low=0, high=history_days),
         "active_stories": body.int("active_stories", 3, high=world.MAX_STORY_SLOTS),
-        "call_budget": body.int("call_budget", 20000, low=1),
+        "call_budget": body.int("call_budget", None, low=1),
         "token_age_days": body.number("token_age_days", 0, high=365),
         "business_owned": body.bool("business_owned", False),
         "online_followers": body.bool("online_followers", False),
@@ -905,6 +905,7 @@ def reset(request: HttpRequest, body: Body) -> dict:
     """Everything back to the seed world: people, accounts, tokens, codes, added media, faults,
     the clock, the call log and the world settings."""
     seed.reset_world()
+    core.forget_budgets()
     return {"reset": True, "accounts": InstagramAccount.objects.count(), **clock_json()}
 
 

@@ -47,7 +47,7 @@ HOSTS = (
 GRAPH_HOSTS = ("graph.facebook.com", "graph.instagram.com")
 PACIFIC = ZoneInfo("America/Los_Angeles")
 VERSION_RE = re.compile(r"^v\d+\.\d+/?")
-LATEST_VERSION = "v25.0"
+LATEST_VERSION = "v27.0"  # Meta's latest (docs/graph-api.md §2); calls name the one served
 
 
 # --- Clock ------------------------------------------------------------------------------------
@@ -247,6 +247,22 @@ class SandboxRequest:
     counted_calls: int = 1
     extra_headers: dict[str, str] = field(default_factory=dict)
     buc_percent: tuple[str, int] | None = None  # (account, percent) memo of request_buc_percent
+    _served: str | None = None
+
+    @property
+    def served_version(self) -> str:
+        """The version that answers this call (sandbox/versions.py): an expired one is served by
+        the oldest available, an unversioned call by the app's version. Raises GraphError for a
+        version Meta never had."""
+        if self._served is None:
+            from . import versions
+
+            try:
+                self._served = versions.served(self.version, now().date())
+            except versions.UnknownVersion:
+                rest = "/" + self.path if self.path else ""
+                raise GraphError(f"Unknown path components: {rest or '/'}", 2500) from None
+        return self._served
 
     @property
     def method(self) -> str:
@@ -430,6 +446,8 @@ NODE_PATH = re.compile(r"^(?P<id>[^/]+)(?:/(?P<edge>[a-z_]+))?$")
 
 def dispatch(req: SandboxRequest) -> Any:
     """Find and run the handler for a request. Used by the view and by batch operations."""
+    if req.host in GRAPH_HOSTS:
+        check_protocol(req)
     for hosts, pattern, raw, fn in _routes:
         if req.host in hosts and pattern.match(req.path):
             req.path_pattern = req.path_pattern or "/" + raw.replace("\\", "")
@@ -471,6 +489,23 @@ def dispatch(req: SandboxRequest) -> Any:
     return handler(req, obj)
 
 
+def check_protocol(req: SandboxRequest) -> None:
+    """The version (an unknown one is refused) and the legacy features Meta refuses
+    (sandbox/versions.py): for every app since v26.0's retirement, for new apps since v27.0."""
+    from . import versions
+
+    served = req.served_version
+    feature = versions.refused_feature(req.params, req.path, req.method, served, now())
+    if feature:
+        who = (
+            "apps created on or after November 4, 2026"
+            if versions.is_new_app(now().date())
+            else "any app since Graph API v26.0"
+        )
+        # [UNC] the envelope: code 12 is Graph's code for a deprecated API.
+        raise GraphError(f"(#12) {feature} cannot be used by {who}", 12)
+
+
 def kind_label(kind: str) -> str:
     return {"ig_user": "IGUser", "media": "IGMedia", "page": "Page", "user": "User"}.get(kind, kind)
 
@@ -494,9 +529,16 @@ def usage_headers(
     )
     app_pct = min(100, app_calls // 50)  # the sandbox app's hourly platform budget: 5,000
     if app_pct >= threshold:
-        headers["X-App-Usage"] = json.dumps(
-            {"call_count": app_pct, "total_cputime": app_pct // 2, "total_time": app_pct // 2}
-        )
+        if req.host == "graph.instagram.com":
+            # Its own field names: {"call_volume":0,"cpu_time":0} (restfb#1571, 2025-04-30).
+            usage = {"call_volume": app_pct, "cpu_time": app_pct // 2}
+        else:
+            usage = {
+                "call_count": app_pct,
+                "total_cputime": app_pct // 2,
+                "total_time": app_pct // 2,
+            }
+        headers["X-App-Usage"] = json.dumps(usage)
     if req.account_id:
         pct = force_percent if force_percent is not None else request_buc_percent(req)
         if pct < threshold:
@@ -532,17 +574,53 @@ def buc_used(account_id: str) -> int:
     return memoized(("buc_used", account_id), stored) + pending
 
 
+BUC_PER_IMPRESSION = 4800  # calls per 24 h = 4800 × impressions (rate-limiting doc)
+
+
+def buc_budget(account_id: str) -> int:
+    """The account's Business Use Case budget: 4,800 × its impressions of the last 24 hours
+    (docs/graph-api.md §6). The sandbox's impressions are the account's views of the last
+    complete Pacific day (views replaced impressions); a sandbox account's `call_budget`, when
+    set, overrides the formula (tests that need a small budget)."""
+    account = InstagramAccount.objects.filter(ig_user_id=account_id).first()
+    if account is None:
+        return BUC_PER_IMPRESSION
+    if account.call_budget:
+        return account.call_budget
+    views = _impressions(account) if _impressions else 0
+    return BUC_PER_IMPRESSION * max(1, views)
+
+
+# The world (which imports this module) registers how it counts an account's impressions.
+_impressions: Callable[[Any], int] | None = None
+
+
+def register_impressions(fn: Callable[[Any], int]) -> None:
+    global _impressions
+    _impressions = fn
+
+
 def buc_percent(account_id: str) -> int:
-    budget = memoized(
-        ("budget", account_id),
-        lambda: (
-            InstagramAccount.objects.filter(ig_user_id=account_id)
-            .values_list("call_budget", flat=True)
-            .first()
-            or 20000
-        ),
-    )
+    budget = memoized(("budget", account_id), lambda: _cached_budget(account_id))
     return min(100, buc_used(account_id) * 100 // max(1, budget))
+
+
+_budget_cache: dict[tuple[str, int], int] = {}
+
+
+def _cached_budget(account_id: str) -> int:
+    """Once per account and hour (the day's views are the same all day; `call_budget` may
+    change through the control API, which clears this)."""
+    key = (account_id, int(now().timestamp()) // 3600)
+    if key not in _budget_cache:
+        if len(_budget_cache) > 10_000:
+            _budget_cache.clear()
+        _budget_cache[key] = buc_budget(account_id)
+    return _budget_cache[key]
+
+
+def forget_budgets() -> None:
+    _budget_cache.clear()
 
 
 def request_buc_percent(req: SandboxRequest) -> int:

@@ -13,6 +13,7 @@ graph.instagram.com when it is followed by one of the IG user edges here (/me/me
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -455,6 +456,8 @@ def _children(ctx: Ctx, item: world.MediaItem, spec: FieldSpec) -> Any:
 
 def _insights(ctx: Ctx, item: world.MediaItem, spec: FieldSpec) -> Any:
     # Field expansion has whole-request semantics: one item's error fails everything [OBS].
+    if ctx.host == IG_HOST and not ctx.settings["instagram_insights_expansion"]:
+        raise nonexisting_field("insights", "IGMedia")  # world setting, docs/graph-api.md §1
     require_scope(ctx.req, INSIGHTS_SCOPE)
     result = media_insights(ctx, item, spec.mods)
     if spec.sub:
@@ -591,7 +594,7 @@ def root(req: SandboxRequest) -> Any:
                 type="GraphMethodException",
             )
         return batch(req)
-    if "ids" in req.params:
+    if "ids" in req.params:  # an old app, before v26.0 retired the root form everywhere
         return multi_ids(req, edge=None)
     raise GraphError("(#100) Missing 'ids' parameter", 100)  # [UNC] text
 
@@ -600,7 +603,7 @@ def root(req: SandboxRequest) -> Any:
 def root_edge(req: SandboxRequest, edge: str) -> Any:
     if "ids" not in req.params:
         raise core.unsupported_get(edge)
-    return multi_ids(req, edge=edge)
+    return multi_ids(req, edge=edge)  # an old app: new ones were refused (core.check_protocol)
 
 
 def multi_ids(req: SandboxRequest, edge: str | None) -> dict:
@@ -678,7 +681,8 @@ def run_operation(req: SandboxRequest, op: Any, default_token: str | None) -> di
         core.log_call(sub, 504, in_batch=True)
         return None  # Meta returns null for operations that timed out
     headers = {"Content-Type": "text/javascript; charset=UTF-8"}
-    headers["facebook-api-version"] = sub.version or core.LATEST_VERSION
+    with contextlib.suppress(GraphError):  # a version Meta never had: none served it
+        headers["facebook-api-version"] = sub.served_version
     headers.update(core.usage_headers(sub))
     headers.update(own)  # a throttled operation's usage (its wait) as a plain call has it
     core.log_call(sub, status, in_batch=True)

@@ -10,6 +10,7 @@ Where graph-api.md marks a behaviour [UNC] the choice made here is noted next to
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,9 +44,9 @@ class Ctx:
 
     @property
     def version(self) -> int:
-        """The major version asked for; unversioned calls get the app default (latest)."""
-        raw = self.req.version or core.LATEST_VERSION
-        return int(raw.lstrip("v").split(".")[0])
+        """The major version that serves the call (an expired one: the oldest available; an
+        unversioned call: the app's version)."""
+        return int(self.req.served_version.lstrip("v").split(".")[0])
 
     @property
     def settings(self) -> dict:
@@ -61,7 +62,7 @@ class Ctx:
 
     def link(self, path: str, params: dict) -> str:
         """A paging URL back to this host (Meta's always carry a version)."""
-        version = self.req.version or core.LATEST_VERSION
+        version = self.req.served_version
         query = urlencode({k: v for k, v in params.items() if v is not None})
         return f"{self.req.base_url()}/{version}/{path}?{query}"
 
@@ -88,8 +89,9 @@ def impressions_removed() -> GraphError:
 
 def unknown_error() -> GraphError:
     # A breakdown the metric does not support: Meta's documented answer. Code 1 is Meta's
-    # "API Unknown", sent with HTTP 500 [UNC: code 1 vs 100].
-    return GraphError("An unknown error has occurred.", 1, status=500)
+    # "API Unknown"; its HTTP status is the world setting unknown_breakdown_status [UNC].
+    status = world_settings.get("unknown_breakdown_status")
+    return GraphError("An unknown error has occurred.", 1, status=status)
 
 
 def missing(param: str) -> GraphError:
@@ -281,6 +283,8 @@ USER_METRICS: dict[str, UserMetric] = {
     ),
 }
 ALL_PERIODS = ("day", "week", "days_28", "month", "lifetime", "total_over_range")
+# Periods the current reference no longer lists (world setting reach_legacy_periods).
+LEGACY_PERIODS = ("week", "days_28")
 USER_BREAKDOWNS = (
     "contact_button_type",
     "follow_type",
@@ -358,9 +362,12 @@ def parse_user_query(ctx: Ctx, params: dict) -> UserQuery:
     periods = parse_list(params.get("period"))
     if not periods or any(p not in ALL_PERIODS for p in periods):
         raise GraphError("(#100) The value must be a valid insights period", 100)  # [UNC]
+    legacy = ctx.settings["reach_legacy_periods"]
     for name in metrics:
         for period in periods:
-            if period not in USER_METRICS[name].periods:
+            if period not in USER_METRICS[name].periods or (
+                period in LEGACY_PERIODS and not legacy
+            ):
                 raise GraphError(
                     f"(#100) The following metric ({name}) is incompatible with the period "
                     f"({period})",  # modelled on the metric_type message [UNC]
@@ -370,7 +377,9 @@ def parse_user_query(ctx: Ctx, params: dict) -> UserQuery:
         params.get("metric_type"), metrics, ctx.settings["total_value_required"]
     )
     breakdowns = check_breakdowns(parse_list(params.get("breakdown")), metrics, metric_type)
-    timeframe = check_timeframe(params.get("timeframe"), metrics)
+    timeframe = check_timeframe(
+        params.get("timeframe"), metrics, ctx.settings["demographics_timeframe_required"]
+    )
     since, until, explicit = user_window(ctx, params, metrics)
     return UserQuery(metrics, periods, metric_type, breakdowns, timeframe, since, until, explicit)
 
@@ -418,10 +427,14 @@ def check_breakdowns(breakdowns: list[str], metrics: list[str], metric_type: str
     return breakdowns
 
 
-def check_timeframe(value: str | None, metrics: list[str]) -> str | None:
+def check_timeframe(value: str | None, metrics: list[str], required: bool = True) -> str | None:
     demographic = [m for m in metrics if USER_METRICS[m].kind == "demographic"]
     if not demographic:
         return value
+    if not value and not required:
+        # Airbyte's maintained manifest sends none and Meta answers it (docs/graph-api.md §4);
+        # which timeframe Meta then uses is not on record [UNC]: the widest current one.
+        return "this_month"
     if not value:
         raise missing("timeframe")
     if value not in TIMEFRAMES:
@@ -488,6 +501,16 @@ def user_metric(ctx: Ctx, account, q: UserQuery, name: str, period: str) -> dict
     followers = world.followers_now(world.profile(account), ctx.at)
     if name in NEEDS_100_FOLLOWERS and followers < world.MIN_AUDIENCE:
         return None
+    if spec.kind == "daily":
+        # How far back Meta answers account insights (world setting account_history_days):
+        # older days answer no data, a window across the limit only its newer part.
+        depth = world.day_start(
+            world.pacific_day(ctx.at) - timedelta(days=ctx.settings["account_history_days"])
+        )
+        if q.until <= depth:
+            return None
+        if q.since < depth:
+            q = dataclasses.replace(q, since=depth)
     if spec.kind == "demographic":
         total = demographic_total(ctx, account, q, name)
         return None if total is None else {**head, **tail_before(tail, total)}
@@ -655,6 +678,13 @@ MEDIA_METRICS: dict[str, MediaMetric] = {
         ALL,
         "Total views",
         "Views on Instagram and Facebook, including ads.",
+        facebook_login_only=True,
+    ),
+    # Instagram changelog, 22 Jun 2026, "New Story Insights Metrics" (all versions).
+    "link_clicks": MediaMetric(
+        ("STORY",),
+        "Link clicks",
+        "The number of taps on links in your story, such as link stickers.",
         facebook_login_only=True,
     ),
 }

@@ -63,8 +63,9 @@ class InstagramAccount(models.Model):
     seed = models.IntegerField(default=0)
     # Active stories the generator keeps alive for this account (in addition to added ones).
     active_stories = models.IntegerField(default=3)
-    # Business Use Case budget: calls per rolling 24 h before 80002.
-    call_budget = models.IntegerField(default=20000)
+    # Business Use Case budget: calls per rolling 24 h before 80002. None: Meta's formula,
+    # 4,800 × the account's impressions of the last 24 hours (sandbox.core.buc_budget).
+    call_budget = models.IntegerField(null=True, blank=True, default=None)
     # Whether Meta still answers online_followers for this account (many get nothing on v22+).
     online_followers = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)  # real time of creation

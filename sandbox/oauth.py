@@ -511,7 +511,7 @@ def decode_cursor(value: str) -> str:
 def page_link(req: SandboxRequest, **cursor: str) -> str:
     params = {k: v for k, v in req.params.items() if k not in ("after", "before")}
     params.update(cursor)
-    version = req.version or core.LATEST_VERSION
+    version = req.served_version
     return f"{req.base_url()}/{version}/{req.path}?{urlencode(params)}"
 
 

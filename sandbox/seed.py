@@ -35,7 +35,7 @@ class SeedAccount:
     region: str = "US"
     converted_days_ago: int | None = None
     active_stories: int = 3
-    call_budget: int = 20000
+    call_budget: int | None = None
     business_owned: bool = False
     biography: str = ""
     online_followers: bool = False  # still answers online_followers (many accounts don't)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -54,7 +55,10 @@ def answer(request: HttpRequest, host: str, path: str) -> HttpResponse:
         for name, value in core.usage_headers(req).items():
             response.setdefault(name, value)
         response.setdefault("x-fb-trace-id", core.fbtrace_id())
-        response.setdefault("facebook-api-version", req.version or core.LATEST_VERSION)
+        # The version that served the call (an expired one: the oldest available); a version
+        # Meta never had was served by none.
+        with contextlib.suppress(core.GraphError):
+            response.setdefault("facebook-api-version", req.served_version)
     if fault:
         response = faults.fault_response_after(fault, response)
     core.log_call(req, response.status_code)

@@ -45,7 +45,7 @@ from itertools import product
 from django.conf import settings
 
 from . import world_settings
-from .core import PACIFIC
+from .core import PACIFIC, register_impressions
 from .core import now as sandbox_now
 from .models import InstagramAccount, Media
 
@@ -1286,6 +1286,11 @@ def media_metrics(item: MediaItem, at: datetime) -> dict:
         values["facebook_views"] = v[K_FACEBOOK]
     if item.is_story:
         values["replies"] = v[K_REPLIES]
+        # link_clicks (22 Jun 2026): taps on a link sticker; one story in three carries one.
+        sticker = _h("link_sticker", item.id) % 3 == 0
+        values["link_clicks"] = (
+            int(v[K_REACH] * (0.02 + 0.06 * _u("link", item.id))) if sticker else 0
+        )
         values["total_interactions"] = v[K_REPLIES] + v[K_SHARES]
         values["navigation"] = v[K_NAVIGATION]
         values["breakdowns"]["navigation"] = allocate(
@@ -2015,3 +2020,14 @@ def demographics(
     counts.pop(("__rest__",), None)
     ranked = sorted((kv for kv in counts.items() if kv[1] > 0), key=lambda kv: (-kv[1], kv[0]))
     return dict(ranked[:TOP_BUCKETS])
+
+
+def last_day_views(account: InstagramAccount) -> int:
+    """The account's views of the last complete Pacific day: the sandbox's "impressions of the
+    last 24 hours", the base of its Business Use Case budget (core.buc_budget)."""
+    at = sandbox_now()
+    metrics = day_metrics(account, pacific_day(at) - timedelta(days=1), at=at)
+    return int(metrics.values.get("views", 0)) if metrics else 0
+
+
+register_impressions(last_day_views)

@@ -144,8 +144,18 @@ def test_usage_headers_are_read(meta):
     client = _client(account)
     for _ in range(52):
         client.get(account["ig_user_id"], {"fields": "id"})
-    assert "call_count" in client.usage.app
+    # graph.instagram.com names its app usage call_volume / cpu_time (restfb#1571): read, not 0.
+    assert set(client.usage.app) == {"call_volume", "cpu_time"}
     assert account["ig_user_id"] in client.usage.business
+
+
+def test_instagram_app_usage_counts_toward_the_highest_percent():
+    """docs/graph-api.md §6: Prism reads both hosts' X-App-Usage shapes (before, an Instagram
+    Login account's app usage read as 0 and Prism never slowed down there)."""
+    from insights.meta.client import Usage
+
+    assert Usage(app={"call_volume": 93, "cpu_time": 12}).highest_percent == 93
+    assert Usage(app={"call_count": 4, "total_time": 81, "total_cputime": 2}).highest_percent == 81
 
 
 def test_paging_refuses_links_to_other_hosts(account, monkeypatch):

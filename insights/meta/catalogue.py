@@ -1,4 +1,4 @@
-"""Which metrics Prism asks Meta for, and how (graph-api.md §4.2, §5.2; Graph v25.0 era).
+"""Which metrics Prism asks Meta for, and how (docs/graph-api.md §4, §5; Graph v27.0, Dec 2026).
 
 One table drives every insights request: account metrics grouped into requests Meta accepts
 (every metric of a request must take the same period, metric_type and breakdown, or the whole
@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 # --- Account (IG user) insights ---------------------------------------------------------------
 
-# Time series with period=day: one value per Pacific day. reach's week / days_28 periods are
-# Meta's own de-duplicated trailing 7 / 28-day reach, one value per end day (graph-api.md §4.2
-# [OBS]); they are the 7d / 28d window snapshots.
+# Time series with period=day: one value per Pacific day (the only period the current `reach`
+# reference lists; docs/graph-api.md §4).
 SERIES_DAY = ("reach",)
-SERIES_WINDOW_PERIODS = {"week": "7d", "days_28": "28d"}
+# Meta's de-duplicated reach over a trailing window: `metric_type=total_value` over
+# `since`/`until` (≤ 30 days), one request per window. Kind -> days.
+REACH_WINDOWS = {"7d": 7, "28d": 28}
 # follower_count: new followers per day; only the last 30 days, excluding today; needs ≥ 100
 # followers. Asked on its own (it takes no other period).
 FOLLOWER_COUNT = "follower_count"
@@ -128,11 +129,42 @@ MEDIA_METRICS: dict[str, tuple[str, ...]] = {
         "replies",
         "shares",
         "total_interactions",
+        "reposts",  # 2025-12-03
         "follows",
         "profile_visits",
         "navigation",
     ),
 }
+# Metrics a product type gains on one login path only (docs/graph-api.md §5): story
+# `link_clicks` (taps on a link sticker, Instagram changelog 2026-06-22) is Facebook Login only.
+FACEBOOK_LOGIN_ONLY: dict[str, tuple[str, ...]] = {"STORY": ("link_clicks",)}
+# Every metric, with the product types that have it and the day Meta introduced it (for the
+# reports' glossary and the notes: what Prism stores and since when Meta gives it).
+INTRODUCED = {
+    "reels_skip_rate": "2025-12-03",
+    "reposts": "2025-12-03",
+    "link_clicks": "2026-06-22",
+}
+# Metrics every feed product type (FEED, REELS) has: the ones a field expansion of insights over
+# the /media edge can carry, since one item refusing a metric fails the whole page (§12.9).
+COMMON_FEED = (
+    "views",
+    "reach",
+    "likes",
+    "comments",
+    "saved",
+    "shares",
+    "total_interactions",
+    "reposts",
+)
+
+
+def media_metrics_for(product: str, *, facebook_login: bool) -> tuple[str, ...]:
+    """The product type's metrics on this login path."""
+    extra = FACEBOOK_LOGIN_ONLY.get(product, ()) if facebook_login else ()
+    return (*MEDIA_METRICS[product], *extra)
+
+
 # Breakdown metrics of media, asked apart (§5.3); values come back in lower case.
 MEDIA_BREAKDOWNS = {
     "FEED": Breakdown("action_type", ("profile_activity",)),
@@ -144,8 +176,7 @@ MEDIA_BREAKDOWNS = {
 
 # Meta keeps media metrics for two years (§5.5): no sample is asked after that.
 MEDIA_RETENTION_DAYS = 730
-# Media per multi-id request (`?ids=`, §3.5): Meta's cap on ids.
-MEDIA_IDS_PER_REQUEST = 50
+# No multi-ID request (`?ids=`): new apps cannot use them since 2026-11-04 (docs/graph-api.md §1).
 
 # Media kinds: Meta accepts or refuses a metric per kind rather than per product type (`views`
 # is refused for some feed videos and not for images [OBS, §12.4]), so rejections are recorded

@@ -84,6 +84,9 @@ class MetaError(Exception):
         return self.kind in (ErrorKind.TRANSIENT, ErrorKind.RATE_LIMITED)
 
 
+APP_USAGE_FIELDS = ("call_count", "total_time", "total_cputime", "call_volume", "cpu_time")
+
+
 @dataclass
 class Usage:
     """What Meta's usage headers said on the last response (percentages, wait in seconds)."""
@@ -93,9 +96,9 @@ class Usage:
 
     @property
     def highest_percent(self) -> int:
-        values = [
-            v for k, v in self.app.items() if k in ("call_count", "total_time", "total_cputime")
-        ]
+        # graph.facebook.com names call_count / total_time / total_cputime; graph.instagram.com
+        # call_volume / cpu_time (restfb#1571, docs/graph-api.md §6): both are read.
+        values = [v for k, v in self.app.items() if k in APP_USAGE_FIELDS]
         for entries in self.business.values():
             for entry in entries if isinstance(entries, list) else []:
                 values += [entry.get(k, 0) for k in ("call_count", "total_time", "total_cputime")]
@@ -111,11 +114,16 @@ class Usage:
         return max([float(m) for m in minutes if isinstance(m, int | float)] or [0]) * 60
 
 
-def classify(error: dict, status: int | None) -> ErrorKind:
-    """Map Meta's error envelope to what Prism should do about it (graph-api.md §6)."""
+def classify(error: dict, status: int | None, *, breakdown: bool = False) -> ErrorKind:
+    """Map Meta's error envelope to what Prism should do about it (graph-api.md §6).
+    `breakdown`: the request asked for a breakdown, so "An unknown error has occurred." is
+    Meta's documented answer to a breakdown the metric lacks (docs/graph-api.md §4), permanent
+    whatever its HTTP status, not an outage to retry."""
     code = error.get("code")
     subcode = error.get("error_subcode")
     message = str(error.get("message", ""))
+    if breakdown and code == 1 and "unknown error" in message.lower():
+        return ErrorKind.METRIC_UNSUPPORTED
     if code in (190, 102) or (code == 100 and subcode == 463):
         return ErrorKind.TOKEN_INVALID
     if code == 10 and "not enough viewers" in message.lower():
@@ -256,9 +264,11 @@ class MetaClient:
                 ErrorKind.TRANSIENT, f"connection failed ({type(error).__name__})", path=path
             ) from None
         self._read_usage(response)
-        return self._parse(response, body, path)
+        return self._parse(response, body, path, breakdown=bool(params.get("breakdown")))
 
-    def _parse(self, response: requests.Response, body: bytes, path: str) -> Any:
+    def _parse(
+        self, response: requests.Response, body: bytes, path: str, *, breakdown: bool = False
+    ) -> Any:
         status = response.status_code
         content_type = response.headers.get("Content-Type", "")
         if 300 <= status < 400:
@@ -280,7 +290,7 @@ class MetaClient:
                 path=path,
             ) from None
         if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-            raise self._error(payload["error"], status, path)
+            raise self._error(payload["error"], status, path, breakdown=breakdown)
         if isinstance(payload, dict) and "error_type" in payload:  # api.instagram.com's shape
             raise MetaError(
                 ErrorKind.INVALID_REQUEST,
@@ -297,8 +307,8 @@ class MetaClient:
             raise MetaError(ErrorKind.TRANSIENT, "empty answer", status=status, path=path)
         return payload
 
-    def _error(self, error: dict, status: int, path: str) -> MetaError:
-        kind = classify(error, status)
+    def _error(self, error: dict, status: int, path: str, *, breakdown: bool = False) -> MetaError:
+        kind = classify(error, status, breakdown=breakdown)
         retry_after = None
         if kind == ErrorKind.RATE_LIMITED:
             # Meta's estimate, when its BUC header names one (0 or no header: it named none).
@@ -414,7 +424,8 @@ class MetaClient:
         except ValueError:
             return MetaError(ErrorKind.TRANSIENT, "malformed batch body", path=path)
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            return self._error(body["error"], status, path)
+            asked = dict(parse_qsl(relative_url.partition("?")[2]))
+            return self._error(body["error"], status, path, breakdown=bool(asked.get("breakdown")))
         return body
 
 

@@ -3,7 +3,7 @@ account's Meta client."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import models
 from django.utils import timezone
@@ -203,6 +203,46 @@ class InstagramAccount(models.Model):
         return (
             self.data_as_of.astimezone(ZoneInfo("America/Los_Angeles")) - timedelta(days=1)
         ).date()
+
+    def meta_refusals(self) -> list[dict]:
+        """Metrics Meta refuses for this account, for the agency's pages and the reports
+        (docs/graph-api.md §3): one dict per metric and scope, `{"metric", "scope" ("account",
+        a breakdown or a media kind), "since", "retry_at", "media" (how many media it concerns,
+        for a media's own refusals), "error"}`, oldest first. Two queries."""
+        found = [
+            {
+                "metric": r.metric,
+                "scope": r.product_type or "account",
+                "since": r.first_seen_at,
+                "retry_at": r.retry_at,
+                "media": 0,
+                "error": r.error,
+            }
+            for r in self.metric_rejections.order_by("first_seen_at")
+        ]
+        by_metric: dict[str, dict] = {}
+        for refused in self.media.exclude(refused_metrics={}).values_list(
+            "refused_metrics", flat=True
+        ):
+            for metric, hold in (refused or {}).items():
+                entry = by_metric.setdefault(
+                    metric,
+                    {
+                        "metric": metric,
+                        "scope": "media",
+                        "since": None,
+                        "retry_at": None,
+                        "media": 0,
+                        "error": hold.get("error", ""),
+                    },
+                )
+                entry["media"] += 1
+                since = hold.get("since")
+                if since and (entry["since"] is None or since < entry["since"]):
+                    entry["since"] = since
+        for entry in by_metric.values():
+            entry["since"] = datetime.fromisoformat(entry["since"]) if entry["since"] else None
+        return found + sorted(by_metric.values(), key=lambda e: e["metric"])
 
     @sensitive_variables()
     def reveal_token(self) -> str:

@@ -92,6 +92,10 @@ class Media(models.Model):
     last_sampled_at = models.DateTimeField(null=True, blank=True)
     sample_count = models.PositiveIntegerField(default=0)
     latest_metrics = models.JSONField(default=dict, blank=True)
+    # Metrics Meta refused for this media (docs/graph-api.md §3: a refusal is evidence about the
+    # media, not a rule): {metric: {"since": iso, "retry_at": iso, "times": n, "error": text}}.
+    # Not asked until retry_at, then asked again with the media's next sample.
+    refused_metrics = models.JSONField(default=dict, blank=True)
     insights_status = models.CharField(
         max_length=16, choices=InsightsStatus.choices, default=InsightsStatus.PENDING
     )

@@ -50,8 +50,10 @@ Tables:
   Meta returns only the top 45), so never merge buckets of two snapshots. Buckets cover only users
   whose demographics Meta knows, so their sum is below the follower count. A snapshot with no
   buckets means Meta answered with no data (e.g. under 100 followers), shown as "—".
-- `MetricRejection`: metrics Meta refused for this account (per media product type and Graph
-  version) with Meta's error; the refresh stops asking for them and stores the rest.
+- `MetricRejection`: metrics Meta refused for this account (account insights and breakdowns,
+  per Graph version) with Meta's error, since when (`first_seen_at`) and when they are asked
+  again (`retry_at`); a media's own refusals are on the media (`Media.refused_metrics`). The
+  refresh stops asking for them until then and stores the rest.
 - `BackfillWindow`: the history backfill's plan and progress, one row per ≤ 30-day window.
 - `ApiThrottle`: app-wide usage (X-App-Usage) per Meta host; the dispatcher slows down near it.
 
@@ -209,6 +211,10 @@ class MetricRejection(models.Model):
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
     times_seen = models.PositiveIntegerField(default=1)
+    # Asked again from then on (docs/graph-api.md §3: a refusal is not forever): 7 days after a
+    # first refusal, doubling with each repeat up to 60 days. NULL: rows from before this field,
+    # asked again at once. An answer with the metric deletes the row.
+    retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["account", "product_type", "metric"]

@@ -48,7 +48,9 @@ class RefreshContext:
     # What a step queued on the run's first flush (`queue_<step>(ctx)`), for its own refresh_<step>.
     queued: dict = field(default_factory=dict)
     _rejected: dict[str, set[str]] | None = None
+    _probing: set[tuple[str, str]] = field(default_factory=set)
     _new_rejections: list[tuple[str, str, MetaError]] = field(default_factory=list)
+    _accepted: list[tuple[str, str]] = field(default_factory=list)
 
     def fenced(self):
         """The transaction every write of this run goes through (see schedule.fenced)."""
@@ -59,14 +61,18 @@ class RefreshContext:
         return self.meta.version or ""
 
     def rejected(self, product_type: str = "") -> set[str]:
-        """Metrics Meta rejected for this account, product type ('' = account insights) and
-        Graph version: not asked again."""
+        """Metrics Meta refused for this account, scope ('' = account insights) and Graph
+        version, and not due to be asked again yet (`MetricRejection.retry_at`)."""
         if self._rejected is None:
             self._rejected = {}
-            for metric, product in self.account.metric_rejections.filter(
+            self._probing = set()
+            for metric, product, retry_at in self.account.metric_rejections.filter(
                 api_version=self.version
-            ).values_list("metric", "product_type"):
-                self._rejected.setdefault(product, set()).add(metric)
+            ).values_list("metric", "product_type", "retry_at"):
+                if retry_at is not None and retry_at > self.now:
+                    self._rejected.setdefault(product, set()).add(metric)
+                else:
+                    self._probing.add((metric, product))  # asked again in this run
         return self._rejected.get(product_type, set())
 
     def reject(self, metric: str, product_type: str, error: MetaError) -> None:
@@ -77,8 +83,17 @@ class RefreshContext:
             self._rejected.setdefault(product_type, set()).add(metric)
             self._new_rejections.append((metric, product_type, error))
 
+    def accepted(self, metrics, product_type: str = "") -> None:
+        """Meta answered these metrics: a refusal being probed again is over."""
+        self.rejected(product_type)
+        for metric in metrics:
+            if (metric, product_type) in self._probing:
+                self._probing.discard((metric, product_type))
+                self._accepted.append((metric, product_type))
+
     def save_rejections(self) -> None:
-        """Record this run's rejections (inside a fenced transaction)."""
+        """Record this run's rejections and lift the refusals Meta answered again (inside a
+        fenced transaction)."""
         for metric, product_type, error in self._new_rejections:
             store.record_rejection(
                 self.account,
@@ -88,12 +103,18 @@ class RefreshContext:
                 error=error.message,
                 code=error.code,
                 subcode=error.subcode,
+                now=self.now,
             )
+        for metric, product_type in self._accepted:
+            self.account.metric_rejections.filter(
+                metric=metric, product_type=product_type, api_version=self.version
+            ).delete()
         self._new_rejections = []
+        self._accepted = []
 
     @property
     def has_rejections(self) -> bool:
-        return bool(self._new_rejections)
+        return bool(self._new_rejections or self._accepted)
 
     @property
     def out_of_time(self) -> bool:

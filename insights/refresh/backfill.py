@@ -3,14 +3,17 @@ resumable, with its progress derived from `BackfillWindow` rows.
 
 - The plan: windows of 30 Pacific days going back from just before the daily refresh's own
   days (which it leaves to `daily`) to BACKFILL_DAYS ago (Meta keeps two years).
-- Per window: reach as a time series (day, week, days_28 → daily reach and Meta's de-duplicated
-  7 / 28-day windows) and the totals of each calendar month starting in it. Per-day totals of the
-  total_value-only metrics cost one operation per day (and per breakdown): they are asked, in
-  the flush's next round, for each day the series answered, as far back as Meta keeps them
-  (BACKFILL_DAILY_TOTALS_DAYS, by default the whole backfill: Meta documents 90 days of user
-  metrics but has answered a year back), so a report's previous period and the same period a
-  year before have them; their breakdowns for the most recent BACKFILL_BREAKDOWN_DAYS. On
-  graph.facebook.com a two-year backfill stays a few dozen batch requests.
+- Per window: daily reach (a `period=day` time series) and the totals of each calendar month
+  starting in it. Meta's 7 / 28-day reach is read by the daily step for the windows ending on
+  the last complete day (and, on an account's first read, the ones before them), not for
+  history: one total_value request per window and end day (docs/graph-api.md §4). Per-day
+  totals of the total_value-only metrics cost one operation per day (and per breakdown): they
+  are asked, in the flush's next round, for each day the series answered, as far back as Meta
+  keeps them (BACKFILL_DAILY_TOTALS_DAYS, by default the whole backfill: Meta documents 90
+  days of user metrics but has answered a year back), so a report's previous period and the
+  same period a year before have them; their breakdowns for the most recent
+  BACKFILL_BREAKDOWN_DAYS. On graph.facebook.com a two-year backfill stays a few dozen batch
+  requests.
 - Windows go pending → started → done (Zulip's FillState). A chunk of windows is marked started,
   read, then written and marked done in one fenced transaction; a crash leaves `started`
   windows that the next run reads again (the writes are idempotent upserts).

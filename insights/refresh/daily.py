@@ -4,9 +4,13 @@
 Everything a run needs is queued on the run's `RequestPlan`, so on graph.facebook.com the whole
 daily read is one batch request:
 - the profile (`followers_count`, `follows_count`, `media_count`) → today's ProfileSnapshot;
-- `reach` as a time series with periods day, week and days_28 from the first day Prism still
-  needs, ≤ 30 days per operation: daily reach, and Meta's de-duplicated trailing 7 / 28-day reach
-  as window snapshots;
+- `reach` as a daily time series (`period=day`) from the first day Prism still needs, ≤ 30 days
+  per operation;
+- Meta's de-duplicated reach of the trailing 7 and 28 days ending on the last complete Pacific
+  day, each one `metric_type=total_value` request over `since`/`until` (the documented way; the
+  `week`/`days_28` periods are gone from the reference, docs/graph-api.md §4), re-read until
+  settled; on an account's first read also the windows just before them (a report's default
+  comparison periods);
 - `follower_count` (new followers per day; Meta keeps 30 days);
 - per-day totals of the total_value-only metrics, one operation per day (Meta's total_value
   gives one total per request) plus one per breakdown, for each day that is new or not settled
@@ -114,14 +118,14 @@ def queue_profile(ctx, read: AccountRead) -> None:
 def queue_series(
     ctx, read: AccountRead, first: date, last: date, *, extra_days: bool, then=None
 ) -> None:
-    """reach (day, week, days_28) for Pacific days first..last, in ≤ 30-day operations. With
-    `extra_days`, days Meta answers past `last` get their per-day totals queued too. `then(day)`
-    is called for each day of first..last Meta answered (the backfill asks those days' totals
-    in the flush's next round, and none for days Meta no longer keeps)."""
+    """Daily reach for Pacific days first..last, in ≤ 30-day operations. With `extra_days`,
+    days Meta answers past `last` get their per-day totals queued too. `then(day)` is called
+    for each day of first..last Meta answered (the backfill asks those days' totals in the
+    flush's next round, and none for days Meta no longer keeps)."""
     metrics = catalogue.without(catalogue.SERIES_DAY, ctx.rejected(""))
     if not metrics:
         return
-    periods = ["day", *catalogue.SERIES_WINDOW_PERIODS]
+    periods = ["day"]
     start = first
     while start <= max(first, last):
         since = parse.day_start(start)
@@ -132,9 +136,8 @@ def queue_series(
                 _rejected_or_failed(ctx, read, body, metrics, f"series from {start}")
                 if body.kind != ErrorKind.METRIC_UNSUPPORTED:
                     # Its days may still be stored by other operations (a breakdown's total
-                    # gives a day its reach), and a day first read 48 h after its end is
-                    # settled at once: without this, nothing would ask for its 7- and 28-day
-                    # reach again.
+                    # gives a day its reach), settled at once when first read 48 h late: the
+                    # days are recorded as failed, so the next run asks for them again.
                     covered = min(start + timedelta(days=SERIES_DAYS - 1), last)
                     read.failed_days |= {
                         start + timedelta(days=i) for i in range((covered - start).days + 1)
@@ -159,20 +162,6 @@ def queue_series(
                         queue_totals(ctx, read, day)
                         if not read.follower_count_queued:  # Meta completed it: ask now
                             queue_follower_count(ctx, read, day, complete=True)
-                elif point.period in catalogue.SERIES_WINDOW_PERIODS:
-                    kind = catalogue.SERIES_WINDOW_PERIODS[point.period]
-                    span = 7 if kind == WindowKind.DAYS_7 else 28
-                    _window(
-                        ctx,
-                        read,
-                        point.metric,
-                        kind,
-                        day - timedelta(days=span - 1),
-                        day,
-                        point.value,
-                        complete=True,
-                        end_time=point.end_time,
-                    )
 
         ctx.plan.add(
             f"{ctx.account.ig_user_id}/insights",
@@ -186,6 +175,70 @@ def queue_series(
             on_result,
         )
         start += timedelta(days=SERIES_DAYS)
+
+
+def queue_window(ctx, read: AccountRead, kind: str, end: date) -> None:
+    """Meta's de-duplicated reach over the `kind` days ending on `end` (one total_value
+    request, docs/graph-api.md §4)."""
+    if "reach" in ctx.rejected(""):
+        return
+    start = end - timedelta(days=catalogue.REACH_WINDOWS[kind] - 1)
+    until = parse.day_end(end)
+
+    def on_result(body):
+        if isinstance(body, MetaError):
+            _rejected_or_failed(ctx, read, body, ["reach"], f"{kind} reach to {end}")
+            return
+        total = parse.totals(body).get("reach")
+        if total is not None and total.value is not None:
+            ctx.accepted(["reach"])
+            _window(
+                ctx, read, "reach", kind, start, end, total.value, complete=True, end_time=until
+            )
+
+    params = {
+        "metric": "reach",
+        "period": "day",
+        "metric_type": "total_value",
+        "since": int(parse.day_start(start).timestamp()),
+        "until": int(until.timestamp()),
+    }
+    ctx.plan.add(f"{ctx.account.ig_user_id}/insights", params, on_result)
+
+
+def queue_windows(ctx, read: AccountRead, last: date) -> None:
+    """The trailing windows ending on `last` (the last complete day), unless stored settled;
+    windows of the last days not settled yet are read again; an account with none yet also gets
+    the windows just before (the default report's comparison periods)."""
+    stored = {
+        (kind, end): settled or captured > ctx.now - REREAD_AFTER  # nothing to ask yet
+        for kind, end, settled, captured in WindowMetric.objects.filter(
+            account=ctx.account,
+            metric="reach",
+            dimension="",
+            kind__in=list(catalogue.REACH_WINDOWS),
+            end__gte=last - timedelta(days=60),
+        ).values_list("kind", "end", "settled", "captured_at")
+    }
+    for kind, days in catalogue.REACH_WINDOWS.items():
+        ends = [last]
+        ends += [e for (k, e), done in stored.items() if k == kind and not done and e < last]
+        if not any(k == kind for k, _ in stored):
+            ends.append(last - timedelta(days=days))
+        for end in sorted(set(ends)):
+            if not stored.get((kind, end)):
+                queue_window(ctx, read, kind, end)
+
+
+def stored_windows(account, *, metric: str = "reach") -> list[tuple[str, date, date]]:
+    """The de-duplicated windows Prism holds for an account, `(kind, start, end)` newest first
+    (kinds 7d, 28d, month; WindowMetric). For the reports: which ranges have Meta's own
+    de-duplicated reach."""
+    return list(
+        WindowMetric.objects.filter(account=account, metric=metric, dimension="")
+        .order_by("-end", "kind")
+        .values_list("kind", "start", "end")
+    )
 
 
 def queue_follower_count(ctx, read: AccountRead, first: date, *, complete: bool = False) -> None:
@@ -263,7 +316,10 @@ def _queue_total(ctx, read, dimension, metrics, since, until, day) -> None:
             ):
                 _queue_total(ctx, read, dimension, part, since, until, day)
             return
-        for metric, total in parse.totals(body).items():
+        totals = parse.totals(body)
+        # A refusal being asked again (MetricRejection.retry_at) is over once Meta answers.
+        ctx.accepted(list(totals), f"breakdown:{dimension}" if dimension else "")
+        for metric, total in totals.items():
             if total.value is not None:
                 _daily(ctx, read, metric, "", day, total.value, until)
             for dim, value in total.parts.items():
@@ -459,7 +515,7 @@ def days_due(ctx, known: dict[date, tuple[bool, datetime]]) -> list[date]:
                     for day in known
                     if first_total <= day <= yesterday and day not in with_totals
                 }
-        if unexplained := gaps - recorded:  # as in window_holes: a recorded failure is expected
+        if unexplained := gaps - recorded:  # a recorded failure is expected
             log.warning(
                 "account %s: re-reading days missing from its history: %s",
                 ctx.account.pk,
@@ -467,35 +523,6 @@ def days_due(ctx, known: dict[date, tuple[bool, datetime]]) -> list[date]:
             )
         due |= gaps
     return sorted(due)
-
-
-def window_holes(ctx, days, due=()) -> list[date]:
-    """Recent days stored with their daily reach (`days`: `recent_reach`'s) but without Meta's
-    trailing 7- or 28-day reach ending on them, on an account that has such windows: the series
-    (one operation, the same one the run sends anyway) is read from the first of them again.
-    Holes among the days `due` anyway (a failed read recorded by the last run) are expected;
-    only the others are logged, as something that should not have happened."""
-    since = parse.today_pacific(ctx.now) - timedelta(days=RECENT_DAYS)
-    ends: dict[str, set[date]] = {WindowKind.DAYS_7: set(), WindowKind.DAYS_28: set()}
-    for kind, end in WindowMetric.objects.filter(
-        account=ctx.account,
-        metric="reach",
-        dimension="",
-        kind__in=list(ends),
-        end__gte=since,
-    ).values_list("kind", "end"):
-        ends[kind].add(end)
-    holes = set()
-    for found in ends.values():
-        if found:  # Meta gives this account such windows: one missing is a hole
-            holes |= {day for day in days if day >= min(found) and day not in found}
-    if unexplained := holes - set(due):
-        log.warning(
-            "account %s: re-reading the reach windows missing on %s",
-            ctx.account.pk,
-            sorted(unexplained),
-        )
-    return sorted(holes)
 
 
 def plan(ctx, read: AccountRead) -> None:
@@ -528,12 +555,11 @@ def plan(ctx, read: AccountRead) -> None:
     )
     if unsettled and unsettled < first:
         first = unsettled
-    holes = window_holes(ctx, known, days)
-    if holes and holes[0] < first:
-        first = holes[0]
     queue_series(ctx, read, first, yesterday, extra_days=True)
     if not days:
         return
+    # With the day's reads (and their settling re-reads), not on every hourly run.
+    queue_windows(ctx, read, yesterday)
     queue_follower_count(ctx, read, first)
     for day in days:
         queue_totals(ctx, read, day)

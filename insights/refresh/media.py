@@ -10,20 +10,27 @@ Requests. Everything rides on the run's `RequestPlan`, queued before the account
   slices of about `SLICE_MEDIA` known media each (`since`/`until`), one operation per slice, so
   a thousand media are listed in one round instead of ten pages one after the other.
   Children come by field expansion (`children{id,media_type}`, one page: an album holds ≤ 10).
-- Samples. Lifetime metrics of up to 50 media go in one operation (`/insights?ids=…`, §3.5),
-  grouped by media kind (Meta accepts or refuses a metric per kind). One failing media fails
-  such an operation as a whole (§12.9), so a failed group is split and asked again in the next
-  round until the culprit is alone; its error then decides its fate: 2108006 (posted before
-  the business conversion) marks it, and every older media, unavailable — Meta's rule is one
-  moment, the latest conversion; 100/33 marks it gone; a metric Meta refuses for the kind goes
-  through `ctx.reject` and the group is asked again without it.
+- Samples. No multi-ID request (new apps cannot use `?ids=` since 2026-11-04,
+  docs/graph-api.md §1). On graph.facebook.com each media is one operation of the run's
+  synchronous batch requests (≤ 50 per HTTP request), with the metrics of its product type;
+  on graph.instagram.com (no documented batch) the metrics every feed product type has come by
+  field expansion of `insights` over `/media` time slices (a page of up to 100 media per
+  request), and a young media's own metrics by one GET. A failed slice is asked media by media
+  (one failing item fails a page, §12.9). A media's error decides its fate: 2108006 (posted
+  before the business conversion) marks it, and every older media, unavailable — Meta's rule
+  is one moment, the latest conversion; 100/33 marks it gone; a metric Meta refuses for the
+  media is held on the media (`Media.refused_metrics`) and asked again after a while
+  (docs/graph-api.md §3), the media's other metrics at once.
+  Breakdowns (and, on Instagram Login, a product type's own metrics) are asked while a media is
+  younger than EXTRAS_MAX_AGE; an older media's samples carry what one request per page can.
   Media first seen in a run and already due are sampled in the next round of the same flush.
 
 Schedule. Samples follow the media's age (`SAMPLE_AGES`: 1 h, 6 h, 1, 3, 7, 14, 30, 60, 90 days,
-then every 30 days) up to Meta's two-year retention; then `next_sample_at` is NULL. A run takes
+then every 30 days; on Instagram Login every 90 days by cohort after two weeks,
+`INSTAGRAM_SAMPLE_AGES`) up to Meta's two-year retention; then `next_sample_at` is NULL. A run takes
 the samples falling due within the next `min(1 h, a quarter of the step)`, so samples ride along
 the hourly refreshes instead of each asking for a run of its own. A thousand-media account that
-posts daily has about 40 samples due a day: one operation per kind.
+posts daily has about 40 samples due a day.
 
 A run samples at most MAX_DUE media (newest first); the rest stay due and are taken by runs a
 few minutes apart, so a first listing of 10,000 media never holds them all in one run. A sample
@@ -63,7 +70,6 @@ RECENT_MARGIN = timedelta(days=1)
 SLICE_MEDIA = 80  # known media per slice of a complete listing (a page holds 100)
 FIRST_LIST_SLICES = 24  # nothing known yet: monthly slices over the retention, and the rest
 MEDIA_CAP = 10_000  # /media lists only the 10,000 most recent (§3.2)
-SPLIT_INTO = 8  # a failed group is asked again in this many parts
 MAX_DUE = 2_500  # samples per run; the rest wait for the next run
 SAMPLES_PER_ROUND = 500  # media sampled per round of requests (about 20 operations)
 ERROR_RETRY = timedelta(days=1)
@@ -82,29 +88,63 @@ SAMPLE_AGES: tuple[timedelta, ...] = (
 # --- The schedule -------------------------------------------------------------------------------
 
 
-def _lookahead(index: int) -> timedelta:
-    previous = SAMPLE_AGES[index - 1] if index else timedelta(0)
-    return min(LOOKAHEAD, (SAMPLE_AGES[index] - previous) / 4)
+# On Instagram Login (no batch: each time slice of due media is a request of its own) a media is
+# sampled on the usual points for its first two weeks; after that, every COHORT_CYCLE days on
+# its cohort's day: media published within the same COHORT_WIDTH days share a day, so the old
+# media due on a day are one time slice (one request) and most days have none. Their numbers
+# hardly move by then; it keeps a day's refresh of a 1,000-media account within its budget.
+INSTAGRAM_SAMPLE_AGES: tuple[timedelta, ...] = tuple(
+    age for age in SAMPLE_AGES if age <= timedelta(days=14)
+)
+COHORT_CYCLE = 90  # days
+COHORT_WIDTH = 60  # days of publication per cohort (about 80 media of a daily poster)
 
 
-def next_sample_at(published: datetime, now: datetime) -> datetime | None:
+def cohort_sample_at(published: datetime, now: datetime) -> datetime | None:
+    """The next day (after today, UTC) of this media's cohort; None past Meta's retention."""
+    cohort = (published.date().toordinal() // COHORT_WIDTH) % COHORT_CYCLE
+    today = now.date().toordinal()
+    day = today + 1 + (cohort - (today + 1)) % COHORT_CYCLE
+    at = datetime.fromordinal(day).replace(tzinfo=now.tzinfo)
+    return at if at - published < RETENTION else None
+
+
+def _lookahead(index: int, ages: tuple[timedelta, ...] = SAMPLE_AGES) -> timedelta:
+    previous = ages[index - 1] if index else timedelta(0)
+    return min(LOOKAHEAD, (ages[index] - previous) / 4)
+
+
+def next_sample_at(
+    published: datetime, now: datetime, ages: tuple[timedelta, ...] = SAMPLE_AGES
+) -> datetime | None:
     """The next point of the schedule not already due at `now` (a sample taken now stands in
     for a point due within its lookahead); None past Meta's retention."""
-    for index, age in enumerate(SAMPLE_AGES):
+    for index, age in enumerate(ages):
         point = published + age
-        if point - _lookahead(index) > now:
+        if point - _lookahead(index, ages) > now:
             return point
+    if ages is INSTAGRAM_SAMPLE_AGES:
+        return cohort_sample_at(published, now)
     return None
 
 
-def is_due(published: datetime, scheduled: datetime | None, now: datetime) -> bool:
+def is_due(
+    published: datetime,
+    scheduled: datetime | None,
+    now: datetime,
+    ages: tuple[timedelta, ...] = SAMPLE_AGES,
+) -> bool:
     if scheduled is None:
         return False
     age = scheduled - published
-    for index, point in enumerate(SAMPLE_AGES):
+    for index, point in enumerate(ages):
         if point == age:
-            return scheduled - _lookahead(index) <= now
+            return scheduled - _lookahead(index, ages) <= now
     return scheduled <= now
+
+
+def schedule_of(ctx) -> tuple[timedelta, ...]:
+    return SAMPLE_AGES if ctx.plan.use_batch else INSTAGRAM_SAMPLE_AGES
 
 
 def first_sample_at(published: datetime, now: datetime) -> datetime | None:
@@ -129,6 +169,7 @@ class Due:
     published: datetime
     scheduled: datetime | None
     new: bool = False
+    refused: frozenset = frozenset()  # metrics Meta refused for this media, not due again yet
 
 
 @dataclass
@@ -149,6 +190,7 @@ class MediaRun:
     failures: list[str] = field(default_factory=list)
     retry: set[int] = field(default_factory=set)  # pk whose sample failed transiently
     queued_samples: int = 0
+    refused: dict[int, dict[str, MetaError]] = field(default_factory=dict)  # pk -> this run's
 
     def stats(self) -> dict:
         return {
@@ -231,16 +273,25 @@ def _queue_due(ctx, run: MediaRun, feed) -> None:
     rows = (
         feed.filter(gone_at=None, next_sample_at__lte=ctx.now + LOOKAHEAD)
         .order_by("next_sample_at")
-        .values_list("pk", "media_id", "media_type", "product_type", "timestamp", "next_sample_at")
+        .values_list(
+            "pk",
+            "media_id",
+            "media_type",
+            "product_type",
+            "timestamp",
+            "next_sample_at",
+            "refused_metrics",
+        )
     )
     due = []
-    for pk, media_id, media_type, product, published, scheduled in rows[: MAX_DUE * 2]:
+    for pk, media_id, media_type, product, published, scheduled, refused in rows[: MAX_DUE * 2]:
         if len(due) >= MAX_DUE:
             break
-        if not is_due(published, scheduled, ctx.now):
+        if not is_due(published, scheduled, ctx.now, schedule_of(ctx)):
             continue
         kind = catalogue.media_kind(media_type, product)
-        due.append(Due(pk, media_id, kind, published, scheduled))
+        held = frozenset(m for m, r in (refused or {}).items() if _held(r, ctx.now))
+        due.append(Due(pk, media_id, kind, published, scheduled, refused=held))
     run.backlog.extend(due)
 
 
@@ -260,31 +311,137 @@ def _queue_backlog(ctx, run: MediaRun) -> None:
 
 
 def queue_samples(ctx, run: MediaRun, due: list[Due]) -> None:
-    """Operations of ≤ 50 media per kind, newest first (so when older media turn out to
-    predate the business conversion, the newer groups have answered already)."""
+    """One operation per media (no multi-ID request: new apps cannot use them, docs/graph-api.md
+    §1), newest first. On graph.facebook.com they ride in synchronous batch requests (≤ 50 per
+    HTTP request). On graph.instagram.com, where Meta documents no batch, the metrics every feed
+    product type has come by field expansion over the /media edge (`expansion_slices`: a page
+    of up to 100 media per request), and each young media's own metrics by one GET."""
     due = [d for d in due if d.pk not in run.due and not _before_cutoff(run, d)]
     for d in due:
         run.due[d.pk] = d
     run.queued_samples += len(due)
-    by_kind: dict[str, list[Due]] = {}
-    for d in sorted(due, key=lambda d: d.published, reverse=True):
-        by_kind.setdefault(d.kind, []).append(d)
-    for kind, items in by_kind.items():
-        product = catalogue.kind_product(kind)
-        metrics = catalogue.without(catalogue.MEDIA_METRICS[product], ctx.rejected(kind))
-        breakdown = catalogue.MEDIA_BREAKDOWNS.get(product)
-        size = catalogue.MEDIA_IDS_PER_REQUEST
-        for start in range(0, len(items), size):
-            group = items[start : start + size]
-            if metrics:
-                _queue_group(ctx, run, kind, metrics, group)
-            if breakdown is not None:
-                scope = f"{kind}:{breakdown.dimension}"
-                extra = catalogue.without(
-                    breakdown.metrics, ctx.rejected(kind) | ctx.rejected(scope)
-                )
-                if extra:
-                    _queue_group(ctx, run, kind, extra, group, breakdown=breakdown.dimension)
+    due.sort(key=lambda d: d.published, reverse=True)
+    facebook = ctx.plan.use_batch
+    if not facebook:
+        young = [d for d in due if ctx.now - d.published < EXTRAS_MAX_AGE]
+        queue_expansion(ctx, run, due)
+        for d in young:
+            extras = [m for m in _metrics_of(ctx, d) if m not in catalogue.COMMON_FEED]
+            if extras:
+                _queue_group(ctx, run, d.kind, extras, [d], main=False)
+        return
+    for d in due:
+        metrics = _metrics_of(ctx, d)
+        if metrics:
+            _queue_group(ctx, run, d.kind, metrics, [d])
+        _queue_breakdown(ctx, run, d)
+
+
+# Breakdowns (profile_activity by action_type) and, on Instagram Login, the metrics only one
+# feed product type has, are asked while a media is young: its values still move, and they
+# cost an operation per media (the reports show neither breakdown). Older media's samples carry
+# what one request per page can (docs/graph-api.md §1, the request targets of issue 17).
+EXTRAS_MAX_AGE = timedelta(days=8)  # the 7-day sample is the last with them
+
+
+def _queue_breakdown(ctx, run: MediaRun, d: Due) -> None:
+    product = catalogue.kind_product(d.kind)
+    breakdown = catalogue.MEDIA_BREAKDOWNS.get(product)
+    if breakdown is None or ctx.now - d.published >= EXTRAS_MAX_AGE:
+        return
+    scope = f"{d.kind}:{breakdown.dimension}"
+    extra = catalogue.without(
+        breakdown.metrics, ctx.rejected(d.kind) | ctx.rejected(scope) | d.refused
+    )
+    if extra:
+        _queue_group(ctx, run, d.kind, extra, [d], breakdown=breakdown.dimension)
+
+
+def _metrics_of(ctx, d: Due) -> list[str]:
+    product = catalogue.kind_product(d.kind)
+    metrics = catalogue.media_metrics_for(product, facebook_login=ctx.plan.use_batch)
+    return catalogue.without(metrics, ctx.rejected(d.kind) | d.refused)
+
+
+def _held(refusal: dict, now: datetime) -> bool:
+    """A media's refusal still holds (not yet due to be asked again)."""
+    retry_at = parse.parse_time(str((refusal or {}).get("retry_at") or ""))
+    return retry_at is not None and retry_at > now
+
+
+def expansion_slices(ctx, due: list[Due]) -> list[list[Due]]:
+    """Due media (newest first) cut into time slices whose `/media` page holds at most
+    EXPANSION_PAGE known media: one request each, whatever the number of due media in it."""
+    stamps = list(
+        Media.objects.filter(account=ctx.account, is_story=False, gone_at=None)
+        .order_by("-timestamp")
+        .values_list("timestamp", flat=True)
+    )
+    index = {}
+    for i, stamp in enumerate(stamps):
+        index.setdefault(stamp, i)
+    slices: list[list[Due]] = []
+    first = None
+    for d in due:
+        position = index.get(d.published, 0)
+        if slices and first is not None and position - first < EXPANSION_PAGE:
+            slices[-1].append(d)
+        else:
+            slices.append([d])
+            first = position
+    return slices
+
+
+EXPANSION_PAGE = 90  # known media per slice: a page holds 100, and new media may have come
+
+
+def queue_expansion(ctx, run: MediaRun, due: list[Due]) -> None:
+    for group in expansion_slices(ctx, due):
+        _queue_slice(ctx, run, group)
+
+
+def _queue_slice(ctx, run: MediaRun, group: list[Due], after: str | None = None) -> None:
+    held = set().union(*(d.refused for d in group))
+    rejected = set().union(*(ctx.rejected(d.kind) for d in group))
+    metrics = catalogue.without(catalogue.COMMON_FEED, rejected | held)
+    if not metrics:
+        return
+    newest, oldest = group[0].published, group[-1].published
+    params = {
+        "fields": f"id,insights.metric({','.join(metrics)})",
+        "since": int((oldest - timedelta(seconds=1)).timestamp()),
+        "until": int((newest + timedelta(seconds=1)).timestamp()),
+        "limit": PAGE_LIMIT,
+    }
+    if after:
+        params["after"] = after
+    wanted = {d.media_id: d for d in group}
+
+    def on_result(body):
+        if isinstance(body, MetaError) or not isinstance(body, dict):
+            # One item refused (a pre-conversion post, a metric one media lacks) or the
+            # expansion itself: the slice's media are asked one by one (§12.9).
+            if isinstance(body, MetaError) and body.kind == ErrorKind.TRANSIENT:
+                run.failures.append(f"insights of {len(group)} media: {body}")
+                run.retry.update(d.pk for d in group)
+                return
+            for d in group:
+                if d.pk not in run.answered:
+                    _queue_group(ctx, run, d.kind, metrics, [d])
+            return
+        for item in body.get("data") or []:
+            d = wanted.get(str(item.get("id"))) if isinstance(item, dict) else None
+            if d is None:
+                continue
+            run.values.setdefault(d.pk, {}).update(parse.media_metrics(item.get("insights")))
+            run.answered.add(d.pk)
+        paging = body.get("paging") or {}
+        cursor = (paging.get("cursors") or {}).get("after")
+        left = [d for d in group if d.pk not in run.answered]
+        if left and paging.get("next") and cursor:
+            _queue_slice(ctx, run, left, after=cursor)
+
+    ctx.plan.add(f"{ctx.account.ig_user_id}/media", params, on_result)
 
 
 def _before_cutoff(run: MediaRun, d: Due) -> bool:
@@ -297,74 +454,66 @@ def _before_cutoff(run: MediaRun, d: Due) -> bool:
 _PRE_CONVERSION = "Media posted before business account conversion (Meta 2108006)"
 
 
-def _queue_group(ctx, run, kind, metrics, group, *, breakdown: str | None = None) -> None:
+def _queue_group(
+    ctx, run, kind, metrics, group, *, breakdown: str | None = None, main: bool = True
+) -> None:
+    """One media's insights (`group` holds one Due): its main metrics (`main`: an answer makes
+    the media sampled), an extra part of them, or a breakdown."""
     params = {"metric": ",".join(metrics)}
     if breakdown:
         params["breakdown"] = breakdown
-    if len(group) == 1:
-        path = f"{group[0].media_id}/insights"
-    else:
-        path = "insights"
-        params["ids"] = ",".join(d.media_id for d in group)
+    d = group[0]
 
     def on_result(body):
         if isinstance(body, MetaError):
-            _group_failed(ctx, run, kind, metrics, group, breakdown, body)
+            _media_failed(ctx, run, kind, metrics, d, breakdown, body, main=main)
             return
-        answers = {group[0].media_id: body} if len(group) == 1 else body
-        if not isinstance(answers, dict):
-            run.failures.append(f"insights of {len(group)} {kind}: malformed answer")
+        if not isinstance(body, dict):
+            run.failures.append(f"insights of {d.media_id}: malformed answer")
             return
-        for d in group:
-            values = parse.media_metrics(answers.get(d.media_id))
-            run.values.setdefault(d.pk, {}).update(values)
-            if not breakdown:
-                run.answered.add(d.pk)
+        run.values.setdefault(d.pk, {}).update(parse.media_metrics(body))
+        if main and not breakdown:
+            run.answered.add(d.pk)
 
-    ctx.plan.add(path, params, on_result)
+    ctx.plan.add(f"{d.media_id}/insights", params, on_result)
 
 
-def _group_failed(ctx, run, kind, metrics, group, breakdown, error: MetaError) -> None:
+def _media_failed(ctx, run, kind, metrics, d: Due, breakdown, error: MetaError, *, main) -> None:
     scope = f"{kind}:{breakdown}" if breakdown else kind
     if error.kind == ErrorKind.METRIC_UNSUPPORTED:
         named = daily.named_metrics(error, list(metrics))
-        if not named and len(group) == 1 and len(metrics) == 1:
+        if not named and len(metrics) == 1:
             named = list(metrics)
         if named:
-            # "…does not support the views metric for this media product type": the kind's.
+            # "…does not support the views metric for this media product type": evidence about
+            # this media, not a rule (docs/graph-api.md §3). A breakdown a metric lacks is the
+            # account's (every media of the kind lacks it).
             for metric in named:
-                ctx.reject(metric, scope, error)
+                if breakdown:
+                    ctx.reject(metric, scope, error)
+                else:
+                    run.refused.setdefault(d.pk, {})[metric] = error
             rest = [m for m in metrics if m not in named]
             if rest:
-                _queue_group(ctx, run, kind, rest, group, breakdown=breakdown)
+                _queue_group(ctx, run, kind, rest, [d], breakdown=breakdown, main=main)
             return
-        if len(group) == 1:
-            half = len(metrics) // 2
-            for part in (metrics[:half], metrics[half:]):
-                _queue_group(ctx, run, kind, part, group, breakdown=breakdown)
-            return
+        half = len(metrics) // 2
+        for part in (metrics[:half], metrics[half:]):
+            _queue_group(ctx, run, kind, part, [d], breakdown=breakdown, main=main)
+        return
     if error.kind == ErrorKind.TRANSIENT:
-        run.failures.append(f"insights of {len(group)} {kind}: {error}")
-        run.retry.update(d.pk for d in group)  # asked again in a while, not in two minutes
+        run.failures.append(f"insights of {d.media_id}: {error}")
+        run.retry.add(d.pk)  # asked again in a while, not in two minutes
         return
-    pre_conversion = error.subcode == 2108006
-    if pre_conversion:
-        # A group fails so iff its oldest member predates the conversion (one moment).
-        oldest = group[-1]
-        run.cutoff = max(run.cutoff or oldest.published, oldest.published)
-        run.outcomes[oldest.pk] = (InsightsStatus.UNAVAILABLE, _PRE_CONVERSION)
-        group = [d for d in group if d.published > run.cutoff]
-        if not group:
-            return
-    if len(group) > 1 or pre_conversion:
-        size = -(-len(group) // SPLIT_INTO)
-        for start in range(0, len(group), size):
-            _queue_group(ctx, run, kind, metrics, group[start : start + size], breakdown=breakdown)
+    if error.subcode == 2108006:
+        # Meta's rule is one moment, the latest conversion: this media and every older one.
+        run.cutoff = max(run.cutoff or d.published, d.published)
+        run.outcomes[d.pk] = (InsightsStatus.UNAVAILABLE, _PRE_CONVERSION)
         return
-    if breakdown:
-        run.failures.append(f"{scope} of {group[0].media_id}: {error}")
+    if breakdown or not main:
+        run.failures.append(f"{scope} of {d.media_id}: {error}")
         return
-    _single_failed(run, group[0], error)
+    _single_failed(run, d, error)
 
 
 def _single_failed(run: MediaRun, d: Due, error: MetaError) -> None:
@@ -506,6 +655,26 @@ def _save_samples(ctx, run: MediaRun) -> None:
     answered = sorted(run.answered)
     for start in range(0, len(answered), store.BATCH_SIZE):
         _save_sample_rows(ctx, run, answered[start : start + store.BATCH_SIZE])
+    unanswered = [pk for pk in run.refused if pk not in run.answered]
+    for media in Media.objects.filter(pk__in=unanswered):
+        refused = run.refused.get(media.pk)
+        media.refused_metrics = _refusals(media.refused_metrics, refused, {}, ctx.now)
+        media.save(update_fields=["refused_metrics"])
+
+
+def _refusals(known: dict, refused: dict | None, values: dict, now: datetime) -> dict:
+    """A media's refusals after a sample: this run's added (the hold doubling with each repeat,
+    `store.retry_after`), and those Meta answered again dropped."""
+    out = {m: r for m, r in (known or {}).items() if m not in values}
+    for metric, error in (refused or {}).items():
+        times = int((out.get(metric) or {}).get("times", 0)) + 1
+        out[metric] = {
+            "since": (out.get(metric) or {}).get("since") or now.isoformat(),
+            "retry_at": (now + store.retry_after(times)).isoformat(),
+            "times": times,
+            "error": error.message[:300],
+        }
+    return out
 
 
 def _save_sample_rows(ctx, run: MediaRun, pks: list[int]) -> None:
@@ -513,7 +682,10 @@ def _save_sample_rows(ctx, run: MediaRun, pks: list[int]) -> None:
     samples, changed = [], []
     for media in rows:
         values = run.values.pop(media.pk, None) or {}
-        media.next_sample_at = next_sample_at(media.timestamp, ctx.now)
+        media.next_sample_at = next_sample_at(media.timestamp, ctx.now, schedule_of(ctx))
+        media.refused_metrics = _refusals(
+            media.refused_metrics, run.refused.get(media.pk), values, ctx.now
+        )
         if values:
             first_late = (
                 media.sample_count == 0
@@ -529,7 +701,9 @@ def _save_sample_rows(ctx, run: MediaRun, pks: list[int]) -> None:
                     source=MediaSample.Source.BACKFILL if first_late else MediaSample.Source.POLL,
                 )
             )
-            media.latest_metrics = values
+            # The newest value of each metric: a sample that did not carry one (an older
+            # media's on Instagram Login, a metric refused for a while) keeps the last known.
+            media.latest_metrics = {**(media.latest_metrics or {}), **values}
             media.last_sampled_at = ctx.now
             media.sample_count += 1
             media.insights_status = InsightsStatus.OK
@@ -554,6 +728,7 @@ def _save_sample_rows(ctx, run: MediaRun, pks: list[int]) -> None:
             "sample_count",
             "insights_status",
             "insights_reason",
+            "refused_metrics",
         ],
     )
 

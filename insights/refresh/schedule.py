@@ -41,7 +41,7 @@ from django.db.models import CharField, Q, Value
 from django.db.models.functions import Cast, Concat, Now
 from django.utils import timezone
 
-from ..meta.client import ErrorKind, MetaClient, MetaError, OutOfTime
+from ..meta.client import APP_USAGE_FIELDS, ErrorKind, MetaClient, MetaError, OutOfTime
 from ..models import ApiThrottle, Health, InstagramAccount, WaitingReason, health_from_error
 
 log = logging.getLogger(__name__)
@@ -290,7 +290,8 @@ def note_usage(account: InstagramAccount, meta: MetaClient) -> datetime | None:
         InstagramAccount.objects.filter(pk=account.pk).update(
             throttled_until=throttled, waiting_reason=WaitingReason.RATE_LIMITED
         )
-    app = [v for k, v in usage.app.items() if k in ("call_count", "total_time", "total_cputime")]
+    # Both hosts' names: graph.instagram.com says call_volume / cpu_time (restfb#1571).
+    app = [v for k, v in usage.app.items() if k in APP_USAGE_FIELDS]
     if app:
         percent = int(max(v for v in app if isinstance(v, int | float)) or 0)
         ApiThrottle.objects.update_or_create(

@@ -5,7 +5,7 @@ run's rows. Callers run these inside the refresh's fenced transaction (`schedule
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
@@ -116,18 +116,23 @@ def record_rejection(
     error: str,
     code: int | None = None,
     subcode: int | None = None,
+    now=None,
 ) -> None:
-    """Remember that Meta refused `metric` (first/last seen, count). Safe under races: the
-    unique key decides, and a concurrent insert becomes an update."""
-    now = timezone.now()
-    updated = MetricRejection.objects.filter(
+    """Remember that Meta refused `metric` (first/last seen, count) and when to ask again
+    (`retry_after`). Safe under races: the unique key decides, and a concurrent insert becomes
+    an update."""
+    now = now or timezone.now()
+    row = MetricRejection.objects.filter(
         account=account, metric=metric, product_type=product_type, api_version=api_version
-    ).update(
+    )
+    times = (row.values_list("times_seen", flat=True).first() or 0) + 1
+    updated = row.update(
         error=error[:2000],
         code=code,
         subcode=subcode,
         last_seen_at=now,
         times_seen=F("times_seen") + 1,
+        retry_at=now + retry_after(times),
     )
     if not updated:
         upsert(
@@ -143,8 +148,19 @@ def record_rejection(
                     subcode=subcode,
                     first_seen_at=now,
                     last_seen_at=now,
+                    retry_at=now + retry_after(1),
                 )
             ],
             ["account", "metric", "product_type", "api_version"],
-            ["error", "code", "subcode", "last_seen_at"],
+            ["error", "code", "subcode", "last_seen_at", "retry_at"],
         )
+
+
+REPROBE_AFTER = timedelta(days=7)
+REPROBE_MAX = timedelta(days=60)
+
+
+def retry_after(times: int) -> timedelta:
+    """How long a refusal holds before the metric is asked again (docs/graph-api.md §3): 7 days
+    after the first, doubling with each repeat, at most 60 days."""
+    return min(REPROBE_MAX, REPROBE_AFTER * 2 ** max(0, times - 1))

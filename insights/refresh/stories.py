@@ -147,7 +147,9 @@ def queue_sample(ctx, read: StoriesRead, media_id: str) -> None:
     read.queued.add(media_id)
     rejected = ctx.rejected(PRODUCT)
     breakdown = catalogue.MEDIA_BREAKDOWNS[PRODUCT]
-    plain = [m for m in catalogue.MEDIA_METRICS[PRODUCT] if m not in breakdown.metrics]
+    # link_clicks (2026-06-22) on Facebook Login only (docs/graph-api.md §5).
+    story_metrics = catalogue.media_metrics_for(PRODUCT, facebook_login=ctx.plan.use_batch)
+    plain = [m for m in story_metrics if m not in breakdown.metrics]
     for metrics, dimension in (
         (catalogue.without(plain, rejected), None),
         (catalogue.without(breakdown.metrics, rejected), breakdown.dimension),

@@ -20,7 +20,7 @@ from insights.models import (
     WaitingReason,
     WindowMetric,
 )
-from insights.refresh import backfill, schedule
+from insights.refresh import backfill, daily, schedule
 from tests.instants import at_each
 
 from .helpers import claim_and_run as run
@@ -43,6 +43,15 @@ def meta_day_total(sandbox, remote, metric, day, breakdown=None):
         params["breakdown"] = breakdown
     body = meta_get(sandbox, remote, f"{remote['ig_user_id']}/insights", **params)
     return parse.totals(body).get(metric)
+
+
+def meta_window_reach(sandbox, remote, first, last):
+    params = dict(metric="reach", period="day", metric_type="total_value")
+    params |= dict(
+        since=int(parse.day_start(first).timestamp()), until=int(parse.day_end(last).timestamp())
+    )
+    body = meta_get(sandbox, remote, f"{remote['ig_user_id']}/insights", **params)
+    return parse.totals(body)["reach"].value
 
 
 def meta_series(sandbox, remote, metric, period, first, last):
@@ -81,6 +90,9 @@ def connected(connect, settings):
 
 def test_a_refresh_stores_what_meta_answers(connected, sandbox):
     account, remote = connected
+    # The strict world: reach answers only the periods its reference lists (docs/graph-api.md
+    # §4), so a request for week / days_28 would fail the run's reads.
+    assert sandbox.control("POST", "settings", json={"reach_legacy_periods": False}).ok
     stats = run(account)
     assert "error" not in stats
     today = parse.today_pacific(datetime.now(UTC))
@@ -91,24 +103,31 @@ def test_a_refresh_stores_what_meta_answers(connected, sandbox):
     assert snapshot.followers_count == profile["followers_count"]
     assert snapshot.media_count == profile["media_count"]
 
-    # Daily reach and Meta's own 7 / 28-day reach, over the last month.
+    # Daily reach over the last month, and Meta's own de-duplicated reach of the trailing 7 and
+    # 28 days ending yesterday (metric_type=total_value over since/until: the documented way,
+    # docs/graph-api.md §4), plus the windows before them (a report's comparison periods).
     first = yesterday - timedelta(days=20)
-    for period, kind in (("day", None), ("week", "7d"), ("days_28", "28d")):
-        expected = meta_series(sandbox, remote, "reach", period, first, yesterday)
-        assert expected, period
-        if kind is None:
-            stored = dict(
-                AccountDaily.objects.filter(
-                    account=account, metric="reach", dimension="", day__gte=first
-                ).values_list("day", "value")
-            )
-        else:
-            stored = dict(
-                WindowMetric.objects.filter(
-                    account=account, metric="reach", kind=kind, end__gte=first
-                ).values_list("end", "value")
-            )
-        assert stored == expected, period
+    expected = meta_series(sandbox, remote, "reach", "day", first, yesterday)
+    stored = dict(
+        AccountDaily.objects.filter(
+            account=account, metric="reach", dimension="", day__gte=first
+        ).values_list("day", "value")
+    )
+    assert expected and stored == expected
+    windows = {
+        (w.kind, w.start, w.end): w.value
+        for w in WindowMetric.objects.filter(
+            account=account, metric="reach", kind__in=["7d", "28d"]
+        )
+    }
+    expected_windows = {}
+    for kind, days in (("7d", 7), ("28d", 28)):
+        for end in (yesterday, yesterday - timedelta(days=days)):
+            start = end - timedelta(days=days - 1)
+            total = meta_window_reach(sandbox, remote, start, end)
+            expected_windows[(kind, start, end)] = total
+    assert windows == expected_windows
+    assert daily.stored_windows(account)[0][2] == yesterday
 
     # Per-day totals and a breakdown, for days the backfill and the daily read each cover.
     for day in (yesterday, yesterday - timedelta(days=10)):
@@ -167,7 +186,8 @@ def test_the_first_refresh_backfills_two_years_in_a_few_requests(connected, sand
     stats = run(account)
     calls = sandbox.control("GET", "stats").json()
     # Every read went out in batch requests (the sandbox logs each operation of a batch as its
-    # own rate-limit-counted call, beside the one HTTP request that carried it).
+    # own rate-limit-counted call, beside the one HTTP request that carried it); one operation
+    # per media since ?ids= is closed to new apps (docs/graph-api.md §1): the target is 40.
     batches = calls["by_path"]["POST graph.facebook.com/ (batch)"]["requests"]
     # Per-day totals for two years are about 730 operations: 15 batches of 50, plus a round
     # per chunk for the series that says which days Meta has.

@@ -100,3 +100,25 @@ def test_a_rejection_is_recorded_once_and_counted():
         )
     rejection = MetricRejection.objects.get()
     assert (rejection.times_seen, rejection.code) == (3, 100)
+
+
+def test_a_rejection_is_asked_again_after_a_week_doubling_with_each_repeat():
+    """docs/graph-api.md §3: a refused metric is not refused forever: 7 days after the first
+    refusal it is asked again; each repeat doubles the hold, up to 60 days."""
+    account = InstagramAccountFactory()
+    start = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    holds = []
+    for i in range(5):
+        now = start + timedelta(days=100 * i)
+        store.record_rejection(
+            account,
+            metric="accounts_engaged",
+            product_type="breakdown:media_product_type",
+            api_version="v27.0",
+            error="An unknown error has occurred.",
+            code=1,
+            now=now,
+        )
+        holds.append((MetricRejection.objects.get().retry_at - now).days)
+    assert holds == [7, 14, 28, 56, 60]
+    assert MetricRejection.objects.get().first_seen_at <= start

@@ -18,7 +18,7 @@ from .helpers import run_ok as run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-STORY_METRICS = "views,reach,replies,shares,total_interactions,follows,profile_visits"
+STORY_METRICS = "views,reach,replies,shares,total_interactions,reposts,follows,profile_visits"
 
 
 @pytest.fixture
@@ -47,7 +47,9 @@ def meta_story(sandbox, remote, media_id, host="graph.facebook.com") -> dict:
     """The story's insights as the sandbox's API answers them now, read raw (not through Prism's
     parser): plain values and the navigation breakdown as flat keys."""
     token = remote["access_token"]
-    plain = sandbox.get(host, f"v25.0/{media_id}/insights", token, metric=STORY_METRICS)
+    # Story link_clicks (2026-06-22) is Facebook Login only (docs/graph-api.md §5).
+    metrics = STORY_METRICS + (",link_clicks" if host == "graph.facebook.com" else "")
+    plain = sandbox.get(host, f"v25.0/{media_id}/insights", token, metric=metrics)
     assert plain.status_code == 200, plain.text
     expected = {m["name"]: m["values"][0]["value"] for m in plain.json()["data"]}
     nav = sandbox.get(

@@ -379,7 +379,10 @@ def test_clock_expires_tokens(sandbox):
 
 def test_stats_by_host_path_account_and_token(sandbox):
     """§7.3: requests and rate-limit-counted calls (each ?ids= item counts) per host, path pattern,
-    account and token fingerprint; the token itself never appears."""
+    account and token fingerprint; the token itself never appears. (?ids= needs an app created
+    before 2026-11-04, at a moment before v26.0 retired its root form: docs/graph-api.md §1.)"""
+    control(sandbox, "POST", "settings", app_created_on="2024-01-10")
+    control(sandbox, "POST", "clock", to="2026-10-20T12:00:00Z", freeze=True)
     fb = control(sandbox, "POST", "accounts").json()
     ig = control(sandbox, "POST", "accounts", login="instagram").json()
     control(sandbox, "POST", "stats/reset")

@@ -145,8 +145,16 @@ def test_batch_post_operations_are_unsupported(sandbox, make_account):
     )
 
 
+def old_app_in_october(sandbox):
+    """An app created before 2026-11-04, at a moment before 2026-10-27: ?ids= still answers."""
+    assert sandbox.control("POST", "settings", json={"app_created_on": "2024-01-10"}).ok
+    assert sandbox.control("POST", "clock", json={"to": "2026-10-20T12:00:00Z"}).ok
+
+
 def test_ids_lookup_shape_and_counting(sandbox, make_account):
-    """§3.5/§7.3: GET /?ids=a,b → {"a":{…},"b":{…}}; each id counts as one call."""
+    """§3.5/§7.3: GET /?ids=a,b → {"a":{…},"b":{…}}; each id counts as one call. Only an old app
+    before v26.0 retired the root form everywhere (docs/graph-api.md §1)."""
+    old_app_in_october(sandbox)
     acct = make_account(media_count=5)
     a, b = media_ids(sandbox, acct, 2)
     before = counted(acct["ig_user_id"])
@@ -163,6 +171,7 @@ def test_ids_lookup_shape_and_counting(sandbox, make_account):
 
 def test_ids_lookup_fails_whole_on_one_bad_id(sandbox, make_account):
     """§3.5: one unknown id fails the whole ?ids= request."""
+    old_app_in_october(sandbox)
     acct = make_account(media_count=2)
     a = media_ids(sandbox, acct, 1)[0]
     response = sandbox.get(acct["host"], "", acct["access_token"], ids=f"{a},179999999999999999")

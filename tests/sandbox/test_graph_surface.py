@@ -274,9 +274,17 @@ def test_online_followers_for_accounts_that_have_them(sandbox):
 
 def test_media_types_that_refuse_views(sandbox):
     """§12.4 / airbyte#62902: some media answer "(#100) The Media Insights API does not support
-    the views metric for this media product type." (world setting views_refused_for, default
-    feed videos); the whole request fails, as everywhere."""
+    the views metric for this media product type." (world setting views_refused_for; default
+    none, as the reference documents views for FEED; the one production report saw it for a
+    feed video); the whole request fails, as everywhere."""
     acct = control(sandbox, "POST", "accounts", media_count=300, history_days=300)
+    default_video = next(
+        i
+        for i in walk_media(sandbox, acct, "id,media_type,media_product_type")
+        if i["media_type"] == "VIDEO" and i["media_product_type"] == "FEED"
+    )
+    assert get(sandbox, acct, f"{default_video['id']}/insights", metric="views").status_code == 200
+    control(sandbox, "POST", "settings", views_refused_for=["FEED_VIDEO"])
     items = walk_media(sandbox, acct, "id,media_type,media_product_type")
     video = next(
         i for i in items if i["media_type"] == "VIDEO" and i["media_product_type"] == "FEED"

@@ -418,14 +418,18 @@ def test_engaged_audience_timeframes(sandbox, make_account):
         breakdown="age",
     )
     assert still_listed.status_code == 200
-    missing = insights(
-        sandbox,
-        acct,
+    without = dict(
         metric="follower_demographics",
         period="lifetime",
         metric_type="total_value",
         breakdown="age",
     )
+    # Airbyte's maintained manifest sends no timeframe and Meta answers it (docs/graph-api.md
+    # §4): by default the sandbox does too; the reference's rule is a world setting.
+    assert insights(sandbox, acct, **without).json()["data"]
+    setting = {"demographics_timeframe_required": True}
+    assert sandbox.control("POST", "settings", json=setting).ok
+    missing = insights(sandbox, acct, **without)
     assert error_of(missing)["message"] == "(#100) The parameter timeframe is required"
 
 
