@@ -314,7 +314,7 @@ REFRESH_INTERVAL_SECONDS = env.int("REFRESH_INTERVAL_SECONDS", default=3600)  # 
 REFRESH_NOW_SECONDS = env.int("REFRESH_NOW_SECONDS", default=300)  # "Refresh now" throttle
 REFRESH_DISPATCH_LIMIT = env.int("REFRESH_DISPATCH_LIMIT", default=500)  # claims per minute
 BACKFILL_DAYS = env.int("BACKFILL_DAYS", default=730)  # Meta keeps about two years
-BACKFILL_DAILY_TOTALS_DAYS = env.int("BACKFILL_DAILY_TOTALS_DAYS", default=730)
+BACKFILL_DAILY_TOTALS_DAYS = env.int("BACKFILL_DAILY_TOTALS_DAYS", default=460)
 BACKFILL_BREAKDOWN_DAYS = env.int("BACKFILL_BREAKDOWN_DAYS", default=28)
 
 # --- Meta and the sandbox -------------------------------------------------------------------

@@ -6,14 +6,20 @@ resumable, with its progress derived from `BackfillWindow` rows.
 - Per window: daily reach (a `period=day` time series) and the totals of each calendar month
   starting in it. Meta's 7 / 28-day reach is read by the daily step for the windows ending on
   the last complete day (and, on an account's first read, the ones before them), not for
-  history: one total_value request per window and end day (docs/graph-api.md §4). Per-day
-  totals of the total_value-only metrics cost one operation per day (and per breakdown): they
-  are asked, in the flush's next round, for each day the series answered, as far back as Meta
-  keeps them (BACKFILL_DAILY_TOTALS_DAYS, by default the whole backfill: Meta documents 90
-  days of user metrics but has answered a year back), so a report's previous period and the
-  same period a year before have them; their breakdowns for the most recent
-  BACKFILL_BREAKDOWN_DAYS. On graph.facebook.com a two-year backfill stays a few dozen batch
-  requests.
+  history: one total_value request per window and end day (docs/graph-api.md §4).
+- Per-day totals of the total_value-only metrics cost one operation per day (and per
+  breakdown), asked in the flush's next round for the days the series answered (none past
+  Meta's horizon), so that a report's previous period and the same period a year before have
+  them (`wants_totals`):
+  - with batch requests (Facebook Login) for the last BACKFILL_DAILY_TOTALS_DAYS (460: every
+    preset range up to 90 days, its previous period and the same period a year before; Meta
+    documents 90 days of user metrics but has answered two years back). Fifty operations ride
+    in one HTTP request, so a two-year backfill of a 1,000-media account stays within 40.
+  - without them (Instagram Login: Meta documents no batch on graph.instagram.com, so every
+    day is an HTTP request of its own) for the last TOTALS_RECENT_DAYS and the same
+    TOTALS_LAST_YEAR_DAYS a year before: the default report's previous period and its same
+    period last year, within the first backfill's budget of 350 requests.
+  Their breakdowns: the most recent BACKFILL_BREAKDOWN_DAYS.
 - Windows go pending → started → done (Zulip's FillState). A chunk of windows is marked started,
   read, then written and marked done in one fenced transaction; a crash leaves `started`
   windows that the next run reads again (the writes are idempotent upserts).
@@ -33,10 +39,10 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from ..meta import catalogue, parse
-from ..models import BackfillWindow, InstagramAccount
+from ..models import BackfillWindow, InstagramAccount, LoginPath
 from . import daily
 
-CHUNK_OPERATIONS = 150  # about three batch requests per chunk: visible progress, few requests
+CHUNK_OPERATIONS = 500  # about ten batch requests per chunk: visible progress, few requests
 MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(minutes=5)  # the next run, after a window failed
 DAILY_OVERLAP = 3  # the most recent days are the daily refresh's
@@ -46,9 +52,22 @@ def _settings(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
 
-def window_operations(window_start: date, window_end: date, today: date) -> int:
+# Instagram Login (no batch): per-day totals for the last 60 days (the 28-day default report
+# and its previous period, with room for a month) and for 35 days a year before them.
+TOTALS_RECENT_DAYS = 60
+TOTALS_LAST_YEAR_DAYS = 35
+
+
+def wants_totals(day: date, today: date, *, batch: bool) -> bool:
+    """Whether the backfill asks `day`'s per-day totals (see the module's docstring)."""
+    age = (today - day).days
+    if batch:
+        return age <= _settings("BACKFILL_DAILY_TOTALS_DAYS", 460)
+    return age <= TOTALS_RECENT_DAYS or 365 <= age <= 365 + TOTALS_LAST_YEAR_DAYS
+
+
+def window_operations(window_start: date, window_end: date, today: date, *, batch: bool) -> int:
     """How many operations a window needs: its series, its months, its per-day totals."""
-    totals_from = today - timedelta(days=_settings("BACKFILL_DAILY_TOTALS_DAYS", 730))
     breakdowns_from = today - timedelta(days=_settings("BACKFILL_BREAKDOWN_DAYS", 28))
     months = sum(
         1
@@ -56,7 +75,7 @@ def window_operations(window_start: date, window_end: date, today: date) -> int:
         if (window_start + timedelta(days=i)).day == 1
     )
     days = [window_start + timedelta(days=i) for i in range((window_end - window_start).days + 1)]
-    per_day = sum(1 for d in days if d >= totals_from)
+    per_day = sum(1 for d in days if wants_totals(d, today, batch=batch))
     per_breakdown = sum(1 for d in days if d >= breakdowns_from) * len(catalogue.BREAKDOWNS)
     return 1 + months + per_day + per_breakdown
 
@@ -68,6 +87,7 @@ def ensure_plan(account: InstagramAccount, now=None) -> int:
     if existing.exists():
         return existing.count()
     today = parse.today_pacific(now)
+    batch = account.login_path != LoginPath.INSTAGRAM  # as the run's RequestPlan decides
     end = today - timedelta(days=DAILY_OVERLAP + 1)
     oldest = today - timedelta(days=_settings("BACKFILL_DAYS", 730))
     rows = []
@@ -79,7 +99,7 @@ def ensure_plan(account: InstagramAccount, now=None) -> int:
                 kind=BackfillWindow.Kind.ACCOUNT,
                 start=start,
                 end=end,
-                steps=window_operations(start, end, today),
+                steps=window_operations(start, end, today, batch=batch),
             )
         )
         end = start - timedelta(days=1)
@@ -94,13 +114,12 @@ def _open_windows(account: InstagramAccount):
 
 
 def queue_window(ctx, read: daily.AccountRead, window: BackfillWindow, today: date) -> None:
-    totals_from = today - timedelta(days=_settings("BACKFILL_DAILY_TOTALS_DAYS", 730))
     breakdowns_from = today - timedelta(days=_settings("BACKFILL_BREAKDOWN_DAYS", 28))
 
     def totals(day: date) -> None:
         # Asked only for the days the series showed Meta still keeps: past its horizon (90
         # days to two years, Meta does not say) the window costs its series and months only.
-        if day >= totals_from:
+        if wants_totals(day, today, batch=ctx.plan.use_batch):
             daily.queue_totals(ctx, read, day, breakdowns=day >= breakdowns_from)
 
     daily.queue_series(ctx, read, window.start, window.end, extra_days=False, then=totals)

@@ -189,8 +189,8 @@ def test_the_first_refresh_backfills_two_years_in_a_few_requests(connected, sand
     # own rate-limit-counted call, beside the one HTTP request that carried it); one operation
     # per media since ?ids= is closed to new apps (docs/graph-api.md §1): the target is 40.
     batches = calls["by_path"]["POST graph.facebook.com/ (batch)"]["requests"]
-    # Per-day totals for two years are about 730 operations: 15 batches of 50, plus a round
-    # per chunk for the series that says which days Meta has.
+    # Per-day totals for 460 days are 460 operations: about ten batches of 50, plus a round per
+    # chunk for the series that says which days Meta has.
     assert batches == stats["requests"] <= 40
     assert calls["by_host"]["graph.facebook.com"]["http_requests"] == batches
     assert stats["backfill"]["pending"] == 0
@@ -204,15 +204,42 @@ def test_the_first_refresh_backfills_two_years_in_a_few_requests(connected, sand
         )
     )
     assert len(days) == (max(days) - min(days)).days + 1
-    # The per-day totals go as far back as the daily reach: a report's previous period and the
-    # same period last year have views and interactions, not only the last 90 days.
+    # The per-day totals go back BACKFILL_DAILY_TOTALS_DAYS (460): a 90-day report's previous
+    # period and its same period last year have views and interactions, not only the last 90
+    # days.
     for metric in ("views", "total_interactions"):
         with_totals = set(
             AccountDaily.objects.filter(account=account, metric=metric, dimension="").values_list(
                 "day", flat=True
             )
         )
-        assert with_totals == days, metric
+        assert with_totals == {d for d in days if (today - d).days <= 460}, metric
+
+
+def test_instagram_login_backfills_recent_totals_and_a_year_before_within_its_budget(
+    connect, sandbox, settings
+):
+    # No batch on graph.instagram.com: every day's totals is a request of its own, so the
+    # backfill asks those a default report compares (the last 60 days, and 35 a year before).
+    settings.BACKFILL_DAYS = 730
+    account, _remote = connect(login="instagram", followers=5000, media_count=100)
+    sandbox.control("POST", "stats/reset")
+    while not account.backfilled_at:
+        run(account)
+        account.refresh_from_db()
+    today = parse.today_pacific(datetime.now(UTC))
+    ages = {
+        (today - day).days
+        for day in AccountDaily.objects.filter(
+            account=account, metric="views", dimension=""
+        ).values_list("day", flat=True)
+    }
+    assert set(range(1, 61)) <= ages and set(range(365, 401)) <= ages
+    assert not ages - set(range(0, 61)) - set(range(365, 401))
+    reach_days = AccountDaily.objects.filter(account=account, metric="reach", dimension="")
+    assert reach_days.count() >= 700  # the daily reach still covers the two years
+    requests = sandbox.control("GET", "stats").json()["by_host"]["graph.instagram.com"]
+    assert requests["http_requests"] <= 350, requests
 
 
 def test_the_backfill_asks_per_day_totals_only_for_days_meta_keeps(connect, sandbox, settings):
@@ -247,6 +274,7 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(
 ):
     account, remote = connected
     settings.REFRESH_TIME_BUDGET_SECONDS = 0  # one chunk of windows per run
+    monkeypatch.setattr(backfill, "CHUNK_OPERATIONS", 40)  # two months: several chunks
     real_save = backfill._save_chunk
     calls = {"n": 0}
 
