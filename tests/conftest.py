@@ -99,6 +99,7 @@ def clock(request, monkeypatch):
     paths = [str(CLOCK_HOOK), *filter(None, [os.environ.get("PYTHONPATH")])]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
     with time_machine.travel(moment, tick=True) as traveller:
+        time.time()  # time_machine starts ticking at the first reading: from `epoch`, as children
         yield traveller
 
 

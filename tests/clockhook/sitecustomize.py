@@ -18,3 +18,4 @@ if _spec:
     _instant, _epoch = _spec.rsplit("@", 1)
     _now = datetime.fromisoformat(_instant) + timedelta(seconds=time.time() - float(_epoch))
     time_machine.travel(_now, tick=True).start()
+    time.time()  # time_machine starts ticking at the first reading: now, not at first use

@@ -93,11 +93,11 @@ def test_a_worker_killed_mid_refresh_leaves_whole_rows_and_the_lease_brings_it_b
     (a subset of a clean run's rows, value for value), nothing claims the account while its
     lease lives, and once the lease lapses the dispatcher claims it again and a new worker
     finishes it: the rows then equal a clean run's."""
-    # A history long enough for several chunks (each a few batch requests, each slow).
-    history = {"BACKFILL_DAYS": 400, "BACKFILL_DAILY_TOTALS_DAYS": 300}
+    # A history long enough for two chunks of 500 operations (each about ten slow batch requests).
+    history = {"BACKFILL_DAYS": 730, "BACKFILL_DAILY_TOTALS_DAYS": 460}
     for name, value in history.items():
         setattr(settings, name, value)
-    account, remote = procs.connect(history_days=420)
+    account, remote = procs.connect(history_days=750)
     reference, _ = procs.connect(remote=remote)
     procs.sandbox.control("POST", "settings", json={"latency_ms": 300})
     [worker] = procs.start_workers(1, concurrency=2, REFRESH_LEASE_SECONDS=6, **history)
