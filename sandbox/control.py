@@ -479,6 +479,7 @@ def fault_json(fault: Fault) -> dict:
         "kind": fault.kind,
         "host": fault.host,
         "path_regex": fault.path_regex,
+        "query": fault.query,
         "account": fault.account,
         "probability": fault.probability,
         "remaining": fault.remaining,
@@ -497,7 +498,7 @@ def faults(request: HttpRequest, body: Body | None = None):
 
 
 def create_fault(body: Body) -> Fault:
-    body.allow("kind", "host", "path_regex", "account", "probability", "count", "params")
+    body.allow("kind", "host", "path_regex", "query", "account", "probability", "count", "params")
     kind = body.str("kind", choices=tuple(Fault.Kind.values))
     if kind is None:
         raise BadRequest(f"kind is required: one of {', '.join(Fault.Kind.values)}")
@@ -511,7 +512,13 @@ def create_fault(body: Body) -> Fault:
     if not isinstance(params, dict):
         raise BadRequest("params must be an object")
     check_fault_params(kind, params)
+    query = body.data.get("query", {})
+    if not isinstance(query, dict) or not all(
+        isinstance(v, str | int | float) and not isinstance(v, bool) for v in query.values()
+    ):
+        raise BadRequest("query must be an object of parameter values")
     return Fault.objects.create(
+        query={k: str(v) for k, v in query.items()},
         kind=kind,
         host=host,
         path_regex=path_regex,

@@ -27,6 +27,8 @@ def matching_fault(req: SandboxRequest) -> Fault | None:
             continue
         if fault.path_regex and not re.search(fault.path_regex, "/" + req.path):
             continue
+        if any(req.params.get(k) != str(v) for k, v in fault.query.items()):
+            continue
         if fault.account:
             account = presumed_account(req) if account is None else account
             if fault.account not in (account, *req.path.split("/")):

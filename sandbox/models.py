@@ -186,6 +186,9 @@ class Fault(models.Model):
     probability = models.FloatField(default=1.0)
     remaining = models.IntegerField(null=True, blank=True)  # None = until removed
     params = models.JSONField(default=dict)  # e.g. {"status": 503}, {"seconds": 2}
+    # Only requests (or batch operations) carrying these parameters, e.g. {"metric": "reach",
+    # "metric_type": "total_value"}: one read among the many of a batch.
+    query = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 
 

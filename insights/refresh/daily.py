@@ -68,6 +68,7 @@ class AccountRead:
     days_queued: set[date] = field(default_factory=set)
     follower_count_queued: bool = False
     failed_days: set[date] = field(default_factory=set)  # its totals or its series read failed
+    failed_windows: set[tuple[str, date]] = field(default_factory=set)  # (kind, end)
     series_days: set[date] = field(default_factory=set)
     empty_windows: int = 0
 
@@ -85,6 +86,8 @@ class AccountRead:
             # Read again on the next run (days_due): the day's reach row exists, so nothing
             # else would bring the day back before its re-read a day later.
             "failed_days": sorted(d.isoformat() for d in self.failed_days),
+            # Likewise the reach windows whose read failed: (kind, end) as "7d:2026-11-30".
+            "failed_windows": sorted(f"{k}:{e.isoformat()}" for k, e in self.failed_windows),
         }
 
 
@@ -188,6 +191,8 @@ def queue_window(ctx, read: AccountRead, kind: str, end: date) -> None:
     def on_result(body):
         if isinstance(body, MetaError):
             _rejected_or_failed(ctx, read, body, ["reach"], f"{kind} reach to {end}")
+            if body.kind != ErrorKind.METRIC_UNSUPPORTED:
+                read.failed_windows.add((kind, end))
             return
         total = parse.totals(body).get("reach")
         if total is not None and total.value is not None:
@@ -206,10 +211,11 @@ def queue_window(ctx, read: AccountRead, kind: str, end: date) -> None:
     ctx.plan.add(f"{ctx.account.ig_user_id}/insights", params, on_result)
 
 
-def queue_windows(ctx, read: AccountRead, last: date) -> None:
+def queue_windows(ctx, read: AccountRead, last: date, *, asked: set = frozenset()) -> None:
     """The trailing windows ending on `last` (the last complete day), unless stored settled;
     windows of the last days not settled yet are read again; an account with none yet also gets
-    the windows just before (the default report's comparison periods)."""
+    the windows just before (the default report's comparison periods). `asked`: (kind, end)
+    already queued by this run (the last run's failed reads, see `plan`)."""
     stored = {
         (kind, end): settled or captured > ctx.now - REREAD_AFTER  # nothing to ask yet
         for kind, end, settled, captured in WindowMetric.objects.filter(
@@ -226,8 +232,18 @@ def queue_windows(ctx, read: AccountRead, last: date) -> None:
         if not any(k == kind for k, _ in stored):
             ends.append(last - timedelta(days=days))
         for end in sorted(set(ends)):
-            if not stored.get((kind, end)):
+            if not stored.get((kind, end)) and (kind, end) not in asked:
                 queue_window(ctx, read, kind, end)
+
+
+def previous_failed_windows(ctx) -> set[tuple[str, date]]:
+    previous = (ctx.account.last_refresh_stats or {}).get("account", {})
+    out = set()
+    for item in previous.get("failed_windows", []):
+        kind, _, end = item.partition(":")
+        if kind in catalogue.REACH_WINDOWS:
+            out.add((kind, date.fromisoformat(end)))
+    return out
 
 
 def stored_windows(account, *, metric: str = "reach") -> list[tuple[str, date, date]]:
@@ -556,10 +572,14 @@ def plan(ctx, read: AccountRead) -> None:
     if unsettled and unsettled < first:
         first = unsettled
     queue_series(ctx, read, first, yesterday, extra_days=True)
+    # Reach windows whose read failed on the last run: nothing else would ask a settled one.
+    retried = previous_failed_windows(ctx)
+    for kind, end in sorted(retried):
+        queue_window(ctx, read, kind, end)
     if not days:
         return
     # With the day's reads (and their settling re-reads), not on every hourly run.
-    queue_windows(ctx, read, yesterday)
+    queue_windows(ctx, read, yesterday, asked=retried)
     queue_follower_count(ctx, read, first)
     for day in days:
         queue_totals(ctx, read, day)

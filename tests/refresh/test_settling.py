@@ -184,3 +184,37 @@ def test_a_failed_series_read_is_asked_again_though_its_days_are_stored(
         row = stored.get(day=day)
         assert row.value == meta_value(sandbox, remote, "reach", day), day
     assert not [r for r in caplog.records if "re-reading the reach windows" in r.getMessage()]
+
+
+def test_a_failed_reach_window_read_is_asked_again_on_the_next_run(
+    connect, sandbox, clocks, settings, tmp_path
+):
+    """The 28-day window before the newest one (the default report's previous period) is read
+    on an account's first run, settled at once: when that read fails it is recorded and asked
+    again by the next run; nothing else would ever ask it."""
+    settings.BACKFILL_DAYS = 60
+    settings.MEDIA_ROOT = tmp_path
+    account, remote = connect(followers=5000, media_count=10, seed=7)
+    last = parse.today_pacific(clocks.now) - timedelta(days=1)
+    end = last - timedelta(days=28)
+    since, until = parse.day_start(end - timedelta(days=27)), parse.day_end(end)
+    window = {
+        "metric": "reach",
+        "metric_type": "total_value",
+        "since": int(since.timestamp()),
+        "until": int(until.timestamp()),
+    }
+    error = {"message": "(#100) Invalid parameter", "type": "OAuthException", "code": 100}
+    fault = {"kind": "graph_error", "count": 1, "params": {"error": error}, "query": window}
+    answer = sandbox.control("POST", "faults", json=fault)
+    assert answer.status_code == 201, answer.text
+    stats = run(account)
+    assert stats["account"]["failed_windows"] == [f"28d:{end.isoformat()}"]
+    stored = WindowMetric.objects.filter(account=account, metric="reach", kind="28d", end=end)
+    assert not stored.exists()
+
+    clocks.advance(hours=2)
+    stats = run(account)
+    assert not stats["account"]["failed_windows"]
+    body = meta(sandbox, remote, f"{remote['ig_user_id']}/insights", period="day", **window)
+    assert stored.get().value == parse.totals(body)["reach"].value

@@ -49,6 +49,17 @@ def test_count_is_used_up_then_the_fault_is_gone(sandbox, acct):
     assert control(sandbox, "GET", "faults").json()["data"] == []
 
 
+def test_a_fault_can_name_the_parameters_of_the_requests_it_hits(sandbox, acct):
+    """`query`: only requests (or batch operations) carrying all these parameters."""
+    fault(sandbox, kind="5xx", query={"fields": "id,username"})
+    assert me(sandbox, acct, fields="id").status_code == 200
+    assert me(sandbox, acct, fields="id,username").status_code == 500
+    listed = control(sandbox, "GET", "faults").json()["data"]
+    assert listed[0]["query"] == {"fields": "id,username"}
+    bad = control(sandbox, "POST", "faults", kind="5xx", query=["fields"])
+    assert bad.status_code == 400 and "query" in bad.text
+
+
 def test_without_count_a_fault_stays_until_deleted(sandbox, acct):
     created = fault(sandbox, kind="5xx")
     assert [me(sandbox, acct).status_code for _ in range(3)] == [500, 500, 500]
