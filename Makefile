@@ -35,8 +35,11 @@ run: migrate
 sandbox: migrate
 	SANDBOX_STANDALONE=1 $(BIN)/python manage.py runserver 127.0.0.1:$${SANDBOX_PORT:-8100}
 
+# pytest-xdist: the suite mostly waits (on the sandbox, real processes, a browser), so four
+# workers keep two cores busy. PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 4
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -21,9 +21,9 @@ DEFAULT_INSTANT = os.environ.get("PRISM_TEST_INSTANT") or "default"
 
 
 # Every test belongs to one tier, by where it lives (pyproject's markers say what each means):
-# `-m pipeline`, `-m "not procs"` and so on select them. Real processes (Celery workers on the
-# configured broker, the sandbox under gunicorn) share that broker, so under pytest-xdist they
-# all run on one worker, one after another (`--dist loadgroup`).
+# `-m pipeline`, `-m "not procs"` and so on select them. Under pytest-xdist each worker has its
+# own broker (tests/plugin.py); a file of real-process tests stays on one worker (it shares a
+# sandbox server), and the longest tiers are handed out first.
 TIERS = {
     "e2e": "e2e",
     "reliability": "procs",
@@ -67,7 +67,11 @@ TIMING_FILES = {
 PROCESS_FILES = {"test_production.py", "test_production_apps.py", "test_make_run.py"}
 
 
+FIRST = ("procs", "e2e", "pipeline")  # the slowest tiers start first: the run ends sooner
+
+
 def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: _first(TIERS.get(Path(str(item.fspath)).parent.name, "app")))
     for item in items:
         path = Path(str(item.fspath))
         folder = path.parent.name
@@ -78,7 +82,11 @@ def pytest_collection_modifyitems(items):
         if tier in ("pipeline", "procs") or path.name in TIMING_FILES:
             item.add_marker(pytest.mark.timing)
         if tier == "procs" or path.name in PROCESS_FILES:
-            item.add_marker(pytest.mark.xdist_group("processes"))
+            item.add_marker(pytest.mark.xdist_group(path.stem))
+
+
+def _first(tier: str) -> int:
+    return FIRST.index(tier) if tier in FIRST else len(FIRST)
 
 
 @pytest.fixture(autouse=True)
