@@ -35,8 +35,6 @@ TIERS = {
 # PostgreSQL as well as SQLite.
 ON_POSTGRES = {"procs", "pipeline"}
 ON_POSTGRES_FILES = {
-    "test_production.py",
-    "test_production_apps.py",
     "test_reports.py",
     "test_report_history.py",
     "test_report_reconciliation.py",

@@ -53,7 +53,9 @@ def sandbox_server(tmp_path_factory):
     url = os.environ.get("DATABASE_URL", "")
     if processes.is_postgres(url):
         parts = urlsplit(url)
-        db = parts._replace(path=parts.path.rstrip("/") + "_procs_sandbox").geturl()
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # each xdist worker has its own
+        suffix = f"_procs_sandbox_{worker}" if worker else "_procs_sandbox"
+        db = parts._replace(path=parts.path.rstrip("/") + suffix).geturl()
     else:
         db = f"sqlite:///{tmp_path_factory.mktemp('sandbox') / 'sandbox.sqlite3'}"
     server = processes.SandboxServer(
