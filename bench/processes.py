@@ -10,6 +10,7 @@ every child gets its configuration from the environment, like production.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -39,10 +40,33 @@ META_HOST_ENV = {
 }
 
 
+_next_port = itertools.count()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port for a server this process is about to start.
+
+    By default the kernel's choice (port 0). Under the test suite (`PRISM_PORT_BASE`, set per
+    xdist worker by tests/plugin.py) a port from this worker's own block below the kernel's
+    ephemeral range: a port the kernel handed out and we released can be handed to another
+    worker's server, or a client socket, before ours binds it ("Address already in use").
+    Nothing binds port 0 into the block, and each worker only hands out its own."""
+    base = int(os.environ.get("PRISM_PORT_BASE") or 0)
+    if not base:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    block = int(os.environ.get("PRISM_PORT_BLOCK") or 500)
+    start = os.getpid() % block  # a child of the same worker starts elsewhere in the block
+    for _ in range(block):
+        port = base + (start + next(_next_port)) % block
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {base}..{base + block - 1}")
 
 
 def base_env(**extra: str) -> dict[str, str]:

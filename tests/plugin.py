@@ -30,3 +30,11 @@ if _broker.startswith("redis") and _worker.startswith("gw"):
     base, _, db = _broker.rpartition("/")
     if db.isdigit():
         os.environ["CELERY_BROKER_URL"] = f"{base}/{int(db) - int(_worker[2:])}"
+
+# Servers the tests start (gunicorn, the sandbox, Celery's companions) take ports from a block of
+# this worker's own, below the kernel's ephemeral range (bench.processes.free_port): a port the
+# kernel hands out can be taken by another worker between choosing it and binding it.
+if "PRISM_PORT_BASE" not in os.environ:
+    os.environ["PRISM_PORT_BASE"] = str(
+        20000 + 500 * int(_worker[2:] if _worker.startswith("gw") else 20)
+    )

@@ -10,6 +10,7 @@ from django.test import Client as HttpClient
 from django.utils.html import escape
 
 from accounts.models import Agency
+from bench.processes import free_port
 from insights.demo import DEMO_CLIENTS, DEMO_EMAIL, DEMO_PASSWORD, DemoError, seed_demo
 from insights.models import Client, Health, InstagramAccount
 
@@ -81,9 +82,7 @@ def test_the_demo_never_runs_without_the_sandbox(settings, db):
 def test_seeding_serves_the_sandbox_itself_when_no_server_runs(settings, transactional_db):
     """Before `make run` starts the web server, nobody answers at SITE_URL: seeding serves the
     app there for its own length, then lets go of the port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     settings.META_HOSTS = {h: f"http://127.0.0.1:{port}/_sandbox/{h}" for h in settings.META_HOSTS}
     result = seed_demo()
     assert result.created and result.accounts == len(DEMO_CLIENTS)
@@ -97,9 +96,7 @@ def test_the_seedings_server_answers_the_sandbox_only(settings, transactional_db
     lost that server when the seeding ended)."""
     from insights.demo import sandbox_reachable
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     settings.META_HOSTS = {h: f"http://127.0.0.1:{port}/_sandbox/{h}" for h in settings.META_HOSTS}
     base = f"http://127.0.0.1:{port}"
     with sandbox_reachable():
@@ -116,9 +113,7 @@ def test_make_run_says_ready_only_once_the_web_server_answers(live_server, setti
 
     monkeypatch.setattr(announce_ready.Command, "_wait", lambda self: None)
     monkeypatch.setattr(announce_ready, "WAIT_SECONDS", 2)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
+    closed = free_port()
     settings.SITE_URL = f"http://127.0.0.1:{closed}"  # nothing listens: not ready
     out, err = io.StringIO(), io.StringIO()
     call_command("announce_ready", stdout=out, stderr=err)

@@ -8,7 +8,6 @@ import gzip
 import json
 import logging
 import os
-import socket
 import socketserver
 import subprocess
 import sys
@@ -418,9 +417,9 @@ def test_logos_are_served_through_the_storage_api(world, settings):
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from bench.processes import free_port
+
+    return free_port()
 
 
 def test_gunicorn_serves_healthz_with_json_logs(migrated_sqlite):

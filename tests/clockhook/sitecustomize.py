@@ -19,3 +19,22 @@ if _spec:
     _now = datetime.fromisoformat(_instant) + timedelta(seconds=time.time() - float(_epoch))
     time_machine.travel(_now, tick=True).start()
     time.time()  # time_machine starts ticking at the first reading: now, not at first use
+
+# Under libfaketime with the monotonic clock left real (.ci/run's shifted runs), libfaketime
+# 0.9.10 turns the absolute monotonic deadline of CPython's time.sleep (clock_nanosleep with
+# TIMER_ABSTIME) into a negative one and the sleep fails with EINVAL; waits with a relative
+# timeout (select, locks, events) are unaffected. So sleep with select there, and only there.
+if "faketime" in os.environ.get("LD_PRELOAD", "") and os.environ.get(
+    "FAKETIME_DONT_FAKE_MONOTONIC"
+):
+    import select as _select
+    import time as _time
+
+    def _sleep(seconds: float, _monotonic=_time.monotonic, _wait=_select.select) -> None:
+        if seconds < 0:
+            raise ValueError("sleep length must be non-negative")
+        deadline = _monotonic() + seconds
+        while (left := deadline - _monotonic()) > 0:
+            _wait([], [], [], left)
+
+    _time.sleep = _sleep
