@@ -56,7 +56,7 @@ def free_port() -> int:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             return s.getsockname()[1]
-    block = int(os.environ.get("PRISM_PORT_BLOCK") or 500)
+    block = int(os.environ.get("PRISM_PORT_BLOCK") or 200)
     start = os.getpid() % block  # a child of the same worker starts elsewhere in the block
     for _ in range(block):
         port = base + (start + next(_next_port)) % block

@@ -31,10 +31,11 @@ if _broker.startswith("redis") and _worker.startswith("gw"):
     if db.isdigit():
         os.environ["CELERY_BROKER_URL"] = f"{base}/{int(db) - int(_worker[2:])}"
 
-# Servers the tests start (gunicorn, the sandbox, Celery's companions) take ports from a block of
+# Servers the tests start (gunicorn, the sandbox, SMTP stand-ins) take ports from a block of
 # this worker's own, below the kernel's ephemeral range (bench.processes.free_port): a port the
-# kernel hands out can be taken by another worker between choosing it and binding it.
-if "PRISM_PORT_BASE" not in os.environ:
-    os.environ["PRISM_PORT_BASE"] = str(
-        20000 + 500 * int(_worker[2:] if _worker.startswith("gw") else 20)
-    )
+# kernel hands out can be taken by another worker between choosing it and binding it. Two test
+# runs side by side on one machine give different PRISM_TEST_PORTS (default 20000).
+_ports = int(os.environ.get("PRISM_TEST_PORTS") or 20000)
+_index = int(_worker[2:]) if _worker.startswith("gw") else 20
+os.environ["PRISM_PORT_BLOCK"] = "200"
+os.environ["PRISM_PORT_BASE"] = str(_ports + 200 * _index)
