@@ -12,12 +12,9 @@ from django.test import Client as HttpClient
 from accounts.models import Role
 
 from .factories import AgencyFactory, ClientFactory, MembershipFactory, UserFactory
-from .instants import instant
+from .instants import DEFAULT_INSTANT, instant
 
 CLOCK_HOOK = Path(__file__).parent / "clockhook"
-# PRISM_TEST_INSTANT=<name> runs the whole suite at another of tests/instants.py's instants
-# (.ci/run runs the time-sensitive tiers at traps this way).
-DEFAULT_INSTANT = os.environ.get("PRISM_TEST_INSTANT") or "default"
 
 
 # Every test belongs to one tier, by where it lives (pyproject's markers say what each means):

@@ -16,6 +16,7 @@ Los Angeles, whose days are 23 or 25 hours long twice a year; months and years e
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -58,6 +59,13 @@ def instant(name_or_moment: str | datetime) -> datetime:
     if name_or_moment in INSTANTS:
         return INSTANTS[name_or_moment]
     return datetime.fromisoformat(name_or_moment)
+
+
+# The instant a test without its own runs at: "default", or PRISM_TEST_INSTANT's (.ci/run runs
+# the time-sensitive tiers at traps this way). `PINNED` is that moment, for tests that build
+# their world relative to the clock's start.
+DEFAULT_INSTANT = os.environ.get("PRISM_TEST_INSTANT") or "default"
+PINNED = instant(DEFAULT_INSTANT)
 
 
 def at_each(*names: str):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from tests.instants import INSTANTS, TRAPS
+from tests.instants import INSTANTS, PINNED, TRAPS
 
 CHILD = "from datetime import datetime, UTC; print(datetime.now(UTC).isoformat())"
 
@@ -21,7 +21,7 @@ def child_now() -> tuple[datetime, datetime]:
 
 
 def test_every_test_starts_at_the_named_instant():
-    assert INSTANTS["default"] <= timezone.now() < INSTANTS["default"] + timedelta(minutes=1)
+    assert PINNED <= timezone.now() < PINNED + timedelta(minutes=1)
 
 
 @pytest.mark.at("us_fall_back_eve")

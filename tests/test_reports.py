@@ -420,7 +420,8 @@ def test_engagement_formula_is_chosen_per_client(world, account):
 
 
 def _last_days(client, n):
-    end = client_today(client) - timedelta(days=1)
+    """The "Last n days" preset's days: they end on the last day Meta has completed."""
+    end = last_complete_day(client)
     return end - timedelta(days=n - 1), end
 
 

@@ -43,6 +43,9 @@ SETTLE = timedelta(hours=48)
 REREAD_AFTER = timedelta(hours=20)  # an unsettled day is read again about once a day
 DAILY_LOOKBACK_DAYS = 90  # a longer gap than this is left to the backfill
 RECENT_DAYS = 40  # stored days checked for settling and for holes on every run
+# A reach window missing for one of the last few days while the day before has one (a run that
+# stopped before it wrote, then Meta's day ended) is asked again; Meta answers any range.
+WINDOW_REPAIR_DAYS = 3
 # Whole Pacific days per time-series operation: 30 would lose its last day across the autumn
 # DST change (30 days and an hour exceed Meta's 2,592,000-second cap).
 SERIES_DAYS = catalogue.MAX_WINDOW_DAYS - 1
@@ -214,8 +217,10 @@ def queue_window(ctx, read: AccountRead, kind: str, end: date) -> None:
 def queue_windows(ctx, read: AccountRead, last: date, *, asked: set = frozenset()) -> None:
     """The trailing windows ending on `last` (the last complete day), unless stored settled;
     windows of the last days not settled yet are read again; an account with none yet also gets
-    the windows just before (the default report's comparison periods). `asked`: (kind, end)
-    already queued by this run (the last run's failed reads, see `plan`)."""
+    the windows just before (the default report's comparison periods), and a window missing
+    among the last days' (after a stored one, or the last run's) is asked again
+    (WINDOW_REPAIR_DAYS). `asked`: (kind, end) already
+    queued by this run (the last run's failed reads, see `plan`)."""
     stored = {
         (kind, end): settled or captured > ctx.now - REREAD_AFTER  # nothing to ask yet
         for kind, end, settled, captured in WindowMetric.objects.filter(
@@ -226,11 +231,20 @@ def queue_windows(ctx, read: AccountRead, last: date, *, asked: set = frozenset(
             end__gte=last - timedelta(days=60),
         ).values_list("kind", "end", "settled", "captured_at")
     }
+    # The last complete day when the account's last run succeeded: its windows were stored then.
+    previous = ctx.account.last_refresh_at
+    previous_last = parse.today_pacific(previous) - timedelta(days=1) if previous else None
     for kind, days in catalogue.REACH_WINDOWS.items():
         ends = [last]
         ends += [e for (k, e), done in stored.items() if k == kind and not done and e < last]
         if not any(k == kind for k, _ in stored):
             ends.append(last - timedelta(days=days))
+        for back in range(1, WINDOW_REPAIR_DAYS + 1):
+            end = last - timedelta(days=back)
+            if (kind, end) not in stored and (
+                (kind, end - timedelta(days=1)) in stored or end == previous_last
+            ):
+                ends.append(end)
         for end in sorted(set(ends)):
             if not stored.get((kind, end)) and (kind, end) not in asked:
                 queue_window(ctx, read, kind, end)

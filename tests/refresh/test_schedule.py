@@ -12,9 +12,9 @@ from insights.meta.client import ErrorKind, MetaError
 from insights.models import AccountDaily, ApiThrottle, Health, InstagramAccount, WaitingReason
 from insights.refresh import schedule, store
 from tests.factories import InstagramAccountFactory
-from tests.instants import INSTANTS
+from tests.instants import PINNED
 
-NOW = INSTANTS["default"]  # the pinned clock starts here (tests/instants.py)
+NOW = PINNED  # the clock starts here (tests/instants.py)
 
 
 def due(n: int, **fields) -> list[InstagramAccount]:
