@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import calendar
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from django.utils.safestring import mark_safe
 from . import charts
 from .branding import Branding
 from .glossary import glossary
+from .insight.normals import FormatRow, Normal
 from .model import Kpi, PostRow, Report, Section, StoryRow
 from .periods import PACIFIC
 from .places import demographic_label
@@ -95,6 +96,7 @@ class PostView:
     metrics: list[tuple[str, str]]
     interactions: str
     rate: str
+    normal: Normal | None = None  # against the account's own normal (insight.normals)
 
 
 @dataclass
@@ -106,6 +108,23 @@ class StoryView:
     views: str
     replies: str
     shares: str
+    normal: Normal | None = None
+
+
+@dataclass
+class FormatView:
+    format: str
+    age: str
+    items: str
+    median: str
+    spread: str  # the middle half, "900–1,500"
+
+
+def format_view(row: FormatRow) -> FormatView:
+    spread = f"{number(row.low)}–{number(row.high)}" if row.low is not None else "—"
+    return FormatView(
+        row.format, row.checkpoint.label, number(row.items), number(row.median), spread
+    )
 
 
 @dataclass
@@ -124,6 +143,8 @@ class SectionView:
     health: str
     gaps: list
     reach_months: list[tuple[str, str]]  # (month, de-duplicated reach) for long periods
+    formats: list[FormatView] = field(default_factory=list)
+    formats_window: str = ""  # the days the formats table covers
 
 
 def _month_label(start: date, end: date) -> str:
@@ -306,6 +327,13 @@ def section_view(
         )
         audience.append(ChartView(title, svg, "hbars"))
     account = section.account
+    insight = section.insight
+    normals = insight.normals if insight else {}
+    posts = [_post_view(p, media_src) for p in section.top_posts]
+    reels = [_post_view(p, media_src) for p in section.top_reels]
+    stories = [_story_view(s, media_src) for s in section.stories]
+    for view in (*posts, *reels, *stories):
+        view.normal = normals.get(view.row.media_pk)
     return SectionView(
         section=section,
         title=section.title,
@@ -314,14 +342,25 @@ def section_view(
         audience=audience,
         heatmap=heat,
         markers=[m for m in section.markers if m.day in report.period],
-        posts=[_post_view(p, media_src) for p in section.top_posts],
-        reels=[_post_view(p, media_src) for p in section.top_reels],
-        stories=[_story_view(s, media_src) for s in section.stories],
+        posts=posts,
+        reels=reels,
+        stories=stories,
         data_as_of=as_of_label(section.data_as_of) if section.data_as_of else "",
         health=account.get_health_display() if account else "",
         gaps=section.gaps,
         reach_months=[(_month_label(a, b), number(v)) for a, b, v in section.reach_months],
+        formats=[format_view(r) for r in insight.formats] if insight else [],
+        formats_window=_span(insight.formats_from, insight.formats_to) if insight else "",
     )
+
+
+def _span(first: date | None, last: date | None) -> str:
+    if first is None or last is None:
+        return ""
+    head = f"{first.day} {first.strftime('%b')}" + (
+        f" {first.year}" if first.year != last.year else ""
+    )
+    return f"{head} – {_day(last)}"
 
 
 def as_image(svg: str, title: str) -> str:
