@@ -20,64 +20,15 @@ from django.utils.safestring import mark_safe
 
 from . import charts
 from .branding import Branding
+from .display import KpiView, kpi_view, number, percent  # noqa: F401 - the page's names
 from .glossary import glossary
+from .insight.highlights import highlights
 from .insight.normals import FormatRow, Normal
-from .model import Kpi, PostRow, Report, Section, StoryRow
+from .model import PostRow, Report, Section, StoryRow
 from .periods import PACIFIC
 from .places import demographic_label
 
 MediaSrc = Callable[[str, int], str | None]  # (stored thumbnail name, media pk) -> src or None
-
-
-def number(value: float | None, decimals: int = 0) -> str:
-    """12,345 — Python's own formatting, never the active locale's. "—" for no data."""
-    if value is None:
-        return "—"
-    return f"{value:,.{decimals}f}"
-
-
-def percent(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.2f}%" if abs(value) < 10 else f"{value:.1f}%"
-
-
-@dataclass
-class KpiView:
-    key: str
-    label: str
-    value: str
-    previous: str
-    delta: str  # the change, e.g. "+4.2%"; '' when none is shown
-    trend: str  # up | down | flat | ""
-    why: str  # why no change is shown, e.g. "previous period: 3 of 28 days with data"
-    line: str  # at most one short line: the days with data, or what the figure is
-    outside: bool = False  # the figure is from a day outside the period (see line)
-
-
-def kpi_view(kpi: Kpi) -> KpiView:
-    fmt = percent if kpi.unit == "percent" else number
-    delta, trend = "", ""
-    if kpi.delta is not None:
-        trend = "up" if kpi.delta > 0 else "down" if kpi.delta < 0 else "flat"
-        if kpi.unit == "percent":
-            delta = f"{kpi.delta:+.2f} pp"
-        elif kpi.delta_percent is not None and kpi.key != "net_growth":
-            delta = f"{kpi.delta_percent:+.1f}%"
-        else:
-            delta = f"{kpi.delta:+,.0f}"
-    return KpiView(
-        kpi.key,
-        kpi.label,
-        fmt(kpi.value),
-        fmt(kpi.previous),
-        delta,
-        trend,
-        kpi.why,
-        # One short line: the days with data, unless the reason for no change says it already.
-        f"{kpi.coverage} with data" if kpi.coverage and not kpi.why else kpi.note,
-        kpi.outside,
-    )
 
 
 @dataclass
@@ -399,5 +350,6 @@ def report_context(
         "generated": _when(report.generated_at.astimezone(ZoneInfo(report.time_zone))),
         "sections": sections,
         "glossary": glossary(report),
+        "highlights": highlights(report),
         "history_filling": [(s.title, *s.backfill) for s in report.sections if s.backfill],
     }
