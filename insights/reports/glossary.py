@@ -10,6 +10,13 @@ from __future__ import annotations
 from .model import Report
 
 MISSING = "—"
+BEST_TIME_HELP = (
+    "Worked out from the account's own posts, reels and carousels (stories aside): the reach "
+    "each reached at the same age, by the weekday and hour it was published, in the client's "
+    "time zone. An hour shows a median once it has 3 posts; a best day or hour is named once it "
+    "has 5 posts and another has as many to compare with. It describes what happened to past "
+    "posts, with every format together; it is not a promise for the next one."
+)
 NORMAL_HELP = (
     "Each post, reel, carousel and story is compared with the account's own items of the same "
     "format published in the 90 days before it, at the same age, since a post's figures keep "
@@ -119,6 +126,8 @@ def glossary(report: Report) -> list[tuple[str, str]]:
     insights = [s.insight for s in sections if s.insight]
     if any(i.normals or i.formats for i in insights):
         entries.append(("Against its normal", NORMAL_HELP))
+    if any(i.best_time for i in insights):
+        entries.append(("Best posting hours", BEST_TIME_HELP))
     if any(s.demographics for s in sections):
         entries.append(
             (

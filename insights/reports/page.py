@@ -96,6 +96,8 @@ class SectionView:
     reach_months: list[tuple[str, str]]  # (month, de-duplicated reach) for long periods
     formats: list[FormatView] = field(default_factory=list)
     formats_window: str = ""  # the days the formats table covers
+    best_time: ChartView | None = None  # reach by weekday and hour of posting
+    best_time_claim: str = ""  # the best weekday and hour, when the sample allows
 
 
 def _month_label(start: date, end: date) -> str:
@@ -256,7 +258,7 @@ def section_view(
             color=palette[0],
         )
         heat = ChartView(
-            "Best posting hours",
+            "When followers are online",
             svg,
             "heatmap",
             f"Average online followers per hour, in {report.time_zone} time.",
@@ -285,6 +287,7 @@ def section_view(
     stories = [_story_view(s, media_src) for s in section.stories]
     for view in (*posts, *reels, *stories):
         view.normal = normals.get(view.row.media_pk)
+    best, claim = _best_time(report, section, palette)
     return SectionView(
         section=section,
         title=section.title,
@@ -302,7 +305,42 @@ def section_view(
         reach_months=[(_month_label(a, b), number(v)) for a, b, v in section.reach_months],
         formats=[format_view(r) for r in insight.formats] if insight else [],
         formats_window=_span(insight.formats_from, insight.formats_to) if insight else "",
+        best_time=best,
+        best_time_claim=claim,
     )
+
+
+def best_time_claim(best) -> str:
+    """The best weekday and hour in words, each with its median and posts; '' when neither
+    has the sample (insight.besttime)."""
+    parts = [
+        f"{slot.label} (median reach {number(slot.median)}, {slot.posts} posts)"
+        for slot in (best.weekday, best.hour)
+        if slot is not None
+    ]
+    return f"Best so far: {' and '.join(parts)}." if parts else ""
+
+
+def _best_time(report: Report, section: Section, palette) -> tuple[ChartView | None, str]:
+    insight = section.insight
+    best = insight.best_time if insight else None
+    if best is None:
+        return None, ""
+    svg = charts.heatmap(
+        f"{section.slug}-best-time",
+        title=f"Median reach {best.checkpoint.label} by hour of posting",
+        grid=best.grid,
+        counts=best.counts,
+        color=palette[0],
+        value_format=number,
+        empty="No hour has 3 posts yet",
+    )
+    caption = (
+        f"Posts, reels and carousels published {_span(insight.formats_from, insight.formats_to)}"
+        f", by weekday and hour in {report.time_zone} time: median reach {best.checkpoint.label}"
+        " where an hour has 3 posts; each cell says how many posts it has."
+    )
+    return ChartView("Best posting hours", svg, "heatmap", caption), best_time_claim(best)
 
 
 def _span(first: date | None, last: date | None) -> str:
@@ -337,7 +375,7 @@ def report_context(
     sections = [section_view(report, s, media_src, palette) for s in report.all_sections]
     if mode == "pdf":
         for view in sections:
-            for chart in [*view.charts, *view.audience, view.heatmap]:
+            for chart in [*view.charts, *view.audience, view.heatmap, view.best_time]:
                 if chart is not None and chart.svg:
                     chart.svg = as_image(chart.svg, chart.title)
     return {

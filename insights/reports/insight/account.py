@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..periods import Period, period_bounds
+from .besttime import BestTime, best_time
 from .normals import FormatRow, Normal, Normals, formats_table
 from .readings import LOOKBACK, Item, read_items
 
@@ -19,6 +20,7 @@ class AccountInsight:
     formats: list[FormatRow] = field(default_factory=list)
     formats_from: date | None = None  # the formats table's days, in the client's zone
     formats_to: date | None = None
+    best_time: BestTime | None = None  # over the formats table's days
 
 
 def formats_window(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime, date]:
@@ -42,4 +44,10 @@ def account_insight(
     normals = Normals(items)
     judged = {pk: n for pk in shown if (n := normals.judge(pk)) is not None}
     since, until, first = formats_window(period, zone)
-    return AccountInsight(judged, formats_table(normals, since, until), first, period.end)
+    return AccountInsight(
+        judged,
+        formats_table(normals, since, until),
+        first,
+        period.end,
+        best_time(items, since, until, zone),
+    )

@@ -9,7 +9,7 @@ tiles' values and changes come from `page.kpi_view`, a post's judgement from its
    coverage-aware comparison of `kpis`; a tile with a `why` has none and is never described
    as a movement), of at least MIN_MOVE percent;
 3. the best post and why: the shown post or reel furthest above its normal
-   (`normals`), else the top post by interactions;
+   (`normals`), else the top post by interactions; the best weekday to post (`besttime`);
 4. what is missing: a tile the comparison leaves out, days without data, history still being
    filled in.
 """
@@ -43,6 +43,7 @@ def highlights(report: Report) -> list[str]:
         _summary(name, tiles),
         *_movements(report, tiles),
         _best_post(report),
+        _best_day(report),
         _not_compared(report, tiles),
         *_gaps(report),
     ]
@@ -118,6 +119,20 @@ def _best_post(report: Report) -> str:
             f"The top post by interactions was {_which(section, post, many)}, with "
             f"{number(post.metrics['interactions'])} interactions{within}."
         )
+    return ""
+
+
+def _best_day(report: Report) -> str:
+    """The best weekday of the best-time chart, as its line says it (insight.besttime)."""
+    for section in report.sections:
+        best = section.insight.best_time if section.insight else None
+        if best and best.weekday:
+            slot = best.weekday
+            whose = f" for {section.title}" if len(report.sections) > 1 else ""
+            return (
+                f"Posts published on {slot.label} did best{whose}: a median reach of "
+                f"{number(slot.median)} {best.checkpoint.label} ({slot.posts} posts)."
+            )
     return ""
 
 
