@@ -52,9 +52,12 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 def make_world(*, tenfold: bool = True, trio: bool = True):
+    from django.utils import timezone
+
     from accounts.models import Agency, Membership, Role, User
     from insights.models import Client, InstagramAccount
     from insights.reports.periods import client_today
+    from tests.insight_world import add_samples
     from tests.report_world import fill_account
 
     stamp = str(time.time_ns())[-8:]
@@ -78,6 +81,7 @@ def make_world(*, tenfold: bool = True, trio: bool = True):
             )
             last = client_today(client) - timedelta(days=1)
             fill_account(account, last_day=last, days=730, media=media, seed=made + 1)
+            add_samples(account, timezone.now())  # the insight layer's readings at fixed ages
             made += 1
         print(
             f"filled {client.name}: {accounts} account(s), 730 days, {media} media each in "
@@ -163,7 +167,7 @@ def bench_page(agency, user, client, n: int) -> None:
         f"p95 {percentile(cpu_all, 0.95):7.1f} ms   (wall minus waiting for a shared CPU)"
     )
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"SQL queries per report page: {sorted(queries)} (target <= 12, one value)")
+    print(f"SQL queries per report page: {sorted(queries)} (target <= 13, one value)")
 
 
 def bench_pdf(agency, user, client, runs: int = 5) -> None:

@@ -249,6 +249,9 @@ class ReportDelivery(models.Model):
     # The email's headline figures, taken from the same report as the PDF and kept with it, so a
     # resend says exactly what the first email said: [{"label", "value", "change", "note"}].
     headline = models.JSONField(default=list, blank=True)
+    # The report's highlights (insights.reports.insight.highlights) as the email said them: the
+    # sentences are written from the same report as the PDF and kept with it, as sent.
+    highlights = models.JSONField(default=list, blank=True)
     share_link = models.ForeignKey(
         ShareLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

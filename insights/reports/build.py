@@ -25,6 +25,7 @@ from django.utils import timezone
 from ..models import InstagramAccount, ReportNote
 from . import kpis as figures
 from . import timeline
+from .insight.account import account_insight, read_account_items
 from .model import DailySeries, Report, Section, post_row, story_row
 from .read import (
     TOP_POSTS,
@@ -54,6 +55,7 @@ def build_report(request: ReportRequest) -> Report:
     numbers = read_numbers(ids, [p for p in (period, comparison) if p]) if ids else {}
     media = read_media(ids, period, comparison, zone) if ids else {}
     demographics = read_demographics(ids, period.end) if ids else {}
+    items = read_account_items(ids, period, request.zone) if ids else {}
 
     sections = [
         _account_section(
@@ -63,6 +65,7 @@ def build_report(request: ReportRequest) -> Report:
             media[account.pk],
             demographics.get(account.pk),
             notes,
+            items.get(account.pk, []),
         )
         for account in accounts
     ]
@@ -91,6 +94,7 @@ def _account_section(
     media: MediaSummary,
     demographics: dict | None,
     notes: list[ReportNote],
+    items: list,
 ) -> Section:
     period, comparison, zone = request.period, request.comparison, request.zone
     top = sorted(
@@ -106,6 +110,9 @@ def _account_section(
     split, types = timeline.content_split(numbers.daily, period)
     demo = demographics or {"as_of": None, "buckets": {}}
     backfilling = account.backfilled_at is None and numbers.backfill_total > 0
+    top_posts = [p for p in top if p.kind != "Reels"][:TOP_POSTS]
+    top_reels = [p for p in top if p.kind == "Reels"][:TOP_POSTS]
+    shown = [p.media_pk for p in (*top_posts, *top_reels, *stories)]
     return Section(
         title=f"@{account.username}",
         account=account,
@@ -115,8 +122,8 @@ def _account_section(
         content_split=split,
         content_types=types,
         online_followers=timeline.online_followers(numbers.daily, period, zone),
-        top_posts=[p for p in top if p.kind != "Reels"][:TOP_POSTS],
-        top_reels=[p for p in top if p.kind == "Reels"][:TOP_POSTS],
+        top_posts=top_posts,
+        top_reels=top_reels,
         stories=sorted(stories, key=lambda s: s.published),
         demographics={k: v[:10] for k, v in demo["buckets"].items()},
         demographics_as_of=demo["as_of"],
@@ -142,6 +149,7 @@ def _account_section(
         stories_since=account.connected_at.astimezone(zone).date()
         if account.connected_at
         else None,
+        insight=account_insight(items, period, zone, shown),
     )
 
 

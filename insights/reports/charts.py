@@ -585,8 +585,12 @@ def heatmap(
     width: int = 720,
     color: str = PALETTE[0],
     value_format=compact,
+    counts: Sequence[Sequence[int]] | None = None,
+    empty: str = "No online-follower data for this period",
 ) -> SafeString:
-    """7 rows (Monday first) × 24 hours; cell opacity follows the value, None is an empty cell."""
+    """7 rows (Monday first) × 24 hours; cell opacity follows the value, None is an empty cell.
+    `counts`: how many items are behind each cell, written in it (a cell may have items and no
+    value: too few to give one)."""
     _check_id(chart_id)
     known = [v for row in grid for v in row if v is not None]
     if not desc:
@@ -598,7 +602,7 @@ def heatmap(
     height = int(top + cell_h * 7 + 40)
     svg = _Svg(chart_id, width, height, title, desc)
     if not known:
-        return _empty(svg, "No online-follower data for this period")
+        return _empty(svg, empty)
     low, high = min(known), max(known)
     for hour in range(0, 24, 3):
         svg.add(_text(left + cell_w * (hour + 0.5), 14, f"{hour:02d}:00", anchor="middle", size=10))
@@ -608,6 +612,9 @@ def heatmap(
         for hour, value in enumerate(row):
             x = left + cell_w * hour
             tip = f"{WEEKDAYS[r]} {hour:02d}:00: {value_format(value)}"
+            count = counts[r][hour] if counts else 0
+            if counts:
+                tip += f" ({count} {'post' if count == 1 else 'posts'})"
             if value is None:
                 fill, opacity = EMPTY_CELL, "1"
             else:
@@ -618,6 +625,11 @@ def heatmap(
                 f'height="{_n(cell_h - 2)}" rx="3" fill="{fill}" fill-opacity="{opacity}">'
                 f"<title>{escape(tip)}</title></rect>"
             )
+            if count:
+                ink = "#ffffff" if value is not None and value - low >= (high - low) / 2 else MUTED
+                svg.add(
+                    _text(x + cell_w / 2, y + 15, str(count), anchor="middle", size=9, fill=ink)
+                )
     # A stepped legend (no gradient: poppler drew gradient legends blank in the measurements).
     legend_y = top + cell_h * 7 + 14
     svg.add(_text(left, legend_y + 10, f"Fewer ({value_format(low)})", fill=MUTED))

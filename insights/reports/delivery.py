@@ -41,6 +41,7 @@ from ..models import (
 )
 from . import sharing
 from .branding import Branding, branding_for  # noqa: F401 - branding_for: the reports' seam
+from .insight.highlights import highlights
 from .mail import RelatedEmail, inline_image
 
 log = logging.getLogger(__name__)
@@ -296,11 +297,13 @@ def _render_and_store(delivery: ReportDelivery, branding: Branding) -> None:
     delivery.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     delivery.pdf_size = len(pdf)
     delivery.headline = headline(report)
+    delivery.highlights = highlights(report)
     ReportDelivery.objects.filter(pk=delivery.pk).update(
         pdf=delivery.pdf.name,
         pdf_sha256=delivery.pdf_sha256,
         pdf_size=delivery.pdf_size,
         headline=delivery.headline,
+        highlights=delivery.highlights,
     )
 
 
@@ -409,6 +412,7 @@ def resend(delivery: ReportDelivery, *, requested_by=None) -> ReportDelivery:
         pdf_sha256=original.pdf_sha256,
         pdf_size=original.pdf_size,
         headline=original.headline,
+        highlights=original.highlights,
         requested_by=requested_by,
     )
 

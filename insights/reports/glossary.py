@@ -10,6 +10,23 @@ from __future__ import annotations
 from .model import Report
 
 MISSING = "—"
+BEST_TIME_HELP = (
+    "Worked out from the account's own posts, reels and carousels (stories aside): the reach "
+    "each reached at the same age, by the weekday and hour it was published, in the client's "
+    "time zone. An hour shows a median once it has 3 posts; a best day or hour is named once it "
+    "has 5 posts and another has as many to compare with. It describes what happened to past "
+    "posts, with every format together; it is not a promise for the next one."
+)
+NORMAL_HELP = (
+    "Each post, reel, carousel and story is compared with the account's own items of the same "
+    "format published in the 90 days before it, at the same age, since a post's figures keep "
+    "growing after it is published: at 1 day, at 7 days, or at 30 days or more, when they have "
+    "nearly stopped growing (posts published before the account was connected were first read "
+    "when already older, so they are compared from 30 days); stories on their final figures. "
+    "Its usual reach is the median of at least 5 such items; its normal range is where 8 in 10 "
+    "of them landed. Reach by format gives each format's median and middle half (the middle 50% "
+    "of items) at each age; with fewer than 5 items no median is given."
+)
 
 
 def _shown(report: Report, key: str) -> bool:
@@ -106,6 +123,11 @@ def glossary(report: Report) -> list[tuple[str, str]]:
         if any(s.replies_zeroed for s in sections):
             text += " * Instagram gives replies as 0 in the EU and Japan: no figure is shown."
         entries.append(("Stories", text))
+    insights = [s.insight for s in sections if s.insight]
+    if any(i.normals or i.formats for i in insights):
+        entries.append(("Against its normal", NORMAL_HELP))
+    if any(i.best_time for i in insights):
+        entries.append(("Best posting hours", BEST_TIME_HELP))
     if any(s.demographics for s in sections):
         entries.append(
             (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..models import (
@@ -162,6 +163,10 @@ class Section:
     backfill: tuple[int, int] | None = None
     media_listed: bool = True  # Meta's list of the account's media has been read
     stories_since: date | None = None  # stories are captured from this day (the connection)
+    # Each shown post against the account's own normal, and the formats table: an
+    # insights.reports.insight.account.AccountInsight (that package reads this module, so it
+    # is not imported here); None for the roll-up.
+    insight: Any = None
 
     def comparison_interval(self, report: Report) -> str:
         if report.comparison is None:

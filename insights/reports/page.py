@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import calendar
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,63 +20,15 @@ from django.utils.safestring import mark_safe
 
 from . import charts
 from .branding import Branding
+from .display import KpiView, kpi_view, number, percent  # noqa: F401 - the page's names
 from .glossary import glossary
-from .model import Kpi, PostRow, Report, Section, StoryRow
+from .insight.highlights import highlights
+from .insight.normals import FormatRow, Normal
+from .model import PostRow, Report, Section, StoryRow
 from .periods import PACIFIC
 from .places import demographic_label
 
 MediaSrc = Callable[[str, int], str | None]  # (stored thumbnail name, media pk) -> src or None
-
-
-def number(value: float | None, decimals: int = 0) -> str:
-    """12,345 — Python's own formatting, never the active locale's. "—" for no data."""
-    if value is None:
-        return "—"
-    return f"{value:,.{decimals}f}"
-
-
-def percent(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.2f}%" if abs(value) < 10 else f"{value:.1f}%"
-
-
-@dataclass
-class KpiView:
-    key: str
-    label: str
-    value: str
-    previous: str
-    delta: str  # the change, e.g. "+4.2%"; '' when none is shown
-    trend: str  # up | down | flat | ""
-    why: str  # why no change is shown, e.g. "previous period: 3 of 28 days with data"
-    line: str  # at most one short line: the days with data, or what the figure is
-    outside: bool = False  # the figure is from a day outside the period (see line)
-
-
-def kpi_view(kpi: Kpi) -> KpiView:
-    fmt = percent if kpi.unit == "percent" else number
-    delta, trend = "", ""
-    if kpi.delta is not None:
-        trend = "up" if kpi.delta > 0 else "down" if kpi.delta < 0 else "flat"
-        if kpi.unit == "percent":
-            delta = f"{kpi.delta:+.2f} pp"
-        elif kpi.delta_percent is not None and kpi.key != "net_growth":
-            delta = f"{kpi.delta_percent:+.1f}%"
-        else:
-            delta = f"{kpi.delta:+,.0f}"
-    return KpiView(
-        kpi.key,
-        kpi.label,
-        fmt(kpi.value),
-        fmt(kpi.previous),
-        delta,
-        trend,
-        kpi.why,
-        # One short line: the days with data, unless the reason for no change says it already.
-        f"{kpi.coverage} with data" if kpi.coverage and not kpi.why else kpi.note,
-        kpi.outside,
-    )
 
 
 @dataclass
@@ -95,6 +47,7 @@ class PostView:
     metrics: list[tuple[str, str]]
     interactions: str
     rate: str
+    normal: Normal | None = None  # against the account's own normal (insight.normals)
 
 
 @dataclass
@@ -106,6 +59,23 @@ class StoryView:
     views: str
     replies: str
     shares: str
+    normal: Normal | None = None
+
+
+@dataclass
+class FormatView:
+    format: str
+    age: str
+    items: str
+    median: str
+    spread: str  # the middle half, "900–1,500"
+
+
+def format_view(row: FormatRow) -> FormatView:
+    spread = f"{number(row.low)}–{number(row.high)}" if row.low is not None else "—"
+    return FormatView(
+        row.format, row.checkpoint.label, number(row.items), number(row.median), spread
+    )
 
 
 @dataclass
@@ -124,6 +94,10 @@ class SectionView:
     health: str
     gaps: list
     reach_months: list[tuple[str, str]]  # (month, de-duplicated reach) for long periods
+    formats: list[FormatView] = field(default_factory=list)
+    formats_window: str = ""  # the days the formats table covers
+    best_time: ChartView | None = None  # reach by weekday and hour of posting
+    best_time_claim: str = ""  # the best weekday and hour, when the sample allows
 
 
 def _month_label(start: date, end: date) -> str:
@@ -284,7 +258,7 @@ def section_view(
             color=palette[0],
         )
         heat = ChartView(
-            "Best posting hours",
+            "When followers are online",
             svg,
             "heatmap",
             f"Average online followers per hour, in {report.time_zone} time.",
@@ -306,6 +280,14 @@ def section_view(
         )
         audience.append(ChartView(title, svg, "hbars"))
     account = section.account
+    insight = section.insight
+    normals = insight.normals if insight else {}
+    posts = [_post_view(p, media_src) for p in section.top_posts]
+    reels = [_post_view(p, media_src) for p in section.top_reels]
+    stories = [_story_view(s, media_src) for s in section.stories]
+    for view in (*posts, *reels, *stories):
+        view.normal = normals.get(view.row.media_pk)
+    best, claim = _best_time(report, section, palette)
     return SectionView(
         section=section,
         title=section.title,
@@ -314,14 +296,60 @@ def section_view(
         audience=audience,
         heatmap=heat,
         markers=[m for m in section.markers if m.day in report.period],
-        posts=[_post_view(p, media_src) for p in section.top_posts],
-        reels=[_post_view(p, media_src) for p in section.top_reels],
-        stories=[_story_view(s, media_src) for s in section.stories],
+        posts=posts,
+        reels=reels,
+        stories=stories,
         data_as_of=as_of_label(section.data_as_of) if section.data_as_of else "",
         health=account.get_health_display() if account else "",
         gaps=section.gaps,
         reach_months=[(_month_label(a, b), number(v)) for a, b, v in section.reach_months],
+        formats=[format_view(r) for r in insight.formats] if insight else [],
+        formats_window=_span(insight.formats_from, insight.formats_to) if insight else "",
+        best_time=best,
+        best_time_claim=claim,
     )
+
+
+def best_time_claim(best) -> str:
+    """The best weekday and hour in words, each with its median and posts; '' when neither
+    has the sample (insight.besttime)."""
+    parts = [
+        f"{slot.label} (median reach {number(slot.median)}, {slot.posts} posts)"
+        for slot in (best.weekday, best.hour)
+        if slot is not None
+    ]
+    return f"Best so far: {' and '.join(parts)}." if parts else ""
+
+
+def _best_time(report: Report, section: Section, palette) -> tuple[ChartView | None, str]:
+    insight = section.insight
+    best = insight.best_time if insight else None
+    if best is None:
+        return None, ""
+    svg = charts.heatmap(
+        f"{section.slug}-best-time",
+        title=f"Median reach {best.checkpoint.label} by hour of posting",
+        grid=best.grid,
+        counts=best.counts,
+        color=palette[0],
+        value_format=number,
+        empty="No hour has 3 posts yet",
+    )
+    caption = (
+        f"Posts, reels and carousels published {_span(insight.formats_from, insight.formats_to)}"
+        f", by weekday and hour in {report.time_zone} time: median reach {best.checkpoint.label}"
+        " where an hour has 3 posts; each cell says how many posts it has."
+    )
+    return ChartView("Best posting hours", svg, "heatmap", caption), best_time_claim(best)
+
+
+def _span(first: date | None, last: date | None) -> str:
+    if first is None or last is None:
+        return ""
+    head = f"{first.day} {first.strftime('%b')}" + (
+        f" {first.year}" if first.year != last.year else ""
+    )
+    return f"{head} – {_day(last)}"
 
 
 def as_image(svg: str, title: str) -> str:
@@ -347,7 +375,7 @@ def report_context(
     sections = [section_view(report, s, media_src, palette) for s in report.all_sections]
     if mode == "pdf":
         for view in sections:
-            for chart in [*view.charts, *view.audience, view.heatmap]:
+            for chart in [*view.charts, *view.audience, view.heatmap, view.best_time]:
                 if chart is not None and chart.svg:
                     chart.svg = as_image(chart.svg, chart.title)
     return {
@@ -360,5 +388,6 @@ def report_context(
         "generated": _when(report.generated_at.astimezone(ZoneInfo(report.time_zone))),
         "sections": sections,
         "glossary": glossary(report),
+        "highlights": highlights(report),
         "history_filling": [(s.title, *s.backfill) for s in report.sections if s.backfill],
     }
